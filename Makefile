@@ -1,0 +1,47 @@
+# labkit: two commands on a fresh machine.
+#   make demo   set up .venv, then run the main job on the embedded data
+#   make test   set up .venv, then run the whole suite: unit tests, doctests, every notebook (both variants), the book
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.labkit-installed
+COURSE_BUILD := build/course
+
+.PHONY: all venv demo test unit notebooks nbtest student book bench clean
+
+all: test
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/labkit demo --out outputs/demo
+
+test: unit nbtest book
+
+unit: venv
+	$(BIN)/python -m pytest
+
+# Notebooks are kept as jupytext py:percent sources in course/; both variants are built as .ipynb under build/.
+notebooks: venv
+	$(BIN)/labkit course build --out $(COURSE_BUILD)
+
+nbtest: notebooks
+	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider -o addopts="" -o testpaths="" $(COURSE_BUILD)/solution $(COURSE_BUILD)/student
+
+# The learner's version of the course: solution cells replaced by stubs.
+student: venv
+	$(BIN)/labkit course student --out student
+
+book: notebooks
+	$(BIN)/labkit course book --notebooks $(COURSE_BUILD)/solution --book book
+
+bench: venv
+	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf build outputs student book/_build book/notebooks
