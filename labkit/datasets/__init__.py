@@ -1,0 +1,22 @@
+"""Datasets: small real data shipped with labkit, public datasets fetched on demand, and synthetic scenes.
+
+* :func:`load_slovenia`, :func:`load_bolzano` — real Sentinel-2 data embedded in the package (see
+  :mod:`labkit.datasets.embedded` for origin and licence);
+* :func:`fetch` — files of public datasets from their origin or a local mirror (:mod:`labkit.datasets.remote`);
+* :func:`make_synthetic_scene` — Sentinel-2-like scenes of any size, lazy and deterministic by seed
+  (:mod:`labkit.datasets.synthetic`).
+"""
+
+from .embedded import EOData, load_bolzano, load_slovenia
+from .remote import DATASETS, fetch
+
+__all__ = ["DATASETS", "EOData", "SyntheticScene", "fetch", "load_bolzano", "load_slovenia", "make_synthetic_scene"]
+
+
+def __getattr__(name: str):
+    # The synthetic generator imports dask and shapely machinery that the loaders do not need: load it on first use.
+    if name in ("make_synthetic_scene", "SyntheticScene"):
+        from . import synthetic
+
+        return getattr(synthetic, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
