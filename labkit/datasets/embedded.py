@@ -28,6 +28,7 @@ from affine import Affine
 
 from .. import datamodel as dm
 from ..errors import DatasetError
+from ..masks import mask_from_cloud, mask_from_scl
 
 DATA = resources.files(__package__).joinpath("data")
 SLOVENIA_PATCH = "example_data/TestEOPatch"
@@ -102,9 +103,11 @@ def build_slovenia(source: str | Path) -> tuple[xr.Dataset, gpd.GeoDataFrame]:
     )
     crs = "EPSG:" + bbox["crs"]["properties"]["name"].rsplit(":", 1)[-1]
     cube = dm.make_cube(ndvi[:, None], times, ["NDVI"], transform=transform, crs=crs)
-    validity = np.where(np.load(patch / "mask/CLM.npy")[..., 0] > 0, dm.Validity.INVALID, dm.Validity.VALID)
-    validity = np.where(np.load(patch / "mask/IS_DATA.npy")[..., 0] > 0, validity, dm.Validity.NO_DATA)
-    mask = dm.make_mask(validity.astype("uint8"), like=cube)
+    layer = cube.isel(band=0, drop=True)
+    mask = mask_from_cloud(
+        layer.copy(data=np.load(patch / "mask/CLM.npy")[..., 0]),
+        is_data=layer.copy(data=np.load(patch / "mask/IS_DATA.npy")[..., 0]),
+    )
     clp = np.load(patch / "data/CLP.npy")[..., 0]
     reference = np.load(patch / "mask_timeless/LULC.npy")[..., 0]
     grid = {"y": cube.y, "x": cube.x}
@@ -213,11 +216,9 @@ def load_bolzano() -> EOData:
     Example
     -------
     >>> data = load_bolzano()
-    >>> list(data.cube.band.values), dict(data.cube.sizes)["time"]
+    >>> data.cube.band.values.tolist(), dict(data.cube.sizes)["time"]
     (['B02', 'B03', 'B04', 'B08'], 12)
     """
-    from ..masks import mask_from_scl
-
     ds = _open("bolzano.nc")
     cube = _cube_of(ds)
     scl = ds["scl"].copy()

@@ -1,0 +1,113 @@
+"""Classical classifiers (random forest, SVM, LightGBM) behind one constructor, :func:`make_classifier`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ..errors import ConfigError
+from ..features import STATS, temporal_stats
+
+
+class SeriesFeatures(TransformerMixin, BaseEstimator):
+    """Flatten ``(n_samples, n_time, n_band)`` series to rows and append temporal statistics per band.
+
+    Parameters
+    ----------
+    stats : sequence of str, default ("min", "max", "mean", "std", "amplitude", "argmax")
+        Statistics over time (see :func:`labkit.features.temporal_stats`); empty for the raw series only.
+
+    Attributes
+    ----------
+    n_time_, n_band_ : int
+        Shape of the series seen in ``fit``.
+
+    Example
+    -------
+    >>> X = np.arange(12, dtype=float).reshape(2, 3, 2)
+    >>> SeriesFeatures(stats=["max"]).fit_transform(X).shape
+    (2, 8)
+    """
+
+    def __init__(self, stats: Sequence[str] = STATS):
+        self.stats = stats
+
+    def fit(self, X, y=None):
+        X = self._as_3d(X)
+        temporal_stats(X[:1], self.stats)  # checks the statistic names
+        self.n_time_, self.n_band_ = X.shape[1:]
+        self.n_features_in_ = X.shape[1] * X.shape[2]
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = self._as_3d(X)
+        if X.shape[1:] != (self.n_time_, self.n_band_):
+            raise ConfigError(f"SeriesFeatures: fitted on series of {self.n_time_} dates x {self.n_band_} bands; "
+                              f"got {X.shape[1]} x {X.shape[2]}.")
+        flat = X.reshape(len(X), -1)
+        if not self.stats:
+            return flat
+        return np.concatenate([flat, temporal_stats(X, self.stats).reshape(len(X), -1)], axis=1)
+
+    @staticmethod
+    def _as_3d(X) -> np.ndarray:
+        X = np.asarray(X, dtype="float32")
+        if X.ndim == 2:
+            return X[:, :, None]
+        if X.ndim != 3:
+            raise ConfigError(f"SeriesFeatures: X must be (n_samples, n_time, n_band); got {X.ndim} dims.")
+        return X
+
+
+def _random_forest(**params):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(**{"n_estimators": 200, "n_jobs": -1, **params})
+
+
+def _svm(**params):
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    return Pipeline([("scale", StandardScaler()), ("svc", SVC(**{"probability": True, **params}))])
+
+
+def _lightgbm(**params):
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(**{"n_estimators": 200, "verbose": -1, **params})
+
+
+CLASSIFIERS = {"rf": _random_forest, "svm": _svm, "lgbm": _lightgbm}
+
+
+def make_classifier(name: str, *, stats: Sequence[str] = STATS, **params) -> Pipeline:
+    """A classical classifier for time series: :class:`SeriesFeatures` followed by the named model.
+
+    Parameters
+    ----------
+    name : {"rf", "svm", "lgbm"}
+        Random forest, RBF support-vector machine (with standard scaling), LightGBM.
+    stats : temporal statistics appended to the series (see :class:`SeriesFeatures`).
+    **params : hyperparameters of the model (``random_state``, ``n_estimators``, ``C``...).
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(40, 5, 2)), np.repeat([1, 2], 20)
+    >>> model = make_classifier("rf", n_estimators=10, random_state=0).fit(X + y[:, None, None], y)
+    >>> model.predict(X[:3] + 1).tolist()
+    [1, 1, 1]
+    """
+    if name not in CLASSIFIERS:
+        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(CLASSIFIERS)}.")
+    try:
+        model = CLASSIFIERS[name](**params)
+    except TypeError as error:
+        raise ConfigError(f"make_classifier({name!r}): {error}.") from None
+    return Pipeline([("features", SeriesFeatures(stats=stats)), ("model", model)])
