@@ -129,7 +129,7 @@ def run_demo(
     }
     with atomic_path(out, overwrite=overwrite) as folder:
         folder.mkdir()
-        colors = class_colors(sorted(names))
+        colors = class_colors(sorted(names), names)
         write_cog(class_map, folder / "class_map.tif", nodata=NO_CLASS, colormap=colors)
         write_cog(confidence, folder / "confidence.tif", nodata=float("nan"))
         metrics = {**scores, "summary": summary, "parameters": {

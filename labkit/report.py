@@ -16,16 +16,30 @@ from matplotlib.patches import Patch  # noqa: E402
 from .accuracy import AccuracyReport, plot_confusion_matrix  # noqa: E402
 
 
-def class_colors(codes) -> dict[int, tuple[int, int, int]]:
-    """A distinct RGB colour (0-255) for each class code, stable for a given list of codes.
+#: Conventional colours of common land-cover classes (CORINE-like), matched on lower-case class names.
+LAND_COVER_COLORS = {
+    "forest": (34, 119, 34), "grassland": (166, 216, 84), "shrubland": (140, 160, 60), "cropland": (240, 220, 80),
+    "cultivated land": (240, 220, 80), "artificial surface": (220, 40, 40), "built-up": (220, 40, 40),
+    "urban": (220, 40, 40), "water": (40, 110, 220), "bare soil": (190, 160, 120), "wetland": (120, 200, 200),
+    "snow": (240, 240, 250),
+}
+
+
+def class_colors(codes, names: dict[int, str] | None = None) -> dict[int, tuple[int, int, int]]:
+    """An RGB colour (0-255) for each class code: the conventional one for known names, else a distinct one.
 
     Example
     -------
-    >>> class_colors([1, 2])[1]
-    (31, 119, 180)
+    >>> class_colors([1, 2], {1: "Forest", 2: "my class"})
+    {1: (34, 119, 34), 2: (255, 127, 14)}
     """
+    names = names or {}
     palette = plt.get_cmap("tab10" if len(codes) <= 10 else "tab20").colors
-    return {int(c): tuple(int(round(255 * v)) for v in palette[i % len(palette)][:3]) for i, c in enumerate(codes)}
+    return {
+        int(c): LAND_COVER_COLORS.get(str(names.get(c, "")).lower())
+        or tuple(int(round(255 * v)) for v in palette[i % len(palette)][:3])
+        for i, c in enumerate(codes)
+    }
 
 
 def plot_class_map(class_map: xr.DataArray, class_names: dict[int, str], ax=None, *, nodata: int | None = None):
@@ -41,12 +55,11 @@ def plot_class_map(class_map: xr.DataArray, class_names: dict[int, str], ax=None
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
     codes = sorted(class_names)
-    colors = class_colors(codes)
+    colors = class_colors(codes, class_names)
     index = np.full(class_map.shape, -1)
     for i, code in enumerate(codes):
         index[class_map.values == code] = i
-    cmap = ListedColormap([np.array(colors[c]) / 255 for c in codes])
-    cmap.set_under("white")
+    cmap = ListedColormap([np.array(colors[c]) / 255 for c in codes]).with_extremes(under="white")
     ax.imshow(np.ma.masked_less(index, 0), cmap=cmap, norm=BoundaryNorm(np.arange(len(codes) + 1) - 0.5, len(codes)),
               interpolation="nearest")
     handles = [Patch(color=np.array(colors[c]) / 255, label=class_names[c]) for c in codes]
