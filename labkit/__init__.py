@@ -1,3 +1,12 @@
-"""labkit: land-cover mapping from satellite image time series."""
+"""labkit: land-cover mapping from satellite image time series.
+
+The chain, one module per stage in the order data flows: :mod:`labkit.io` and :mod:`labkit.datasets` (cubes in),
+:mod:`labkit.masks`, :mod:`labkit.gapfill`, :mod:`labkit.features`, :mod:`labkit.samples`, :mod:`labkit.models`,
+:mod:`labkit.inference`, :mod:`labkit.accuracy`. Every stage speaks the data model of :mod:`labkit.datamodel`.
+"""
+
+from .datamodel import validate
+from .errors import LabkitError
 
 __version__ = "0.1.0"
+__all__ = ["LabkitError", "__version__", "validate"]
