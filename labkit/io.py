@@ -1,0 +1,1508 @@
+"""Reading and writing: the first and the last stage of the chain.
+
+Takes files and returns labkit objects (see :mod:`labkit.datamodel`), or the reverse:
+
+======================================  ===================================================================
+layout                                  functions
+======================================  ===================================================================
+one raster per date, all bands in each  :func:`read_dates` / :func:`write_dates` (GeoTIFF, any GDAL raster)
+one raster per band, a layer per date   :func:`read_bands` / :func:`write_bands`
+a cube (and its mask) in one store      :func:`read_zarr` / :func:`write_zarr` (Zarr)
+a class, confidence or probability map  :func:`write_cog` (Cloud-Optimized GeoTIFF)
+a sample set                            :func:`read_samples` / :func:`write_samples` (NetCDF)
+======================================  ===================================================================
+
+Readers return ``float32`` cubes in physical units: the files' nodata becomes ``NaN`` and their scale/offset are
+applied. They return numpy arrays, or lazy dask arrays when given ``chunks``. Every file of a series must share
+one grid (CRS, transform, size); when they do not, :class:`~labkit.errors.GridMismatchError` names both files.
+
+Writers check their input first, then write to a temporary file next to the target and move it into place
+(:func:`atomic_paths`): a failed write leaves nothing behind, and an existing output is only replaced with
+``overwrite=True``.
+
+Before this stage: :mod:`labkit.datasets` fetches the files. After it: :mod:`labkit.tiling` and :mod:`labkit.masks`
+take the cube; :mod:`labkit.inference` and :mod:`labkit.postprocess` hand their maps back to :func:`write_cog`.
+
+Example
+-------
+>>> import tempfile, numpy as np, labkit.datamodel as dm
+>>> cube = dm.make_cube(np.ones((2, 1, 3, 4), "float32"), ["2021-05-01", "2021-05-11"], ["NDVI"],
+...                     transform=(10.0, 0, 500000.0, 0, -10.0, 4000000.0), crs="EPSG:32631")
+>>> files = write_dates(cube, tempfile.mkdtemp(), prefix="ndvi_")
+>>> [f.name for f in files]
+['ndvi_2021-05-01.tif', 'ndvi_2021-05-11.tif']
+>>> read_dates(files).identical(cube)
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob as _glob
+import math
+import os
+import re
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+import xarray as xr
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+from .datamodel import CUBE_DIMS, MASK_DIMS, make_cube, validate
+from .errors import BandError, ConfigError, DataModelError, GridMismatchError, LabkitError, ReadError
+
+__all__ = [
+    "OutputExistsError",
+    "atomic_path",
+    "atomic_paths",
+    "describe",
+    "read_bands",
+    "read_dates",
+    "read_samples",
+    "read_zarr",
+    "write_bands",
+    "write_cog",
+    "write_dates",
+    "write_samples",
+    "write_zarr",
+]
+
+ZARR_LAYOUT = "labkit-cube-1"
+"""Value of the ``labkit_layout`` attribute of the Zarr stores written by :func:`write_zarr`."""
+
+_ZARR_CHUNK_BYTES = 32 * 2**20  # target size of one chunk of a Zarr cube written from numpy
+_CHEAP_SIZE = 5_000_000  # describe() counts missing values only up to this many values
+
+
+class OutputExistsError(LabkitError, FileExistsError):
+    """An output already exists and the writer was not told to replace it (``overwrite=False``)."""
+
+
+# --------------------------------------------------------------------------------------------- atomic writes
+
+
+def _temp_sibling(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.{tag}")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """``os.replace`` that also replaces a folder (a Zarr store): the old one is moved aside, then deleted."""
+    if target.exists() and (target.is_dir() or tmp.is_dir()):
+        old = _temp_sibling(target, "old")
+        os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(old, target)
+            raise
+        _remove(old)
+    else:
+        os.replace(tmp, target)
+
+
+def _refuse_existing(targets: list[Path], overwrite: bool) -> None:
+    if overwrite:
+        return
+    for target in targets:
+        if target.exists() or target.is_symlink():
+            raise OutputExistsError(
+                f"{target} already exists. Pass overwrite=True to replace it, or choose another path."
+            )
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | os.PathLike], *, overwrite: bool = False) -> Iterator[list[Path]]:
+    """Write several outputs all-or-nothing: yield temporary paths, move them onto ``paths`` on success.
+
+    Each temporary path lies next to its target (same folder, so the final :func:`os.replace` is atomic) and is
+    hidden (``.name.<random>.tmp``). If the ``with`` block raises, every temporary file or folder is deleted, as
+    are the folders this call created, and the targets are left as they were. Only the final renames, one per
+    target, are not all-or-nothing as a group.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        The outputs (files or folders).
+    overwrite : bool, default False
+        Replace outputs that exist. Otherwise an existing output raises before anything is written.
+
+    Yields
+    ------
+    list of pathlib.Path
+        One temporary path per target, not yet existing: write there.
+
+    Raises
+    ------
+    OutputExistsError
+        An output exists and ``overwrite`` is False.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_paths([folder / "a.txt", folder / "b.txt"]) as (tmp_a, tmp_b):
+    ...     _ = tmp_a.write_text("a"), tmp_b.write_text("b")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.txt', 'b.txt']
+    >>> with atomic_paths([folder / "a.txt"]) as (tmp,):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    labkit.io.OutputExistsError: .../a.txt already exists. Pass overwrite=True to replace it, or choose another path.
+    """
+    targets = [Path(p) for p in paths]
+    names = [str(t.resolve()) for t in targets]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigError(f"Two outputs would have the same path: {dupes[0]}.")
+    _refuse_existing(targets, overwrite)
+    for target in targets:
+        if target.parent.exists() and not target.parent.is_dir():
+            raise ConfigError(f"Cannot write {target}: {target.parent} is a file, not a folder.")
+    created: list[Path] = []
+    temps = [_temp_sibling(t, "tmp") for t in targets]
+    try:
+        for parent in sorted({t.parent for t in targets}):
+            for folder in reversed([p for p in (parent, *parent.parents) if not p.exists()]):
+                folder.mkdir()
+                created.append(folder)
+        yield temps
+        _refuse_existing(targets, overwrite)  # again: one may have appeared while we were writing
+        for tmp, target in zip(temps, targets):
+            _move_into_place(tmp, target)
+    except BaseException:
+        for tmp in temps:
+            _remove(tmp)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Write one output atomically: :func:`atomic_paths` for a single path.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    with atomic_paths([path], overwrite=overwrite) as (tmp,):
+        yield tmp
+
+
+# --------------------------------------------------------------------------------------------- small helpers
+
+
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})([-_]?)(\d{2})\2(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?(?!\d)")
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?\s*$")
+_DATE_TAGS = ("DATE", "TIME", "DATETIME", "ACQUISITION_DATE", "ACQUISITIONDATE", "SENSING_TIME")
+
+
+def _date_in_name(name: str) -> pd.Timestamp | None:
+    """The first plausible date ``YYYY-MM-DD``, ``YYYY_MM_DD`` or ``YYYYMMDD`` (optionally ``THHMMSS``) in a name."""
+    for match in _DATE_IN_NAME.finditer(name):
+        year, _, month, day, hh, mm, ss = match.groups()
+        if not 1900 <= int(year) <= 2200:
+            continue
+        try:
+            return pd.Timestamp(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0))
+        except ValueError:
+            continue
+    return None
+
+
+def _date_in_text(text: str | None) -> pd.Timestamp | None:
+    """A date written as ISO 8601 (with or without a time) or, failing that, as in a file name."""
+    if not text:
+        return None
+    if _ISO_DATE.match(text):
+        with contextlib.suppress(ValueError):
+            stamp = pd.Timestamp(text.strip())
+            return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
+    return _date_in_name(text)
+
+
+def _iso(stamp) -> str:
+    """``2021-05-01`` for a date at midnight, else ``2021-05-01T10:20:30`` (what :func:`_date_in_text` reads)."""
+    stamp = pd.Timestamp(stamp)
+    return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.isoformat()
+
+
+def _crs_name(crs) -> str:
+    if crs is None:
+        return "none"
+    epsg = crs.to_epsg()
+    if epsg is not None:
+        return f"EPSG:{epsg}"
+    with contextlib.suppress(Exception):  # a CRS that PROJ strings cannot express falls back to its WKT
+        if text := crs.to_proj4().replace("=True", ""):
+            return text
+    text = crs.to_wkt()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _as_crs(crs) -> CRS | None:
+    if crs is None:
+        return None
+    try:
+        return CRS.from_user_input(crs)
+    except Exception as error:  # rasterio raises CRSError, pyproj objects may raise others
+        raise ConfigError(f"crs={crs!r} is not a CRS rasterio can read ({error}). Use e.g. 'EPSG:32631'.") from None
+
+
+def _as_transform(transform) -> Affine | None:
+    if transform is None or isinstance(transform, Affine):
+        return transform
+    values = tuple(transform)
+    if len(values) not in (6, 9):
+        raise ConfigError(
+            f"transform= must be an affine.Affine or 6 numbers (a, b, c, d, e, f); got {len(values)} values."
+        )
+    return Affine(*values[:6])
+
+
+def _is_remote(path: str) -> bool:
+    return path.startswith("/vsi") or "://" in path
+
+
+def _must_exist(path: str | os.PathLike) -> None:
+    if not _is_remote(str(path)) and not Path(path).exists():
+        raise ReadError(f"{path}: no such file or folder (paths are relative to {Path.cwd()}).")
+
+
+def _expand_files(files, what: str) -> list[str]:
+    """A list of paths, or every path a glob pattern matches (sorted)."""
+    if isinstance(files, (str, os.PathLike)):
+        pattern = os.fspath(files)
+        if _glob.has_magic(pattern):
+            found = sorted(_glob.glob(pattern))
+            if not found:
+                raise ReadError(f"No file matches the pattern {pattern!r} (paths are relative to {Path.cwd()}).")
+            return found
+        return [pattern]
+    paths = [os.fspath(f) for f in files]
+    if not paths:
+        raise ReadError(f"{what}: no files given.")
+    return paths
+
+
+# ------------------------------------------------------------------------------------------------ raster files
+
+
+@dataclass(frozen=True)
+class _Raster:
+    """What the readers need to know about one raster file, read once from its header."""
+
+    path: str
+    crs: CRS | None
+    transform: Affine
+    georeferenced: bool
+    height: int
+    width: int
+    count: int
+    dtype: str
+    nodata: float | None
+    scales: tuple[float, ...]
+    offsets: tuple[float, ...]
+    descriptions: tuple[str | None, ...]
+    tags: tuple[dict, ...]
+
+
+@contextlib.contextmanager
+def _quiet_georef():
+    """Silence rasterio's NotGeoreferencedWarning: labkit reports a missing georeference itself, as an error."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+        yield
+
+
+def _open_raster(path: str) -> _Raster:
+    _must_exist(path)
+    if not _is_remote(path) and Path(path).is_dir():
+        raise ReadError(f"{path} is a folder, not a raster. Pass its files, or a pattern such as '{path}/*.tif'.")
+    try:
+        with _quiet_georef(), rasterio.open(path) as src:
+            return _Raster(
+                path=path,
+                crs=src.crs,
+                transform=src.transform,
+                georeferenced=not src.transform.is_identity,
+                height=src.height,
+                width=src.width,
+                count=src.count,
+                dtype=src.dtypes[0],
+                nodata=src.nodata,
+                scales=tuple(src.scales),
+                offsets=tuple(src.offsets),
+                descriptions=tuple(src.descriptions),
+                tags=tuple(src.tags(i) for i in range(1, src.count + 1)),
+            )
+    except RasterioIOError as error:
+        raise ReadError(
+            f"{path} is not a raster that GDAL can read ({error}). Pass image files (GeoTIFF, JPEG 2000...)."
+        ) from None
+
+
+def _check_same_grid(rasters: Sequence[_Raster], *, crs_given: bool, transform_given: bool, layers: str = "") -> None:
+    """Raise GridMismatchError naming the first file that differs from the first one, and how."""
+    ref = rasters[0]
+    for r in rasters[1:]:
+        problem = None
+        if not crs_given and r.crs != ref.crs:
+            problem = f"has CRS {_crs_name(r.crs)} but {ref.path} has {_crs_name(ref.crs)}"
+        elif (r.height, r.width) != (ref.height, ref.width):
+            problem = (f"has {r.height} x {r.width} pixels (rows x columns) but {ref.path} has "
+                       f"{ref.height} x {ref.width}")
+        elif not transform_given and not r.transform.almost_equals(ref.transform):
+            problem = (f"has transform {tuple(r.transform)[:6]} (pixel size and origin) but {ref.path} has "
+                       f"{tuple(ref.transform)[:6]}")
+        elif layers and r.count != ref.count:
+            problem = f"has {r.count} layers ({layers}) but {ref.path} has {ref.count}"
+        if problem:
+            raise GridMismatchError(
+                f"{r.path} {problem}. All files must share one grid; resample them onto one first "
+                f"(e.g. gdalwarp -t_srs/-tr/-te, or rioxarray's reproject_match)."
+            )
+
+
+def _georeference(ref: _Raster, crs, transform) -> tuple[CRS, Affine]:
+    crs = _as_crs(crs) or ref.crs
+    transform = _as_transform(transform) or (ref.transform if ref.georeferenced else None)
+    if crs is None and transform is None:
+        raise ReadError(
+            f"{ref.path} has no georeferencing (no CRS, no geotransform). Pass crs= and transform= to read it "
+            f"anyway, e.g. crs='EPSG:32631', transform=(10, 0, x_left, 0, -10, y_top)."
+        )
+    if crs is None:
+        raise ReadError(f"{ref.path} has no CRS. Pass crs= (e.g. crs='EPSG:32631') to read it anyway.")
+    if transform is None:
+        raise ReadError(
+            f"{ref.path} has no geotransform (pixel size and origin). Pass transform=(x_res, 0, x_left, 0, "
+            f"-y_res, y_top) to read it anyway."
+        )
+    return crs, transform
+
+
+def _file_chunks(chunks, layer_dim: str) -> dict | None:
+    """The chunks of one file ``(band, y, x)`` from the cube's chunks; ``layer_dim`` is what the file's bands are."""
+    if chunks is None or chunks is False:
+        return None
+    if isinstance(chunks, Mapping):
+        unknown = sorted(set(chunks) - set(CUBE_DIMS))
+        if unknown:
+            raise ConfigError(f"chunks= names unknown dims {unknown}; a cube's dims are {CUBE_DIMS}.")
+        return {"band": chunks.get(layer_dim, -1), "y": chunks.get("y", "auto"), "x": chunks.get("x", "auto")}
+    if chunks is True or chunks == "auto":
+        return {"band": -1, "y": "auto", "x": "auto"}
+    if isinstance(chunks, (int, np.integer)) and chunks > 0:
+        return {"band": -1, "y": int(chunks), "x": int(chunks)}
+    raise ConfigError(
+        f"chunks={chunks!r} is not understood. Use None (numpy), 'auto', a size in pixels (512) or a dict "
+        f"such as {{'y': 512, 'x': 512}}."
+    )
+
+
+def _read_layers(raster: _Raster, indexes: list[int], chunks: dict | None):
+    """The raw values of layers ``indexes`` (1-based), ``(layer, y, x)``: numpy, or dask when ``chunks``."""
+    if chunks is None:
+        with _quiet_georef(), rasterio.open(raster.path) as src:
+            return src.read(indexes)
+    import rioxarray
+
+    with _quiet_georef():
+        lazy = rioxarray.open_rasterio(raster.path, chunks=chunks, mask_and_scale=False, parse_coordinates=False)
+    if indexes == list(range(1, raster.count + 1)):
+        return lazy.data
+    return lazy.data[np.asarray(indexes) - 1]
+
+
+def _decode(raw, raster: _Raster, indexes: list[int], nodata, scale, offset):
+    """``float32`` physical values: nodata to NaN, then scale and offset (per layer)."""
+    values = raw.astype(np.float32)
+    nodata = raster.nodata if nodata is None else nodata
+    if nodata is not None and not np.isnan(nodata):
+        values = np.where(raw == nodata, np.float32(np.nan), values)
+    scales = np.asarray([raster.scales[i - 1] for i in indexes] if scale is None else [scale] * len(indexes),
+                        np.float32)
+    offsets = np.asarray([raster.offsets[i - 1] for i in indexes] if offset is None else [offset] * len(indexes),
+                         np.float32)
+    if np.any(scales != 1):
+        values = values * scales[:, None, None]
+    if np.any(offsets != 0):
+        values = values + offsets[:, None, None]
+    return values
+
+
+def _stack(arrays: list, axis: int):
+    if any(hasattr(a, "dask") for a in arrays):
+        import dask.array as dsa
+
+        return dsa.stack(arrays, axis=axis)
+    return np.stack(arrays, axis=axis)
+
+
+def _new_cube(data, times, bands, transform, crs) -> xr.DataArray:
+    cube = make_cube(data, times, bands, transform=transform, crs=crs)
+    cube.name = None  # xarray names a DataArray after its dask array ("stack-<hash>"): not a name
+    return cube
+
+
+def _check_unique_dates(stamps: list[pd.Timestamp], sources: list[str], what: str) -> None:
+    seen: dict[pd.Timestamp, str] = {}
+    for stamp, source in zip(stamps, sources):
+        if stamp in seen:
+            raise ReadError(f"{source} and {seen[stamp]} have the same date {_iso(stamp)}; {what} must differ.")
+        seen[stamp] = source
+
+
+# ---------------------------------------------------------------------------------------------------- readers
+
+
+def _band_indexes(raster: _Raster, bands: list[str] | None) -> tuple[list[int], list[str]]:
+    """Which layers of a one-date file hold ``bands`` (1-based), and the band names."""
+    names = list(raster.descriptions)
+    named = all(names)
+    if bands is None:
+        if not named:
+            raise BandError(
+                f"{raster.path}: its {raster.count} band(s) have no names (band descriptions). Pass "
+                f"bands=[...] with one name per band, in file order (e.g. bands=['B04', 'B08'])."
+            )
+        return list(range(1, raster.count + 1)), names
+    if named:
+        for band in bands:
+            if band not in names:
+                raise BandError(f"{raster.path} has no band {band!r}; its bands are {names}.")
+        return [names.index(b) + 1 for b in bands], list(bands)
+    if len(bands) != raster.count:
+        raise BandError(
+            f"{raster.path} has {raster.count} unnamed band(s) but bands= gives {len(bands)} name(s) {bands}. "
+            f"Give one name per band, in file order."
+        )
+    return list(range(1, raster.count + 1)), list(bands)
+
+
+def read_dates(
+    files: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    dates: Sequence | None = None,
+    bands: Sequence[str] | str | None = None,
+    chunks=None,
+    crs=None,
+    transform=None,
+    nodata: float | None = None,
+    scale: float | None = None,
+    offset: float | None = None,
+) -> xr.DataArray:
+    """Read a time series stored as one raster per date, each file holding every band, into a cube.
+
+    Parameters
+    ----------
+    files : list of path, or str
+        The files (GeoTIFF or any raster GDAL reads), or a glob pattern such as ``"data/S2_*.tif"``.
+    dates : sequence of dates, optional
+        One date per file, in the order of ``files`` (a pattern's matches are sorted by name). By default each
+        file's date is read from its name: the first ``YYYY-MM-DD``, ``YYYY_MM_DD`` or ``YYYYMMDD`` in it
+        (optionally followed by ``THHMMSS``).
+    bands : list of str, optional
+        If the files name their bands (band descriptions, as :func:`write_dates` writes), the bands to read, in
+        this order; default: all. If they do not, one name per band, in file order (required).
+    chunks : None, "auto", int or dict, optional
+        None reads numpy arrays now; otherwise the cube is a lazy dask array with chunks of this many pixels in
+        ``y`` and ``x`` (a dict may set ``band``, ``y``, ``x``), one date per chunk.
+    crs, transform : optional
+        Georeferencing to use instead of the files' own, e.g. for files that have none. ``transform`` is an
+        ``affine.Affine`` or 6 numbers ``(a, b, c, d, e, f)`` as in :func:`labkit.datamodel.make_cube`.
+    nodata, scale, offset : float, optional
+        Used instead of the files' nodata value, scale and offset (e.g. ``scale=1e-4`` for reflectance or NDVI
+        stored as integers × 10 000 without a scale tag). Values become ``raw * scale + offset``.
+
+    Returns
+    -------
+    xarray.DataArray
+        A cube ``(time, band, y, x)`` of ``float32``, sorted by date, ``NaN`` where the files hold nodata.
+
+    Raises
+    ------
+    labkit.errors.ReadError
+        A file is missing, is not a raster, has no date in its name, or has no georeferencing.
+    labkit.errors.GridMismatchError
+        Two files differ in CRS, transform or size.
+    labkit.errors.BandError
+        A file lacks a requested band, or no band names are known.
+
+    See Also
+    --------
+    read_bands : one file per band.
+    write_dates : the writer of this layout.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> cube = dm.make_cube(np.arange(24, dtype="float32").reshape(2, 2, 2, 3), ["2021-05-01", "2021-05-11"],
+    ...                     ["B04", "B08"], transform=(10.0, 0, 0.0, 0, -10.0, 20.0), crs="EPSG:32633")
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_dates(cube, folder, prefix="S2_")
+    >>> nir = read_dates(folder + "/S2_*.tif", bands=["B08"], chunks=256)
+    >>> nir.sizes["band"], type(nir.data).__name__
+    (1, 'Array')
+    """
+    paths = _expand_files(files, "read_dates")
+    bands = [bands] if isinstance(bands, str) else (None if bands is None else [str(b) for b in bands])
+    if dates is not None and len(dates) != len(paths):
+        raise ConfigError(f"read_dates: {len(paths)} files but {len(dates)} dates; give one date per file.")
+    rasters = [_open_raster(p) for p in paths]
+    if dates is None:
+        stamps = []
+        for r in rasters:
+            stamp = _date_in_name(Path(r.path).name)
+            if stamp is None:
+                raise ReadError(
+                    f"{r.path}: no date in the file name (looked for YYYY-MM-DD or YYYYMMDD). Pass dates=[...] "
+                    f"with one date per file, or rename the files."
+                )
+            stamps.append(stamp)
+    else:
+        stamps = list(pd.to_datetime(list(dates)))
+    _check_unique_dates(stamps, paths, "the files' dates")
+    _check_same_grid(rasters, crs_given=crs is not None, transform_given=transform is not None)
+    grid_crs, grid_transform = _georeference(rasters[0], crs, transform)
+    _, names = _band_indexes(rasters[0], bands)
+    file_chunks = _file_chunks(chunks, "band")
+    order = sorted(range(len(rasters)), key=lambda i: stamps[i])
+    arrays = []
+    for i in order:
+        indexes, _ = _band_indexes(rasters[i], names)
+        raw = _read_layers(rasters[i], indexes, file_chunks)
+        arrays.append(_decode(raw, rasters[i], indexes, nodata, scale, offset))
+    return _new_cube(_stack(arrays, axis=0), [stamps[i] for i in order], names, grid_transform, grid_crs)
+
+
+def _layer_dates(raster: _Raster) -> list[pd.Timestamp | None]:
+    dates = []
+    for description, tags in zip(raster.descriptions, raster.tags):
+        stamp = _date_in_text(description)
+        if stamp is None:
+            for key, value in tags.items():
+                if key.upper() in _DATE_TAGS and (stamp := _date_in_text(value)) is not None:
+                    break
+        dates.append(stamp)
+    return dates
+
+
+def read_bands(
+    files: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike] | str,
+    *,
+    dates: Sequence | None = None,
+    chunks=None,
+    crs=None,
+    transform=None,
+    nodata: float | None = None,
+    scale: float | None = None,
+    offset: float | None = None,
+) -> xr.DataArray:
+    """Read a time series stored as one raster per band, each layer of a file being one date, into a cube.
+
+    Parameters
+    ----------
+    files : mapping band name -> path, list of path, or str
+        The files; with a list (or a glob pattern), each band is named after its file's name without extension.
+    dates : sequence of dates, optional
+        One date per layer. By default each layer's date is read from its description (as :func:`write_bands`
+        writes it: ``2021-05-01``) or from a ``DATE``/``TIME`` tag of the layer.
+    chunks : None, "auto", int or dict, optional
+        None reads numpy arrays now; otherwise a lazy dask cube with chunks of this many pixels in ``y`` and
+        ``x`` (a dict may set ``time``, ``y``, ``x``), one band per chunk.
+    crs, transform, nodata, scale, offset : optional
+        As in :func:`read_dates`.
+
+    Returns
+    -------
+    xarray.DataArray
+        A cube ``(time, band, y, x)`` of ``float32``, sorted by date.
+
+    Raises
+    ------
+    labkit.errors.ReadError
+        A file is missing, is not a raster, has a layer without a date, or has no georeferencing.
+    labkit.errors.GridMismatchError
+        Two files differ in CRS, transform, size, number of layers or dates.
+
+    See Also
+    --------
+    read_dates : one file per date.
+    write_bands : the writer of this layout.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> cube = dm.make_cube(np.zeros((3, 2, 2, 2), "float32"), ["2021-05-01", "2021-05-11", "2021-05-21"],
+    ...                     ["B04", "B08"], transform=(10.0, 0, 0.0, 0, -10.0, 20.0), crs="EPSG:32633")
+    >>> red, nir = write_bands(cube, tempfile.mkdtemp())
+    >>> back = read_bands({"red": red, "nir": nir})
+    >>> back.band.values.tolist(), str(back.time.values[-1])[:10]
+    (['red', 'nir'], '2021-05-21')
+    """
+    if isinstance(files, Mapping):
+        if not files:
+            raise ReadError("read_bands: no files given.")
+        names = [str(k) for k in files]
+        paths = [os.fspath(files[k]) for k in files]
+    else:
+        paths = _expand_files(files, "read_bands")
+        names = [Path(p).stem for p in paths]
+    rasters = [_open_raster(p) for p in paths]
+    _check_same_grid(rasters, crs_given=crs is not None, transform_given=transform is not None, layers="dates")
+    grid_crs, grid_transform = _georeference(rasters[0], crs, transform)
+    n_layers = rasters[0].count
+    if dates is not None:
+        if len(dates) != n_layers:
+            raise ConfigError(f"read_bands: the files have {n_layers} layers but {len(dates)} dates were given.")
+        stamps = list(pd.to_datetime(list(dates)))
+    else:
+        stamps = _layer_dates(rasters[0])
+        if None in stamps:
+            layer = stamps.index(None) + 1
+            raise ReadError(
+                f"{rasters[0].path}: layer {layer} has no date in its description or tags. Pass dates=[...] with "
+                f"one date per layer."
+            )
+        for r in rasters[1:]:
+            theirs = _layer_dates(r)
+            for layer, (ours, other) in enumerate(zip(stamps, theirs), start=1):
+                if other is not None and other != ours:
+                    raise GridMismatchError(
+                        f"{r.path} has date {_iso(other)} in layer {layer} but {rasters[0].path} has {_iso(ours)}. "
+                        f"All band files must hold the same dates in the same order."
+                    )
+    _check_unique_dates(stamps, [f"{rasters[0].path} layer {i}" for i in range(1, n_layers + 1)], "layers' dates")
+    order = sorted(range(n_layers), key=lambda i: stamps[i])
+    indexes = [i + 1 for i in order]
+    file_chunks = _file_chunks(chunks, "time")
+    arrays = [_decode(_read_layers(r, indexes, file_chunks), r, indexes, nodata, scale, offset) for r in rasters]
+    return _new_cube(_stack(arrays, axis=1), [stamps[i] for i in order], names, grid_transform, grid_crs)
+
+
+# ---------------------------------------------------------------------------------------------------- writers
+
+
+def _storage(cube: xr.DataArray, dtype, nodata, scale) -> tuple[np.dtype, float | None]:
+    """Check the storage settings of a writer before anything is written; return (dtype, nodata)."""
+    dtype = np.dtype(cube.dtype if dtype is None else dtype)
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise ConfigError(f"dtype={dtype} cannot be written; use a float or integer type such as 'float32' or 'int16'.")
+    if scale is not None and (not np.isfinite(scale) or scale == 0):
+        raise ConfigError(f"scale={scale} must be a finite, non-zero number.")
+    if np.issubdtype(dtype, np.integer):
+        if nodata is None and np.issubdtype(cube.dtype, np.floating):
+            raise ConfigError(
+                f"Writing {cube.dtype} values as {dtype} needs nodata= (the integer that stands for NaN), "
+                f"e.g. nodata={np.iinfo(dtype).min if np.iinfo(dtype).min < 0 else np.iinfo(dtype).max}."
+            )
+        if nodata is not None:
+            info = np.iinfo(dtype)
+            if not (float(nodata).is_integer() and info.min <= nodata <= info.max):
+                raise ConfigError(f"nodata={nodata} does not fit dtype {dtype} ({info.min}..{info.max}).")
+        return dtype, nodata
+    return dtype, (np.nan if nodata is None else nodata)
+
+
+def _encode(values: np.ndarray, dtype: np.dtype, nodata, scale, offset, where: str, bands=None) -> np.ndarray:
+    """Physical values -> stored values: ``(v - offset) / scale``, NaN -> nodata, rounded to integers if needed.
+
+    ``where`` and ``bands`` (names of the first axis of a 3-D array) name the place of bad values in messages.
+    """
+    values = np.asarray(values, dtype=np.float64 if (scale or offset) else None)
+    if offset:
+        values = values - offset
+    if scale is not None and scale != 1:
+        values = values / scale
+    if not np.issubdtype(dtype, np.integer):
+        out = values.astype(dtype)
+        if nodata is not None and not np.isnan(nodata):
+            out[np.isnan(values)] = nodata
+        return out
+    missing = np.isnan(values) if np.issubdtype(values.dtype, np.floating) else np.zeros(values.shape, bool)
+    values = np.rint(values)
+    valid = values[~missing]
+    if valid.size:
+        info = np.iinfo(dtype)
+        low, high = valid.min(), valid.max()
+        if low < info.min or high > info.max:
+            layer = ""
+            if values.ndim == 3 and bands is not None:  # name the first band that does not fit
+                bad = ((values < info.min) | (values > info.max)).reshape(len(values), -1).any(axis=1)
+                layer = f" in band {bands[int(np.argmax(bad))]}"
+            raise DataModelError(
+                f"{where}: values {low:g}..{high:g}{layer} (after scale/offset) do not fit {dtype} "
+                f"({info.min}..{info.max}). Pass scale= or a wider dtype=."
+            )
+        if nodata is not None and np.any(valid == nodata):
+            raise DataModelError(
+                f"{where}: some values equal nodata={nodata} and would read back as missing. Choose another nodata."
+            )
+    out = np.where(missing, nodata if nodata is not None else 0, values).astype(dtype)
+    return out
+
+
+def _geotiff_profile(cube: xr.DataArray, dtype: np.dtype, nodata, count: int) -> dict:
+    height, width = cube.sizes["y"], cube.sizes["x"]
+    profile = dict(
+        driver="GTiff", height=height, width=width, count=count, dtype=dtype.name, crs=cube.rio.crs,
+        transform=cube.rio.transform(), nodata=nodata, compress="deflate", interleave="band",
+        predictor=3 if np.issubdtype(dtype, np.floating) else 2, BIGTIFF="IF_SAFER",
+    )
+    if height >= 256 and width >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    return profile
+
+
+def _set_scale(dst, scale, offset) -> None:
+    if scale is not None and scale != 1:
+        dst.scales = (float(scale),) * dst.count
+    if offset:
+        dst.offsets = (float(offset),) * dst.count
+
+
+def _safe_stem(name: str, what: str) -> str:
+    if not name or name in (".", "..") or re.search(r"[/\\:*?\"<>|\x00-\x1f]", name):
+        raise ConfigError(f"{what} {name!r} cannot be used in a file name; rename it (letters, digits, -, _, .).")
+    return name
+
+
+def _write_files(cube, temps: list[Path], targets: list[Path], layout: str, dtype, nodata, scale, offset) -> None:
+    """Write ``cube`` to ``temps``: one file per date (``layout="dates"``) or per band (``"bands"``).
+
+    Reads the cube one date at a time, so a dask cube is computed date by date. ``targets`` name the files in
+    messages.
+    """
+    times = [_iso(t) for t in cube["time"].values]
+    bands = [str(b) for b in cube["band"].values]
+    if layout == "dates":
+        profile = _geotiff_profile(cube, dtype, nodata, count=len(bands))
+        for t, tmp in enumerate(temps):
+            where = f"write_dates {targets[t]} (date {times[t]})"
+            values = _encode(cube.isel(time=t).values, dtype, nodata, scale, offset, where, bands)
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(values)
+                dst.descriptions = tuple(bands)
+                _set_scale(dst, scale, offset)
+        return
+    profile = _geotiff_profile(cube, dtype, nodata, count=len(times))
+    with contextlib.ExitStack() as stack:
+        outputs = [stack.enter_context(rasterio.open(tmp, "w", **profile)) for tmp in temps]
+        for t in range(len(times)):
+            where = f"write_bands {targets[0].parent} (date {times[t]})"
+            values = _encode(cube.isel(time=t).values, dtype, nodata, scale, offset, where, bands)
+            for b, dst in enumerate(outputs):
+                dst.write(values[b], t + 1)
+        for dst in outputs:
+            dst.descriptions = tuple(times)
+            _set_scale(dst, scale, offset)
+
+
+def _date_file_stems(cube: xr.DataArray, prefix: str) -> list[str]:
+    stamps = [pd.Timestamp(t) for t in cube["time"].values]
+    daily = all(s == s.normalize() for s in stamps)
+    stems = [f"{prefix}{s.strftime('%Y-%m-%d' if daily else '%Y-%m-%dT%H%M%S')}" for s in stamps]
+    if len(set(stems)) != len(stems):
+        raise DataModelError("write_dates: two dates fall in the same second; the file names would collide.")
+    for stem, stamp in zip(stems, stamps):
+        if _date_in_name(stem) != stamp:
+            raise ConfigError(
+                f"write_dates: prefix={prefix!r} holds a date, so {stem}.tif would be read back with the wrong date. "
+                f"Use a prefix without digits like a date."
+            )
+    return stems
+
+
+def write_dates(
+    cube: xr.DataArray,
+    folder: str | os.PathLike,
+    *,
+    prefix: str = "",
+    dtype=None,
+    nodata: float | None = None,
+    scale: float | None = None,
+    offset: float | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write a cube as one GeoTIFF per date, ``<prefix><YYYY-MM-DD>.tif``, each holding every band.
+
+    The band descriptions hold the band names, so that :func:`read_dates` reads the files back as the same cube.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        A cube ``(time, band, y, x)``, numpy or dask (computed one date at a time).
+    folder : path
+        Where to write; created if needed.
+    prefix : str, default ""
+        Start of each file name. Times that are not at midnight are written ``YYYY-MM-DDTHHMMSS``.
+    dtype : numpy dtype, optional
+        Type stored in the files; default the cube's. Integer types need ``nodata``.
+    nodata : float, optional
+        The value that stands for ``NaN`` in the files (default ``NaN`` for float types).
+    scale, offset : float, optional
+        Store ``(value - offset) / scale`` and record scale and offset in the files (readers undo it), e.g.
+        ``dtype="int16", scale=1e-4, nodata=-32768`` for reflectance.
+    overwrite : bool, default False
+        Replace files that exist.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in date order.
+
+    Raises
+    ------
+    labkit.errors.DataModelError
+        ``cube`` is not a cube, or its values do not fit ``dtype``.
+    OutputExistsError
+        A file exists and ``overwrite`` is False. Nothing was written.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> cube = dm.make_cube(np.full((2, 1, 2, 2), 0.25, "float32"), ["2021-05-01", "2021-05-11"], ["B04"],
+    ...                     transform=(10.0, 0, 0.0, 0, -10.0, 20.0), crs="EPSG:32633")
+    >>> files = write_dates(cube, tempfile.mkdtemp(), dtype="int16", scale=1e-4, nodata=-32768)
+    >>> float(read_dates(files).max())
+    0.25
+    """
+    validate(cube, "cube")
+    dtype, nodata = _storage(cube, dtype, nodata, scale)
+    stems = _date_file_stems(cube, prefix)
+    targets = [Path(folder) / f"{stem}.tif" for stem in stems]
+    with atomic_paths(targets, overwrite=overwrite) as temps:
+        _write_files(cube, temps, targets, "dates", dtype, nodata, scale, offset)
+    return targets
+
+
+def write_bands(
+    cube: xr.DataArray,
+    folder: str | os.PathLike,
+    *,
+    prefix: str = "",
+    dtype=None,
+    nodata: float | None = None,
+    scale: float | None = None,
+    offset: float | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write a cube as one GeoTIFF per band, ``<prefix><band>.tif``, each layer being one date.
+
+    The layer descriptions hold the dates (``2021-05-01``), so that :func:`read_bands` reads the files back as
+    the same cube (given ``{band: path}``, or the list of paths when ``prefix`` is empty).
+
+    Parameters
+    ----------
+    cube, folder, prefix, dtype, nodata, scale, offset, overwrite
+        As in :func:`write_dates`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in band order.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> cube = dm.make_cube(np.zeros((2, 2, 2, 2), "float32"), ["2021-05-01", "2021-05-11"], ["B04", "B08"],
+    ...                     transform=(10.0, 0, 0.0, 0, -10.0, 20.0), crs="EPSG:32633")
+    >>> files = write_bands(cube, tempfile.mkdtemp())
+    >>> [f.name for f in files]
+    ['B04.tif', 'B08.tif']
+    >>> read_bands(files).identical(cube)
+    True
+    """
+    validate(cube, "cube")
+    dtype, nodata = _storage(cube, dtype, nodata, scale)
+    targets = [Path(folder) / f"{prefix}{_safe_stem(str(b), 'Band name')}.tif" for b in cube["band"].values]
+    with atomic_paths(targets, overwrite=overwrite) as temps:
+        _write_files(cube, temps, targets, "bands", dtype, nodata, scale, offset)
+    return targets
+
+
+# ------------------------------------------------------------------------------------------------------- COG
+
+
+def _smallest_int(low: int, high: int) -> np.dtype:
+    for candidate in ("uint8", "uint16", "int16", "int32", "int64"):
+        info = np.iinfo(candidate)
+        if info.min <= low and high <= info.max:
+            return np.dtype(candidate)
+    return np.dtype("int64")
+
+
+def _check_colormap(colormap: Mapping, dtype: np.dtype, n_layers: int) -> dict[int, tuple[int, ...]]:
+    if n_layers != 1 or dtype not in (np.dtype("uint8"), np.dtype("uint16")):
+        raise ConfigError(
+            f"A colormap needs a single-band uint8 or uint16 map; this one has {n_layers} band(s) of {dtype}."
+        )
+    checked = {}
+    for code, colour in colormap.items():
+        colour = tuple(int(c) for c in colour)
+        if not (float(code).is_integer() and 0 <= code <= np.iinfo(dtype).max):
+            raise ConfigError(f"colormap: code {code!r} is not a class code of a {dtype} map.")
+        if len(colour) not in (3, 4) or not all(0 <= c <= 255 for c in colour):
+            raise ConfigError(f"colormap: the colour of code {code} must be (r, g, b) or (r, g, b, a) in 0..255; "
+                              f"got {colour}.")
+        checked[int(code)] = colour
+    return checked
+
+
+def write_cog(
+    array: xr.DataArray,
+    path: str | os.PathLike,
+    *,
+    nodata: float | None = None,
+    colormap: Mapping[int, Sequence[int]] | None = None,
+    dtype=None,
+    blocksize: int = 512,
+    overwrite: bool = False,
+) -> Path:
+    """Write a map as a Cloud-Optimized GeoTIFF (tiled, DEFLATE-compressed, with overviews).
+
+    Parameters
+    ----------
+    array : xarray.DataArray
+        ``(y, x)``, a class map or a confidence map, or ``(band, y, x)`` such as probabilities ``(class, y, x)``,
+        on a grid with a CRS (rioxarray's ``.rio.crs``). The first dim's values become the band descriptions.
+    path : path
+        The output file.
+    nodata : float, optional
+        Nodata value stored in the file; float maps default to ``NaN``.
+    colormap : dict {code: (r, g, b) or (r, g, b, a)}, optional
+        Colours of a class map (needs a one-band ``uint8`` or ``uint16`` map).
+    dtype : numpy dtype, optional
+        Stored type. By default floats keep their type and integers use the smallest type that holds their
+        values and ``nodata`` (``uint8`` for up to 256 class codes), as viewers and colour tables expect.
+    blocksize : int, default 512
+        Tile size in pixels; overviews are built until the image fits in one tile.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``: a COG (checked after writing) whose overviews are nearest-neighbour for integer maps (class
+        codes stay codes) and averages for float maps.
+
+    Raises
+    ------
+    labkit.errors.DataModelError
+        ``array`` is not a map on a georeferenced grid, or its values do not fit ``dtype``.
+    labkit.errors.ConfigError
+        The colormap does not suit the map.
+    OutputExistsError
+        The file exists and ``overwrite`` is False.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, xarray as xr, rasterio
+    >>> classes = xr.DataArray(np.array([[1, 2], [2, 3]]), dims=("y", "x"), coords={"y": [15.0, 5.0],
+    ...                        "x": [5.0, 15.0]}).rio.write_crs("EPSG:32633")
+    >>> out = write_cog(classes, tempfile.mkdtemp() + "/classes.tif", colormap={1: (0, 128, 0), 2: (255, 255, 0)})
+    >>> with rasterio.open(out) as src:
+    ...     src.dtypes[0], src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"], src.colormap(1)[1]
+    ('uint8', 'COG', (0, 128, 0, 255))
+    """
+    if not isinstance(array, xr.DataArray) or array.ndim not in (2, 3) or array.dims[-2:] != ("y", "x"):
+        dims = getattr(array, "dims", type(array).__name__)
+        raise DataModelError(f"write_cog needs a DataArray (y, x) or (band, y, x); got {dims}.")
+    for dim in ("y", "x"):
+        if dim not in array.coords:
+            raise DataModelError(f"write_cog: the map has no '{dim}' coordinate; build it on a cube's grid.")
+    if array.rio.crs is None:
+        raise DataModelError("write_cog: the map has no CRS. Set it with array.rio.write_crs(cube.rio.crs).")
+    values = np.asarray(array.values)
+    if values.dtype == bool:
+        values = values.astype(np.uint8)
+    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        raise DataModelError(f"write_cog: values must be numbers; got dtype {values.dtype}.")
+    if dtype is None and np.issubdtype(values.dtype, np.integer):
+        low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+        if nodata is not None:
+            low, high = min(low, int(nodata)), max(high, int(nodata))
+        dtype = _smallest_int(low, high)
+    dtype = np.dtype(values.dtype if dtype is None else dtype)
+    if np.issubdtype(dtype, np.floating) and nodata is None:
+        nodata = np.nan
+    layers = values if values.ndim == 3 else values[None]
+    if colormap is not None:
+        colormap = _check_colormap(colormap, dtype, len(layers))
+    if np.issubdtype(dtype, np.integer) and np.issubdtype(values.dtype, np.floating) and nodata is None:
+        raise ConfigError(f"Writing float values as {dtype} needs nodata= (the integer that stands for NaN).")
+    if values.ndim == 2:
+        descriptions = (None if array.name is None else str(array.name),)
+    elif array.dims[0] in array.coords:
+        descriptions = tuple(str(v) for v in array[array.dims[0]].values)
+    else:
+        descriptions = tuple(f"{array.dims[0]} {i}" for i in range(len(layers)))
+    layers = _encode(layers, dtype, nodata, None, None, f"write_cog {path}", descriptions)
+    integer = np.issubdtype(dtype, np.integer)
+    profile = dict(
+        driver="COG", height=layers.shape[1], width=layers.shape[2], count=len(layers), dtype=dtype.name,
+        crs=array.rio.crs, transform=array.rio.transform(), nodata=nodata, compress="DEFLATE",
+        blocksize=int(blocksize), overviews="AUTO", resampling="NEAREST" if integer else "AVERAGE",
+        predictor="YES", BIGTIFF="IF_SAFER",
+    )
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        _write_cog_file(tmp, layers, profile, descriptions, colormap)
+        with rasterio.open(tmp) as src:
+            layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+        if layout != "COG":
+            raise LabkitError(f"write_cog: GDAL wrote {path} with layout {layout!r} instead of a COG.")
+    return Path(path)
+
+
+def _write_cog_file(path: Path, layers: np.ndarray, profile: dict, descriptions, colormap) -> None:
+    # rasterio writes copy-only drivers (COG) through a temporary dataset, so the colormap goes in directly.
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(layers)
+        if any(descriptions):
+            dst.descriptions = descriptions
+        if colormap:
+            dst.write_colormap(1, colormap)
+
+
+# ------------------------------------------------------------------------------------------------------ Zarr
+
+
+def _zarr_chunks(cube: xr.DataArray) -> tuple[int, ...]:
+    """Chunks of a Zarr cube: the dask chunks if any, else every date and band of square pixel blocks of ~32 MiB."""
+    if cube.chunks is not None:
+        return tuple(c[0] for c in cube.chunks)
+    n_time, n_band, height, width = cube.shape
+    side = int(math.sqrt(_ZARR_CHUNK_BYTES / max(1, n_time * n_band * cube.dtype.itemsize)))
+    side = max(64, side // 64 * 64)
+    return n_time, n_band, min(height, side), min(width, side)
+
+
+def write_zarr(
+    cube: xr.DataArray,
+    path: str | os.PathLike,
+    *,
+    mask: xr.DataArray | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a cube, and optionally its validity mask, to a Zarr store in labkit's layout.
+
+    The store is a Dataset with the variable ``cube`` ``(time, band, y, x)``, ``mask`` ``(time, y, x)`` if given,
+    and the CRS and transform in a ``spatial_ref`` grid-mapping variable (rioxarray's and CF's convention), so
+    that ``xarray.open_zarr`` with ``decode_coords="all"`` also sees the CRS. It is written in Zarr format 2, with
+    consolidated metadata, which every Zarr reader supports. Numpy cubes are chunked by blocks of pixels holding
+    their whole time series (what classification reads); dask cubes keep their chunks.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        A cube, numpy or dask (computed chunk by chunk while writing).
+    path : path
+        The store (a folder), e.g. ``"cube.zarr"``.
+    mask : xarray.DataArray, optional
+        A validity mask on the cube's grid and dates.
+    overwrite : bool, default False
+        Replace an existing store.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    labkit.errors.DataModelError
+        ``cube`` or ``mask`` do not follow the data model, or ``mask`` is not on the cube's dates and grid.
+    OutputExistsError
+        The store exists and ``overwrite`` is False.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> cube = dm.make_cube(np.zeros((2, 1, 2, 2), "float32"), ["2021-05-01", "2021-05-11"], ["NDVI"],
+    ...                     transform=(10.0, 0, 0.0, 0, -10.0, 20.0), crs="EPSG:32633")
+    >>> store = write_zarr(cube, tempfile.mkdtemp() + "/cube.zarr", mask=dm.make_mask(np.zeros((2, 2, 2)), cube))
+    >>> back, mask = read_zarr(store, with_mask=True)
+    >>> back.identical(cube), mask.dtype.name
+    (True, 'uint8')
+    """
+    validate(cube, "cube")
+    grid_coords = [c for c in ("time", "band", "y", "x") if c in cube.coords]
+    ds = cube.reset_coords(drop=True).to_dataset(name="cube")
+    if mask is not None:
+        validate(mask, "mask")
+        for dim in MASK_DIMS:
+            if mask.sizes[dim] != cube.sizes[dim] or not np.array_equal(mask[dim].values, cube[dim].values):
+                raise DataModelError(
+                    f"write_zarr: the mask's '{dim}' coordinate differs from the cube's; build it on the cube with "
+                    f"labkit.datamodel.make_mask(data, like=cube)."
+                )
+        ds["mask"] = mask.reset_coords(drop=True)
+    ds = ds.assign_coords({c: cube[c] for c in grid_coords}).drop_vars("spatial_ref", errors="ignore")
+    ds = ds.rio.write_crs(cube.rio.crs).rio.write_transform(cube.rio.transform())
+    ds.attrs["labkit_layout"] = ZARR_LAYOUT
+    chunks = _zarr_chunks(cube)
+    ds = ds.chunk(dict(zip(CUBE_DIMS, chunks)))
+    # an explicit encoding replaces the variable's own, which holds rioxarray's grid_mapping: keep it
+    encoding = {"cube": {**ds["cube"].encoding, "chunks": chunks}}
+    if mask is not None:
+        encoding["mask"] = {**ds["mask"].encoding, "chunks": (chunks[0], chunks[2], chunks[3])}
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        ds.to_zarr(tmp, mode="w-", zarr_format=2, consolidated=True, encoding=encoding)
+    return Path(path)
+
+
+def _open_zarr(path, chunks) -> xr.Dataset:
+    _must_exist(path)
+    last = None
+    for consolidated in (True, False):  # try consolidated metadata first, quietly
+        try:
+            return xr.open_zarr(path, chunks=chunks, consolidated=consolidated, decode_coords="all")
+        except Exception as error:  # zarr raises several types for "not a Zarr store"
+            last = error
+    raise ReadError(f"{path} is not a Zarr store that xarray can open ({last}).") from None
+
+
+def _describe_variables(ds: xr.Dataset) -> str:
+    found = ", ".join(f"'{name}' {tuple(map(str, var.dims))}" for name, var in ds.data_vars.items())
+    return found or "no data variables"
+
+
+def read_zarr(
+    path: str | os.PathLike,
+    *,
+    chunks="auto",
+    with_mask: bool = False,
+) -> xr.DataArray | tuple[xr.DataArray, xr.DataArray | None]:
+    """Read a cube (and its mask) from a Zarr store written by :func:`write_zarr`.
+
+    Parameters
+    ----------
+    path : path
+        The store.
+    chunks : "auto", dict, int or None, default "auto"
+        Dask chunks (lazy): ``"auto"`` lets dask choose them (multiples of the store's chunks), ``{}`` keeps the
+        store's chunks. None reads everything into numpy arrays now.
+    with_mask : bool, default False
+        Also return the mask (None if the store has none).
+
+    Returns
+    -------
+    xarray.DataArray, or (xarray.DataArray, xarray.DataArray or None)
+        The cube, and with ``with_mask`` the mask.
+
+    Raises
+    ------
+    labkit.errors.ReadError
+        The path is not a Zarr store, or not in labkit's layout (the message lists what it holds).
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> cube = dm.make_cube(np.zeros((2, 1, 2, 2), "float32"), ["2021-05-01", "2021-05-11"], ["NDVI"],
+    ...                     transform=(10.0, 0, 0.0, 0, -10.0, 20.0), crs="EPSG:32633")
+    >>> lazy = read_zarr(write_zarr(cube, tempfile.mkdtemp() + "/cube.zarr"))
+    >>> type(lazy.data).__name__, str(lazy.rio.crs)
+    ('Array', 'EPSG:32633')
+    """
+    ds = _open_zarr(path, chunks)
+    layout = "a variable 'cube' (time, band, y, x) and optionally 'mask' (time, y, x)"
+    if "cube" not in ds.data_vars or ds["cube"].dims != CUBE_DIMS:
+        raise ReadError(
+            f"{path} is not in labkit's Zarr layout: expected {layout}; found {_describe_variables(ds)}. Write "
+            f"cubes with labkit.io.write_zarr, or open this store with xarray.open_zarr and build a cube with "
+            f"labkit.datamodel.make_cube."
+        )
+    if "mask" in ds.data_vars and ds["mask"].dims != MASK_DIMS:
+        raise ReadError(f"{path}: variable 'mask' has dims {ds['mask'].dims}; expected {MASK_DIMS}.")
+    crs = ds["cube"].rio.crs
+    if crs is None and "spatial_ref" in ds.variables and "crs_wkt" in ds["spatial_ref"].attrs:
+        crs = CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])
+    if crs is None:
+        raise ReadError(f"{path}: the cube has no CRS (no grid-mapping variable 'spatial_ref'). Rewrite it with "
+                        f"labkit.io.write_zarr from a cube that has one.")
+    transform = ds["cube"].rio.transform()
+    if chunks is None:
+        ds = ds.load()
+
+    def tidy(var: xr.DataArray) -> xr.DataArray:
+        var = var.drop_vars("spatial_ref", errors="ignore")
+        var.encoding = {}
+        var.attrs.pop("grid_mapping", None)
+        return var.rio.write_crs(crs).rio.write_transform(transform)
+
+    cube = tidy(ds["cube"]).rename(None)
+    validate(cube, "cube")
+    if not with_mask:
+        return cube
+    mask = tidy(ds["mask"]).rename("validity") if "mask" in ds.data_vars else None
+    if mask is not None:
+        validate(mask, "mask")
+    return cube, mask
+
+
+# ------------------------------------------------------------------------------------------------ sample sets
+
+
+def write_samples(samples: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a sample set to a NetCDF (HDF5) file.
+
+    Dates, band names and class names (``class_name``) are kept; :func:`read_samples` reads the file back.
+
+    Parameters
+    ----------
+    samples : xarray.Dataset
+        A sample set (see :mod:`labkit.datamodel`).
+    path : path
+        The file, e.g. ``"samples.nc"``.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    labkit.errors.DataModelError
+        ``samples`` is not a sample set, or holds attributes NetCDF cannot store.
+    OutputExistsError
+        The file exists and ``overwrite`` is False.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((2, 1, 1)), [3, 5], [0, 1], bands=["NDVI"], class_names={3: "forest", 5: "water"})
+    >>> path = write_samples(s, tempfile.mkdtemp() + "/samples.nc")
+    >>> dm.class_names(read_samples(path))
+    {3: 'forest', 5: 'water'}
+    """
+    validate(samples, "samples")
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        try:
+            samples.to_netcdf(tmp, engine="h5netcdf")
+        except (TypeError, ValueError) as error:
+            raise DataModelError(f"write_samples: the sample set cannot be stored as NetCDF ({error}).") from error
+    return Path(path)
+
+
+def read_samples(path: str | os.PathLike) -> xr.Dataset:
+    """Read a sample set written by :func:`write_samples` (any NetCDF 3 or 4 file holding one), into memory.
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    xarray.Dataset
+        The sample set, checked with :func:`labkit.datamodel.validate`.
+
+    Raises
+    ------
+    labkit.errors.ReadError
+        The file is missing, is not NetCDF, or does not hold a sample set (the message says what is wrong).
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> s = dm.make_samples(np.ones((3, 2, 1)), [1, 1, 2], [0, 0, 1], times=["2021-05-01", "2021-05-11"],
+    ...                     bands=["NDVI"])
+    >>> back = read_samples(write_samples(s, tempfile.mkdtemp() + "/s.nc"))
+    >>> back.identical(s)
+    True
+    """
+    _must_exist(path)
+    engine = _netcdf_engine(path)
+    if engine is None:
+        raise ReadError(f"{path} is not a NetCDF file. Sample sets are written by labkit.io.write_samples.")
+    try:
+        with xr.open_dataset(path, engine=engine) as ds:
+            samples = ds.load()
+    except (OSError, ValueError, KeyError) as error:
+        raise ReadError(f"{path} could not be read as NetCDF ({error}).") from None
+    try:
+        validate(samples, "samples")
+    except DataModelError as error:
+        raise ReadError(f"{path} does not hold a labkit sample set: {error}") from None
+    return samples
+
+
+def _netcdf_engine(path) -> str | None:
+    """'h5netcdf' for NetCDF 4 (HDF5), 'scipy' for NetCDF 3, None for anything else, from the file's first bytes."""
+    if Path(path).is_dir():
+        return None
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "h5netcdf"
+    if head.startswith(b"CDF"):
+        return "scipy"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------- describe
+
+
+def _dates_summary(times) -> str:
+    times = np.asarray(times)
+    if times.size == 0:
+        return "none"
+    if not np.issubdtype(times.dtype, np.datetime64):
+        return f"{times.size} time steps (no dates)"
+    return f"{times.size}: {_iso(times[0])} .. {_iso(times[-1])}"
+
+
+def _nodata_share(values) -> str:
+    values = np.asarray(values)
+    return f"{float(np.isnan(values).mean()):.1%}" if values.size else "n/a"
+
+
+def describe(path: str | os.PathLike) -> dict[str, object]:
+    """Say what a file holds: a raster, a labkit Zarr cube or a NetCDF sample set; used by ``labkit info``.
+
+    Only headers are read, except for the share of missing values, counted when the data is small
+    (up to 5 million values).
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    dict
+        ``kind`` first, then what suits the kind: ``size``, ``dates``, ``bands``, ``crs``, ``resolution``,
+        ``nodata``...
+
+    Raises
+    ------
+    labkit.errors.ReadError
+        The path does not exist or is none of these.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, labkit.datamodel as dm
+    >>> s = dm.make_samples(np.ones((3, 2, 1)), [1, 1, 2], [0, 0, 1], bands=["NDVI"], class_names={1: "a", 2: "b"})
+    >>> info = describe(write_samples(s, tempfile.mkdtemp() + "/s.nc"))
+    >>> info["kind"], info["samples"], info["classes"]
+    ('sample set (NetCDF)', 3, '1 a: 2, 2 b: 1')
+    """
+    _must_exist(path)
+    path_str = os.fspath(path)
+    if Path(path_str).is_dir() or path_str.rstrip("/").endswith(".zarr"):
+        return _describe_zarr(path_str)
+    if not _is_remote(path_str) and _netcdf_engine(path_str) is not None:
+        return _describe_netcdf(path_str)
+    return _describe_raster(path_str)
+
+
+def _grid_info(crs, transform: Affine) -> dict[str, object]:
+    return {"crs": _crs_name(crs), "resolution": f"{abs(transform.a):g} x {abs(transform.e):g}"}
+
+
+def _describe_zarr(path: str) -> dict[str, object]:
+    try:
+        cube, mask = read_zarr(path, chunks="auto", with_mask=True)
+    except ReadError as error:
+        if "labkit's Zarr layout" not in str(error):
+            raise
+        ds = _open_zarr(path, "auto")
+        return {"kind": "Zarr store (not labkit's layout)", "dims": dict(ds.sizes),
+                "variables": _describe_variables(ds)}
+    info: dict[str, object] = {"kind": "cube (Zarr)", "dims": dict(cube.sizes), "dates": _dates_summary(cube.time),
+                               "bands": ", ".join(map(str, cube.band.values)), "dtype": str(cube.dtype)}
+    info.update(_grid_info(cube.rio.crs, cube.rio.transform()))
+    info["mask"] = "yes" if mask is not None else "no"
+    if cube.size <= _CHEAP_SIZE:
+        info["nodata share"] = _nodata_share(cube.values)
+    return info
+
+
+def _describe_netcdf(path: str) -> dict[str, object]:
+    try:
+        samples = read_samples(path)
+    except ReadError as error:
+        if "does not hold a labkit sample set" not in str(error):
+            raise
+        with xr.open_dataset(path, engine=_netcdf_engine(path)) as ds:
+            return {"kind": "NetCDF (not a labkit sample set)", "dims": dict(ds.sizes),
+                    "variables": _describe_variables(ds)}
+    from .datamodel import class_names
+
+    names = class_names(samples)
+    codes, counts = np.unique(samples["label"].values, return_counts=True)
+    info: dict[str, object] = {
+        "kind": "sample set (NetCDF)",
+        "samples": samples.sizes["sample"],
+        "dates": _dates_summary(samples.time),
+        "bands": ", ".join(map(str, samples.band.values)),
+        "classes": ", ".join(_class_label(int(c), names) + f": {n}" for c, n in zip(codes, counts)),
+        "groups": int(np.unique(samples["group"].values).size),
+    }
+    if "crs" in samples.attrs:
+        info["crs"] = _crs_name(CRS.from_user_input(samples.attrs["crs"]))
+    info["nodata share"] = _nodata_share(samples["X"].values)
+    return info
+
+
+def _class_label(code: int, names: dict[int, str]) -> str:
+    return f"{code} {names[code]}" if names[code] != str(code) else str(code)
+
+
+def _describe_raster(path: str) -> dict[str, object]:
+    r = _open_raster(path)
+    with _quiet_georef(), rasterio.open(path) as src:
+        driver = src.driver
+        layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+        values = src.read(masked=True) if r.count * r.height * r.width <= _CHEAP_SIZE else None
+    info: dict[str, object] = {
+        "kind": f"raster ({'COG' if layout == 'COG' else driver})",
+        "size": f"{r.width} x {r.height} px, {r.count} layer(s)",
+        "dtype": r.dtype,
+    }
+    stamp = _date_in_name(Path(path).name)
+    layer_dates = _layer_dates(r)
+    if stamp is not None:
+        info["date"] = _iso(stamp)
+    elif all(d is not None for d in layer_dates):
+        info["dates"] = _dates_summary(np.array([d.to_datetime64() for d in layer_dates]))
+    if all(r.descriptions) and not all(d is not None for d in layer_dates):
+        shown = list(r.descriptions[:12]) + (["..."] if r.count > 12 else [])
+        info["bands"] = ", ".join(shown)
+    if r.georeferenced or r.crs is not None:
+        info.update(_grid_info(r.crs, r.transform))
+    else:
+        info["crs"] = "none (not georeferenced)"
+    info["nodata"] = "none" if r.nodata is None else f"{r.nodata:g}"
+    if any(s != 1 for s in r.scales) or any(o != 0 for o in r.offsets):
+        info["scale, offset"] = f"{r.scales[0]:g}, {r.offsets[0]:g}"
+    if values is not None:
+        missing = np.ma.getmaskarray(values)
+        if np.issubdtype(values.dtype, np.floating):
+            missing = missing | np.isnan(values.filled(0))
+        info["nodata share"] = f"{float(missing.mean()):.1%}" if missing.size else "n/a"
+    return info
