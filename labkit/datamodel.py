@@ -131,9 +131,9 @@ def make_cube(
         data,
         dims=CUBE_DIMS,
         coords={"time": pd.to_datetime(list(times)).values, "band": [str(b) for b in bands], "y": y, "x": x},
-        name=name,
         attrs=dict(attrs or {}),
     )
+    cube.name = name  # set after: given a dask array, xarray would take the array's own name
     cube = cube.rio.write_crs(crs).rio.write_transform(transform)
     validate(cube, "cube")
     return cube

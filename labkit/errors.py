@@ -36,3 +36,7 @@ class ConfigError(LabkitError, ValueError):
 
 class DatasetError(LabkitError, OSError):
     """A dataset could not be found, fetched or verified."""
+
+
+class OutputExistsError(LabkitError, FileExistsError):
+    """An output already exists and the writer was not told to replace it (``overwrite=False``)."""

@@ -58,7 +58,15 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from .datamodel import CUBE_DIMS, MASK_DIMS, make_cube, validate
-from .errors import BandError, ConfigError, DataModelError, GridMismatchError, LabkitError, ReadError
+from .errors import (
+    BandError,
+    ConfigError,
+    DataModelError,
+    GridMismatchError,
+    LabkitError,
+    OutputExistsError,
+    ReadError,
+)
 
 __all__ = [
     "OutputExistsError",
@@ -81,10 +89,6 @@ ZARR_LAYOUT = "labkit-cube-1"
 
 _ZARR_CHUNK_BYTES = 32 * 2**20  # target size of one chunk of a Zarr cube written from numpy
 _CHEAP_SIZE = 5_000_000  # describe() counts missing values only up to this many values
-
-
-class OutputExistsError(LabkitError, FileExistsError):
-    """An output already exists and the writer was not told to replace it (``overwrite=False``)."""
 
 
 # --------------------------------------------------------------------------------------------- atomic writes
@@ -165,7 +169,7 @@ def atomic_paths(paths: Sequence[str | os.PathLike], *, overwrite: bool = False)
     ...     pass
     Traceback (most recent call last):
     ...
-    labkit.io.OutputExistsError: .../a.txt already exists. Pass overwrite=True to replace it, or choose another path.
+    labkit.errors.OutputExistsError: .../a.txt already exists. Pass overwrite=True to replace it, or choose another path.
     """
     targets = [Path(p) for p in paths]
     names = [str(t.resolve()) for t in targets]
