@@ -7,9 +7,11 @@ precision (user's accuracy), recall (producer's accuracy) and F1, and macro F1. 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
 from .errors import ConfigError
@@ -87,11 +89,16 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
     if y_true.size == 0:
         raise ConfigError("assess_accuracy: no samples to assess.")
     labels = [int(c) for c in (np.union1d(y_true, y_pred) if labels is None else labels)]
-    confusion = confusion_matrix(y_true, y_pred, labels=labels)
+    with warnings.catch_warnings():
+        # A single class on both sides is a valid (if dull) assessment: no advice to pass labels, which we do.
+        warnings.filterwarnings("ignore", "A single label was found", UserWarning)
+        confusion = confusion_matrix(y_true, y_pred, labels=labels)
+        # Kappa is undefined (0/0) when both sides put every sample in one and the same class: full agreement.
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        kappa = cohen_kappa_score(y_true, y_pred, labels=labels, replace_undefined_by=1.0) if len(labels) > 1 else 1.0
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0.0
     )
-    kappa = cohen_kappa_score(y_true, y_pred, labels=labels) if len(labels) > 1 else 1.0
     return AccuracyReport(
         labels=labels,
         confusion=confusion,

@@ -65,7 +65,11 @@ def evaluate(expression: str, cube: xr.DataArray) -> xr.DataArray:
     [0.6667]
     """
     bands = [str(b) for b in cube.band.values]
-    missing = [b for b in expression_bands(expression) if b not in bands]
+    used = expression_bands(expression)
+    if not used:
+        raise ConfigError(f"The expression {expression!r} uses no band: it would give the same number everywhere. "
+                          f"Use band names of the cube ({bands}).")
+    missing = [b for b in used if b not in bands]
     if missing:
         raise BandError(f"The expression {expression!r} needs band(s) {missing}, which the cube lacks "
                         f"(it has {bands}).")
@@ -122,7 +126,9 @@ def compute_indices(
             raise ConfigError(f"Unknown index name(s) {unknown}; known: {sorted(INDICES)}. "
                               "Pass a mapping {name: expression} for your own.")
         formulas = {n: INDICES[n] for n in names}
-    layers = [evaluate(f, cube).astype(cube.dtype).expand_dims(band=[n]) for n, f in formulas.items()]
+    # Indices are real numbers even when the cube holds integers (reflectance stored as int16 x 10 000).
+    dtype = cube.dtype if np.issubdtype(cube.dtype, np.floating) else np.float32
+    layers = [evaluate(f, cube).astype(dtype).expand_dims(band=[n]) for n, f in formulas.items()]
     parts = ([cube] if keep_bands else []) + [layer.transpose(*cube.dims) for layer in layers]
     out = xr.concat(parts, dim="band", coords="minimal", compat="override", join="exact")
     return out.rio.write_crs(cube.rio.crs)
@@ -152,7 +158,8 @@ def temporal_stats(values: np.ndarray, stats: Iterable[str] = STATS, *, axis: in
         "mean": lambda v: np.nanmean(v, axis=axis),
         "std": lambda v: np.nanstd(v, axis=axis),
         "amplitude": lambda v: np.nanmax(v, axis=axis) - np.nanmin(v, axis=axis),
-        "argmax": lambda v: np.argmax(filled, axis=axis).astype("float64"),
+        # A series with no value at all has no peak date: NaN, like its other statistics.
+        "argmax": lambda v: np.where(np.isnan(v).all(axis=axis), np.nan, np.argmax(filled, axis=axis)),
     }
     with np.errstate(all="ignore"), _quiet_nan_warnings():
         return np.stack([functions[s](values) for s in stats], axis=-1)

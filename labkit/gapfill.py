@@ -40,6 +40,9 @@ def _to_days(times) -> np.ndarray:
 def _fill_block(values: np.ndarray, valid: np.ndarray, source: np.ndarray, target: np.ndarray, method: str):
     """Gap-fill ``values (time, n)`` given ``valid (time, n)``; returns ``(filled (t', n), flags (t', n))``."""
     n_time, n = values.shape
+    # Blank the invalid observations: whatever they hold (inf, huge numbers) must not reach the arithmetic below,
+    # where it would raise floating-point warnings even though the result never uses it.
+    values = np.where(valid, values, np.nan)
     index = np.arange(n_time)[:, None]
     # Position of the last valid observation at or before each source date, and the first at or after it.
     last = np.maximum.accumulate(np.where(valid, index, -1), axis=0)

@@ -98,6 +98,7 @@ def write_report(
     'report.md'
     """
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     names = {c: accuracy.name(c) for c in accuracy.labels}
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1.25, 1]})
     plot_class_map(class_map, names, ax=axes[0])

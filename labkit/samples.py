@@ -133,6 +133,12 @@ def split_by_group(
         raise ConfigError(f"split_by_group: train_size must be in (0, 1); got {train_size}.")
     rng = np.random.default_rng(random_state)
     label, group = samples["label"].values, samples["group"].values
+    # A polygon whose pixels carry several classes would be drawn once per class: refuse it before splitting.
+    pair_groups, pair_counts = np.unique(np.unique(np.stack([group, label], axis=1), axis=0)[:, 0], return_counts=True)
+    mixed = pair_groups[pair_counts > 1]
+    if mixed.size:
+        raise DataModelError(f"split_by_group: polygons {mixed[:10].tolist()} hold pixels of several classes; "
+                             "give each polygon a single class.")
     train_groups = []
     for code in np.unique(label):
         groups = np.unique(group[label == code])
@@ -140,8 +146,4 @@ def split_by_group(
         n_train = len(groups) if len(groups) == 1 else min(max(1, round(train_size * len(groups))), len(groups) - 1)
         train_groups.extend(groups[:n_train])
     in_train = np.isin(group, train_groups)
-    shared = np.intersect1d(group[in_train], group[~in_train])
-    if shared.size:
-        raise DataModelError(f"split_by_group: polygons {shared[:10].tolist()} hold pixels of several classes; "
-                             "give each polygon a single class.")
     return samples.isel(sample=np.flatnonzero(in_train)), samples.isel(sample=np.flatnonzero(~in_train))

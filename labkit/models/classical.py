@@ -38,7 +38,8 @@ class SeriesFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = self._as_3d(X)
-        temporal_stats(X[:1], self.stats)  # checks the statistic names
+        if self.stats:  # empty: the raw series only
+            temporal_stats(X[:1], self.stats)  # checks the statistic names
         self.n_time_, self.n_band_ = X.shape[1:]
         self.n_features_in_ = X.shape[1] * X.shape[2]
         return self
