@@ -79,6 +79,9 @@ def mask_from_cloud(cloud: xr.DataArray, *, is_data: xr.DataArray | None = None)
     >>> mask_from_cloud(cloud, is_data=data).values.tolist()
     [[[0, 1, 2]]]
     """
+    for name, layer in (("cloud", cloud), ("is_data", is_data)):
+        if layer is not None and set(layer.dims) != set(MASK_DIMS):
+            raise DataModelError(f"mask_from_cloud: the {name} layer must have dims {MASK_DIMS}; got {layer.dims}.")
     codes = xr.where(cloud.fillna(0) != 0, Validity.INVALID, Validity.VALID)
     if is_data is not None:
         codes = xr.where(is_data.fillna(0) != 0, codes, Validity.NO_DATA)

@@ -58,7 +58,8 @@ def extract_samples(
     polygons : geopandas.GeoDataFrame
         Any CRS (reprojected to the cube's); integer class codes in ``class_field``.
     class_field, id_field, name_field : str
-        Columns with the class code, the polygon id (``group``; default the row position) and the class name.
+        Columns with the class code, the polygon id (the samples' ``group``; ``id_field=None`` numbers the polygons
+        by row position) and the class name (optional: ignored when the column is absent).
     all_touched : bool
         Take every pixel a polygon touches, not only those whose centre is inside.
 
