@@ -1,0 +1,369 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A tour of the data cube
+#
+# A satellite image time series is a stack of images of the same place taken on many dates. labkit holds it
+# as a **data cube**: one array with four dimensions, *time*, *band*, *y* and *x*, and a **validity mask**
+# that says, for each date and pixel, whether the value can be trusted or was hidden by a cloud. Every step of
+# a land-cover mapping chain starts from these two objects, so this first notebook is a guided tour of them,
+# on real Sentinel-2 data over a small patch of Slovenia.
+#
+# ## Learning objectives
+#
+# By the end of this notebook you will be able to:
+#
+# 1. open labkit's embedded dataset and explain each dimension and coordinate of its cube;
+# 2. select data by date, by band and by pixel, by label (`.sel`) and by position (`.isel`);
+# 3. read the validity mask and compute how much of the data is usable, per date and per pixel;
+# 4. plot an NDVI image with a colour bar, and the NDVI time series of one pixel with its cloudy dates;
+# 5. overlay the reference polygons that will later train and validate a classifier.
+#
+# **Prerequisites**: Python and a little numpy (arrays, boolean masks). No remote sensing background is needed.
+#
+# **Time**: about 45 minutes.
+#
+# **Exercises**: three, marked *Exercise*. Write your code in the cell below each statement, in place of the
+# `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook
+# goes on with the right value either way.
+
+# %%
+import io
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.lines import Line2D
+
+from labkit.course import check
+from labkit.datamodel import Validity, validate
+from labkit.datasets import load_slovenia
+
+# %% [markdown]
+# ## 1. Open the dataset
+#
+# labkit ships a small real dataset, so that the course runs anywhere, offline. `load_slovenia()` returns an
+# object that holds the cube, its mask, reference data and a description of where it all comes from.
+
+# %%
+data = load_slovenia()
+print(data.description)
+
+# %% [markdown]
+# ## 2. The cube
+#
+# Let us look at the cube. In Jupyter, an xarray object shows its dimensions, coordinates and attributes; click
+# on the icons on the right to unfold them.
+
+# %%
+cube = data.cube
+cube
+
+# %% [markdown]
+# Each of the four dimensions has a coordinate, an array of labels along it:
+#
+# `time` (68)
+# : the acquisition dates, as `datetime64` values, strictly increasing. Sentinel-2 passes over a place every 5
+#   days (10 days before 2017, with one satellite), but not every pass is kept, so the dates are **irregular**.
+#
+# `band` (1)
+# : the names of the spectral bands or indices. Here a single one, `"NDVI"`, the *normalised difference
+#   vegetation index* $\mathrm{NDVI} = (\mathrm{NIR} - \mathrm{red}) / (\mathrm{NIR} + \mathrm{red})$, computed
+#   from Sentinel-2's bands B08 (near infrared) and B04 (red). It is close to 0 on bare soil, water or clouds,
+#   and rises towards 0.8–0.9 over dense green vegetation.
+#
+# `y`, `x` (101 × 100)
+# : the coordinates of the pixel **centres**, in metres, in the cube's coordinate reference system (CRS):
+#   UTM zone 33 North (EPSG:32633). `x` grows eastwards; `y` *decreases* down the rows, because row 0 is the
+#   northern edge of the image. Pixels are 10 m wide (9.99 m, to be exact), so the patch covers about 1 km².
+#
+# The `spatial_ref` coordinate carries the CRS and the grid's affine transform; the `rio` accessor (from
+# rioxarray) reads them back:
+
+# %%
+print("CRS:", cube.rio.crs)
+print("pixel size (x, y) in metres:", cube.rio.resolution())
+print("bounds (left, bottom, right, top):", cube.rio.bounds())
+print("shape:", dict(cube.sizes))
+print("values:", cube.dtype, f"from {float(cube.min()):.2f} to {float(cube.max()):.2f}")
+print("this is a labkit", validate(cube))
+
+# %% [markdown]
+# How regular is the time axis? The gaps between consecutive dates:
+
+# %%
+gaps = np.diff(cube.time.values).astype("timedelta64[D]").astype(int)
+print(f"{cube.sizes['time']} dates from {pd.Timestamp(cube.time.values[0]):%Y-%m-%d} "
+      f"to {pd.Timestamp(cube.time.values[-1]):%Y-%m-%d}")
+print(f"gaps between dates: shortest {gaps.min()} days, median {np.median(gaps):.0f}, longest {gaps.max()}")
+
+# %% [markdown]
+# The longest gap, in the autumn of 2015, is a stretch with no usable acquisition; a gap of 0 days is two
+# acquisitions on the same day, minutes apart. Later steps of the chain (gap filling) resample
+# such series onto a regular grid of dates.
+#
+# ### Selecting: by label and by position
+#
+# `.sel` selects by coordinate labels, `.isel` by integer positions. Dates can be given as strings, and a
+# partial date selects a whole month or year:
+
+# %%
+july_2016 = cube.sel(time="2016-07", band="NDVI")  # every date of July 2016
+first_image = cube.isel(time=0, band=0)  # the first date, the first band
+one_pixel = cube.sel(band="NDVI").isel(y=50, x=54)  # row 50, column 54: a series of 68 values
+print("July 2016:", dict(july_2016.sizes))
+print("first image:", dict(first_image.sizes), "on", pd.Timestamp(first_image.time.values).date())
+print("one pixel:", dict(one_pixel.sizes))
+
+# %% [markdown]
+# ## 3. The validity mask
+#
+# Clouds hide the ground on many dates; the values under them are not NDVI of the land. The **validity mask**
+# has the cube's dates and grid, dims `(time, y, x)`, and one code per observation, `uint8`:
+
+# %%
+mask = data.mask
+for code in Validity:
+    print(f"{code.value} = {code.name}: {int((mask == code).sum())} observations")
+print("mask dims:", mask.dims, mask.dtype)
+
+# %% [markdown]
+# This patch has no code 2 (*no acquisition*): every date covers it entirely. Code 1 comes from the cloud mask
+# of the Sentinel-2 product.
+#
+# ### Exercise 1: the fraction of valid observations per date
+#
+# Compute `valid_fraction`: for each date, the fraction of the patch's pixels that are valid (code 0). It is a
+# DataArray with one value per date, between 0 and 1.
+#
+# *Hint*: `mask == 0` is a boolean DataArray, and the mean of booleans is the fraction of `True` values. Which
+# dims should the mean run over?
+
+# %% tags=["solution"]
+# valid_fraction: a DataArray (time,), the fraction of valid pixels on each date.
+valid_fraction = (mask == 0).mean(dim=("y", "x"))
+
+# %%
+valid_fraction = check("00.valid_fraction", valid_fraction, mask=mask)
+
+# %%
+fig, ax = plt.subplots(figsize=(10, 3))
+ax.bar(valid_fraction.time.values, valid_fraction.values, width=np.timedelta64(6, "D"), color="tab:green")
+ax.set_ylabel("fraction of valid pixels")
+ax.set_ylim(0, 1)
+ax.set_title("How much of the patch is clear on each date")
+plt.show()
+
+# %% [markdown]
+# Many dates are entirely cloudy, and many are entirely clear: on a patch of 1 km², a cloud tends to cover
+# everything or nothing.
+#
+# ### Exercise 2: the cloud-free dates
+#
+# Compute `clear_dates`: the dates on which *every* pixel is valid, as an array of dates.
+#
+# *Hint*: `valid_fraction == 1` is a boolean array with one value per date; use it to index the time coordinate.
+
+# %% tags=["solution"]
+# clear_dates: the dates (datetime64 values) with no cloud at all on the patch.
+clear_dates = valid_fraction.time[valid_fraction == 1].values
+
+# %%
+clear_dates = check("00.clear_dates", clear_dates, mask=mask)
+print(f"{len(clear_dates)} cloud-free dates out of {mask.sizes['time']}")
+
+# %% [markdown]
+# ## 4. An NDVI image
+#
+# Let us plot the cube on a cloud-free summer date: the first one of 2016 after mid-June.
+
+# %%
+clear = pd.DatetimeIndex(clear_dates)
+date = clear[clear >= "2016-06-15"][0]
+left, bottom, right, top = cube.rio.bounds()
+extent = (left, right, bottom, top)  # what imshow needs to draw the image in map coordinates
+
+
+def show_ndvi(ax, when):
+    """Draw the NDVI image of date `when` on `ax`, in map coordinates; return the image for a colour bar."""
+    when = pd.Timestamp(when)
+    image = ax.imshow(cube.sel(time=when, band="NDVI"), cmap="RdYlGn", vmin=-0.2, vmax=1.0, extent=extent)
+    ax.set_title(f"NDVI on {when.day} {when:%B %Y}")
+    ax.set_xlabel("x (m, UTM 33N)")
+    ax.set_ylabel("y (m, UTM 33N)")
+    ax.ticklabel_format(useOffset=False, style="plain")  # full coordinates, not an offset
+    ax.locator_params(nbins=4)
+    return image
+
+
+fig, ax = plt.subplots(figsize=(6, 5))
+image = show_ndvi(ax, date)
+fig.colorbar(image, ax=ax, label="NDVI")
+ax.plot(float(cube.x[54]), float(cube.y[50]), marker="o", markersize=8, markerfacecolor="none", color="black")
+plt.show()
+
+# %% [markdown]
+# Forest covers most of the patch (NDVI around 0.8); the paler shapes are meadows, fields and buildings. The
+# black circle is the pixel at row 50, column 54, whose time series comes next.
+#
+# ## 5. One pixel through time
+#
+# The series of one pixel is the cube at fixed `y` and `x`. We mark each date with the pixel's validity code.
+
+# %%
+iy, ix = 50, 54
+series = cube.sel(band="NDVI").isel(y=iy, x=ix)
+pixel_mask = mask.isel(y=iy, x=ix)
+cloudy = pixel_mask == Validity.INVALID
+land_cover = data.class_names[int(data.reference[iy, ix])]
+
+fig, ax = plt.subplots(figsize=(10, 3.5))
+ax.plot(series.time, series, color="0.6", linewidth=1, zorder=1)
+ax.scatter(series.time[~cloudy], series[~cloudy], color="tab:green", s=18, label="valid", zorder=2)
+ax.scatter(series.time[cloudy], series[cloudy], color="tab:red", marker="x", s=30, label="cloudy", zorder=2)
+ax.set_ylabel("NDVI")
+ax.set_title(f"NDVI of the pixel at row {iy}, column {ix} ({land_cover})")
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+plt.show()
+
+# %% [markdown]
+# The valid dates draw the seasons of a meadow: NDVI high in summer, low in winter, with dips where the grass
+# is cut. The cloudy dates fall anywhere below: to about 0 under a thick cloud, in between under a thin veil or
+# at a cloud's edge. Those values say nothing about the meadow, and a classifier fed with them would learn
+# clouds. This is why the chain masks them and fills the gaps before anything else.
+#
+# ### Exercise 3: the clear observations of one pixel
+#
+# Compute `n_clear`: on how many dates the pixel at row `iy`, column `ix` is valid (code 0). A whole number.
+#
+# *Hint*: select the pixel by position in the mask, compare with 0, and sum over time.
+
+# %% tags=["solution"]
+# n_clear: an integer, the number of valid observations of the pixel (iy, ix).
+n_clear = int((mask.isel(y=iy, x=ix) == 0).sum())
+
+# %%
+n_clear = check("00.pixel_clear_count", n_clear, mask=mask, iy=iy, ix=ix)
+print(f"The pixel was seen clear on {int(n_clear)} of {mask.sizes['time']} dates.")
+
+# %% [markdown]
+# Over the whole patch, the number of clear observations varies little from pixel to pixel (clouds cover all
+# or nothing); on larger areas it varies a lot, and it is one of the first maps to look at.
+#
+# ## 6. Browse the dates
+#
+# Move the slider to see the image of each date. Cloudy dates look almost uniformly orange-red: NDVI near 0.
+#
+# The slider is an ipywidgets `SelectionSlider`; each time its value changes, the function given to `observe`
+# draws the image of the new date into a PNG and shows it in an `Image` widget. (`ipywidgets.interact` does the
+# same in one line, but it draws into an `Output` widget, which some tools that run notebooks unattended handle
+# badly.)
+
+# %%
+dates = pd.DatetimeIndex(cube.time.values)
+
+
+def ndvi_png(index):
+    """The NDVI image of date number `index`, with its colour bar, as PNG bytes."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    image = show_ndvi(ax, dates[index])
+    fig.colorbar(image, ax=ax, label="NDVI")
+    ax.set_title(f"{ax.get_title()}: {float(valid_fraction[index]):.0%} valid")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    plt.close(fig)  # drawn into the PNG only, not shown below the cell
+    return png.getvalue()
+
+
+slider = widgets.SelectionSlider(
+    options=[(f"{d:%Y-%m-%d %H:%M}", i) for i, d in enumerate(dates)],
+    value=int(dates.get_loc(date)),
+    description="date",
+    continuous_update=False,
+    layout=widgets.Layout(width="95%"),
+)
+picture = widgets.Image(value=ndvi_png(slider.value), format="png")
+slider.observe(lambda change: setattr(picture, "value", ndvi_png(change["new"])), names="value")
+widgets.VBox([slider, picture])
+
+# %% [markdown]
+# (In the book, the slider needs a running kernel.) Here are four cloud-free dates of 2016, one per season:
+
+# %%
+seasons = [clear[clear.normalize() == day][0] for day in ["2016-01-17", "2016-05-26", "2016-08-14", "2016-12-12"]]
+fig, axes = plt.subplots(1, 4, figsize=(16, 4), sharey=True)
+for ax, when in zip(axes, seasons):
+    image = show_ndvi(ax, when)
+    ax.set(xticks=[], yticks=[], xlabel="", ylabel="")
+fig.colorbar(image, ax=axes, label="NDVI", shrink=0.8)
+plt.show()
+
+# %% [markdown]
+# In winter the NDVI is low everywhere, though these dates are cloud-free: the deciduous trees are bare, and
+# the darkest patches are probably snow. *Valid* means "not hidden by a cloud", not "green".
+
+# %% [markdown]
+# ## 7. The reference data
+#
+# A classifier learns from examples whose class is known. This dataset has two versions of the same reference:
+# `polygons`, 88 land parcels with their land-cover class (a GeoDataFrame in the cube's CRS), and `reference`,
+# the same classes burnt into a raster on the cube's grid.
+
+# %%
+polygons = data.polygons
+print(polygons.crs, f"{len(polygons)} polygons")
+print(polygons["class_name"].value_counts().to_string())
+polygons.head()
+
+# %%
+colours = {"no label": "lightgrey", "cultivated land": "gold", "forest": "darkgreen", "grassland": "yellowgreen",
+           "shrubland": "peru", "artificial surface": "crimson"}
+
+fig, (ax_image, ax_reference) = plt.subplots(1, 2, figsize=(13, 5))
+image = show_ndvi(ax_image, date)
+fig.colorbar(image, ax=ax_image, label="NDVI")
+for name, group in polygons.groupby("class_name"):
+    group.boundary.plot(ax=ax_image, color=colours[name], linewidth=1.5)
+ax_image.set_xlim(left, right)  # parcels that cross the patch's edge go on beyond it
+ax_image.set_ylim(bottom, top)
+ax_image.legend(handles=[Line2D([], [], color=colours[n], linewidth=2, label=n) for n in sorted(colours)],
+                loc="lower left", fontsize=8, framealpha=0.9)
+ax_image.set_title("Reference polygons over the NDVI image")
+
+codes = sorted(data.class_names)
+positions = np.searchsorted(codes, data.reference.values)  # class code -> 0, 1, 2... for a colour map
+reference_image = ax_reference.imshow(positions, cmap=ListedColormap([colours[data.class_names[c]] for c in codes]),
+                                      vmin=-0.5, vmax=len(codes) - 0.5, extent=extent, interpolation="nearest")
+bar = fig.colorbar(reference_image, ax=ax_reference, ticks=range(len(codes)))
+bar.ax.set_yticklabels([data.class_names[c] for c in codes])
+ax_reference.set_title("Reference land-cover raster")
+ax_reference.set_xlabel("x (m, UTM 33N)")
+ax_reference.ticklabel_format(useOffset=False, style="plain")
+ax_reference.locator_params(nbins=4)
+plt.show()
+
+# %% [markdown]
+# The polygons follow the field and forest edges visible in the image. They are few and unbalanced (mostly
+# shrubland and grassland, 4 cultivated fields): keep it in mind when we sample pixels from them to train a
+# classifier, and split training and validation data *by polygon*, so that neighbouring pixels of one parcel do
+# not end up on both sides.
+#
+# ## Summary
+#
+# - A labkit **cube** is an xarray `DataArray` with dims `(time, band, y, x)`: dates, band names, and pixel-centre
+#   coordinates in a CRS (`cube.rio.crs`), 10 m pixels here. Select with `.sel` (labels) and `.isel` (positions).
+# - The **validity mask** `(time, y, x)` says which observations are usable: 0 valid, 1 cloud, 2 no acquisition.
+#   On this patch, about 40 % of the observations are cloudy, and under a cloud NDVI drops to about 0.
+# - Counting valid observations per date and per pixel is a one-liner: compare the mask with 0, then take a mean
+#   or a sum over the right dims.
+# - The **reference** comes as polygons (to sample and split by parcel) and as a raster on the cube's grid.
+#
+# **Next**: masking the clouds and filling the gaps, to turn this irregular, cloudy series into a clean one.

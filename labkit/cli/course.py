@@ -1,0 +1,53 @@
+"""``labkit course``: build the course's notebooks, the learner's copy and the Jupyter Book.
+
+Sub-commands (the Makefile's ``notebooks``, ``student`` and ``book`` targets call them)::
+
+    labkit course build   --src course --out build/course      # both variants, as .ipynb
+    labkit course student --src course --out student           # the learner's notebooks
+    labkit course book    --notebooks build/course/solution --book book   # execute all, render the book
+
+See :mod:`labkit.course.build`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Build the course: notebooks (solution and student variants), the learner's copy, the Jupyter Book."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``build``, ``student`` and ``book`` sub-commands."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = sub.add_parser("build", help="Build both variants of every notebook: OUT/solution and OUT/student.",
+                           description="Build both variants of every notebook: OUT/solution and OUT/student.")
+    build.add_argument("--src", default="course", help="folder of the NN_name.py sources (default: course)")
+    build.add_argument("--out", default="build/course", help="output folder (default: build/course)")
+    student = sub.add_parser("student", help="Write the learner's notebooks: solutions replaced by stubs.",
+                             description="Write the learner's notebooks: solutions replaced by stubs.")
+    student.add_argument("--src", default="course", help="folder of the NN_name.py sources (default: course)")
+    student.add_argument("--out", default="student", help="output folder (default: student)")
+    book = sub.add_parser("book", help="Build the Jupyter Book, executing every notebook; fails on any warning.",
+                          description="Copy the solution notebooks into BOOK/notebooks, then run jupyter-book "
+                                      "build: every notebook is executed, and any error or warning fails.")
+    book.add_argument("--notebooks", default="build/course/solution",
+                      help="the built solution notebooks (default: build/course/solution)")
+    book.add_argument("--book", default="book", help="the book's folder (default: book)")
+    book.add_argument("--builder", default="html", help="Sphinx builder (default: html)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen sub-command; return the exit code."""
+    from ..course import build
+
+    if args.action == "build":
+        built = build.build_notebooks(args.src, args.out)
+        for variant, paths in built.items():
+            print(f"{variant}: {len(paths)} notebook(s) in {args.out}/{variant}: {', '.join(p.name for p in paths)}")
+    elif args.action == "student":
+        paths = build.make_student(args.src, args.out)
+        print(f"{len(paths)} learner notebook(s) in {args.out}/: {', '.join(p.name for p in paths)}")
+    elif args.action == "book":
+        out = build.build_book(args.notebooks, args.book, builder=args.builder)
+        print(f"The book is in {out}/ (open {out / 'index.html'}).")
+    return 0
