@@ -1,65 +1,14 @@
-"""The exercises of the course: for each id, how to compute the reference result and how to compare.
-
-An exercise id is ``"NN.name"``: ``NN`` is the notebook's number (``course/NN_*.py``), ``name`` what the learner
-computes. A notebook calls ``labkit.course.check("NN.name", answer, **inputs)``; :func:`labkit.course.check`
-looks the id up in :data:`EXERCISES`, calls ``reference(**inputs)`` and compares with the exercise's comparator.
-The reference functions take the same inputs as the learner had, so ``check`` never needs the notebook's state.
-
-To add an exercise: write its reference function below, add one entry to :data:`EXERCISES`, and use the id in a
-notebook (``tests/test_course.py`` fails on an id used in ``course/`` that is not registered here, and on a
-registered exercise that no notebook uses).
-
-Example
--------
->>> sorted(EXERCISES)[:2]
-['00.clear_dates', '00.pixel_clear_count']
->>> EXERCISES["00.valid_fraction"].title
-'fraction of valid observations per date'
-"""
+"""Exercises of notebook 00, a tour of the data cube."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from .compare import Comparator, compare_dates, compare_values
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """One self-checked exercise.
-
-    Parameters
-    ----------
-    reference : callable
-        ``reference(**inputs)`` returns the right answer from the exercise's inputs.
-    title : str
-        A few words saying what is computed, shown in the messages of :func:`labkit.course.check`.
-    hint : str
-        Shown when the answer is wrong or missing: where to look, not the solution.
-    compare : callable, default :func:`~labkit.course.compare.compare_values`
-        ``compare(answer, expected)`` returns ``None`` when right, else a sentence saying what differs.
-
-    Example
-    -------
-    >>> ex = Exercise(reference=lambda a, b: a + b, title="a sum", hint="Use +.")
-    >>> ex.compare(ex.reference(a=1, b=2), 3) is None
-    True
-    """
-
-    reference: Callable[..., Any]
-    title: str
-    hint: str
-    compare: Comparator = field(default=compare_values)
-
-
-# ------------------------------------------------------------------------------- 00: a tour of the data cube
-
+from ..compare import compare_dates, compare_values
+from . import Exercise
 
 def valid_fraction(mask: xr.DataArray) -> xr.DataArray:
     """Fraction of the pixels of each date that are valid (code 0), a DataArray ``(time,)`` in ``[0, 1]``.
@@ -123,4 +72,3 @@ EXERCISES: dict[str, Exercise] = {
         hint="Select the pixel by position with mask.isel(y=iy, x=ix), compare with 0 and sum over time.",
     ),
 }
-"""Every exercise of the course, by id ``"NN.name"``."""

@@ -1,0 +1,78 @@
+"""The exercises of the course: for each id, how to compute the reference result and how to compare.
+
+An exercise id is ``"NN.name"``: ``NN`` is the notebook's number (``course/NN_*.py``), ``name`` what the learner
+computes. A notebook calls ``labkit.course.check("NN.name", answer, **inputs)``; :func:`labkit.course.check`
+looks the id up in :data:`EXERCISES`, calls ``reference(**inputs)`` and compares with the exercise's comparator.
+The reference functions take the same inputs as the learner had, so ``check`` never needs the notebook's state.
+
+Each notebook's exercises live in their own module, ``exercises/nbNN.py``, which defines ``EXERCISES`` (its ids
+all start with ``"NN."``). To add an exercise: write its reference function there, add one entry to that module's
+``EXERCISES``, and use the id in a notebook; a new notebook's module is added to :data:`NOTEBOOK_MODULES` (``tests/test_course.py`` fails on an id used in ``course/`` that is not registered here, and on a
+registered exercise that no notebook uses).
+
+Example
+-------
+>>> sorted(EXERCISES)[:2]
+['00.clear_dates', '00.pixel_clear_count']
+>>> EXERCISES["00.valid_fraction"].title
+'fraction of valid observations per date'
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+from ..compare import Comparator, compare_values
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One self-checked exercise.
+
+    Parameters
+    ----------
+    reference : callable
+        ``reference(**inputs)`` returns the right answer from the exercise's inputs.
+    title : str
+        A few words saying what is computed, shown in the messages of :func:`labkit.course.check`.
+    hint : str
+        Shown when the answer is wrong or missing: where to look, not the solution.
+    compare : callable, default :func:`~labkit.course.compare.compare_values`
+        ``compare(answer, expected)`` returns ``None`` when right, else a sentence saying what differs.
+
+    Example
+    -------
+    >>> ex = Exercise(reference=lambda a, b: a + b, title="a sum", hint="Use +.")
+    >>> ex.compare(ex.reference(a=1, b=2), 3) is None
+    True
+    """
+
+    reference: Callable[..., Any]
+    title: str
+    hint: str
+    compare: Comparator = field(default=compare_values)
+
+
+NOTEBOOK_MODULES = ("nb00",)
+"""The modules of this package that hold exercises, one per notebook."""
+
+
+def _collect() -> dict[str, Exercise]:
+    exercises: dict[str, Exercise] = {}
+    for name in NOTEBOOK_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        for exercise_id, exercise in module.EXERCISES.items():
+            if not exercise_id.startswith(name[2:] + "."):
+                raise ValueError(f"{module.__name__}: exercise id {exercise_id!r} must start with {name[2:]!r}.")
+            if exercise_id in exercises:
+                raise ValueError(f"exercise id {exercise_id!r} is defined twice.")
+            exercises[exercise_id] = exercise
+    return exercises
+
+
+EXERCISES: dict[str, Exercise] = _collect()
+"""Every exercise of the course, by id ``"NN.name"``."""
