@@ -7,7 +7,7 @@ The reference functions take the same inputs as the learner had, so ``check`` ne
 
 Each notebook's exercises live in their own module, ``exercises/nbNN.py``, which defines ``EXERCISES`` (its ids
 all start with ``"NN."``). To add an exercise: write its reference function there, add one entry to that module's
-``EXERCISES``, and use the id in a notebook; a new notebook's module is added to :data:`NOTEBOOK_MODULES` (``tests/test_course.py`` fails on an id used in ``course/`` that is not registered here, and on a
+``EXERCISES``, and use the id in a notebook (``tests/test_course.py`` fails on an id used in ``course/`` that is not registered here, and on a
 registered exercise that no notebook uses).
 
 Example
@@ -21,6 +21,7 @@ Example
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,8 +58,8 @@ class Exercise:
     compare: Comparator = field(default=compare_values)
 
 
-NOTEBOOK_MODULES = ("nb00",)
-"""The modules of this package that hold exercises, one per notebook."""
+NOTEBOOK_MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("nb")))
+"""The modules of this package that hold exercises, one per notebook (found by name: ``nbNN``)."""
 
 
 def _collect() -> dict[str, Exercise]:
