@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from . import __version__
 from .accuracy import assess_accuracy
@@ -26,6 +27,7 @@ from .report import class_colors, write_report
 from .samples import extract_samples, split_by_group
 
 OUTPUTS = ("class_map.tif", "confidence.tif", "metrics.json", "report.md")
+STAGES = ("load", "masks", "gap-filling", "samples", "training", "prediction", "validation")
 
 
 def run_demo(
@@ -71,12 +73,17 @@ def run_demo(
                           "off); choose another --out so that nothing of yours is replaced.")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    stages = tqdm(total=len(STAGES), desc=f"demo · {STAGES[0]}", disable=not progress,
+                  bar_format="{desc:<22} {n}/{total} stages |{bar}| {elapsed}")
 
     def lap(name: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         timings[name] = round(now - clock, 3)
         clock = now
+        following = STAGES.index(name) + 1
+        stages.set_description(f"demo · {STAGES[following]}" if following < len(STAGES) else "demo · done")
+        stages.update()
 
     data = load_slovenia()
     cube, mask = data.cube, data.mask
@@ -92,12 +99,13 @@ def run_demo(
     model = make_classifier("rf", stats=STATS, n_estimators=n_estimators, random_state=random_state)
     model.fit(train["X"].values, train["label"].values)
     lap("training")
-    class_map, confidence = predict_cube(filled, model, block_size=64, progress=progress)
+    class_map, confidence = predict_cube(filled, model, block_size=64)
     lap("prediction")
     names = {c: data.class_names[c] for c in model.classes_}
     accuracy = assess_accuracy(validation["label"].values, model.predict(validation["X"].values),
                                labels=list(model.classes_), class_names=names)
     lap("validation")
+    stages.close()
 
     scores = accuracy.to_dict()
     summary = {
