@@ -1,0 +1,99 @@
+"""Exercises of notebook 01, clouds and validity masks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import xarray as xr
+
+from ...masks import mask_from_cloud_probability, mask_from_scl
+from ..compare import compare_dates
+from . import Exercise
+
+
+def strict_mask(scl: xr.DataArray, invalid: Iterable[int], no_data: Iterable[int]) -> xr.DataArray:
+    """The validity mask of SCL layers: 2 where the class is in ``no_data``, else 1 where it is in ``invalid``, else 0.
+
+    Example
+    -------
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> scl = xr.DataArray(np.array([[[0, 2, 4, 9]]]), dims=("time", "y", "x"),
+    ...                    coords={"time": pd.to_datetime(["2022-06-02"]), "y": [0.0], "x": [0.0, 1, 2, 3]})
+    >>> strict_mask(scl, invalid=[2, 9], no_data=[0]).values.tolist()
+    [[[2, 1, 0, 1]]]
+    """
+    return mask_from_scl(scl, invalid=list(invalid), no_data=list(no_data))
+
+
+def cloudy_dates(mask: xr.DataArray, max_valid: float) -> np.ndarray:
+    """The dates on which at most ``max_valid`` (a fraction) of the pixels are valid (code 0).
+
+    Example
+    -------
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> mask = xr.DataArray(np.array([[[0, 0]], [[1, 0]], [[1, 1]]], "uint8"), dims=("time", "y", "x"),
+    ...                     coords={"time": pd.to_datetime(["2022-06-02", "2022-06-05", "2022-06-07"])})
+    >>> cloudy_dates(mask, max_valid=0.5).astype("datetime64[D]")
+    array(['2022-06-05', '2022-06-07'], dtype='datetime64[D]')
+    """
+    valid_fraction = (mask == 0).mean(dim=("y", "x"))
+    return mask["time"].values[(valid_fraction <= max_valid).values]
+
+
+def dilation_added(mask: xr.DataArray, dilated: xr.DataArray) -> int:
+    """How many observations are valid (0) in ``mask`` and invalid (1) in ``dilated``.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> mask = xr.DataArray(np.array([[[0, 1, 0, 2]]], "uint8"), dims=("time", "y", "x"))
+    >>> dilated = xr.DataArray(np.array([[[1, 1, 1, 2]]], "uint8"), dims=("time", "y", "x"))
+    >>> dilation_added(mask, dilated)
+    2
+    """
+    return int(((mask == 0) & (dilated == 1)).sum())
+
+
+def probability_mask(prob: xr.DataArray, threshold: float) -> xr.DataArray:
+    """The mask of a cloud probability layer in percent: 1 where the probability is above ``threshold`` (in [0, 1]).
+
+    Example
+    -------
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> prob = xr.DataArray(np.array([[[10, 40, 41, 90]]], "uint8"), dims=("time", "y", "x"), attrs={"units": "%"},
+    ...                     coords={"time": pd.to_datetime(["2016-06-01"]), "y": [0.0], "x": [0.0, 1, 2, 3]})
+    >>> probability_mask(prob, threshold=0.4).values.tolist()
+    [[[0, 0, 1, 1]]]
+    """
+    return mask_from_cloud_probability(prob, threshold)
+
+
+EXERCISES: dict[str, Exercise] = {
+    "01.strict_mask": Exercise(
+        reference=strict_mask,
+        title="a stricter mask from SCL",
+        hint="scl.isin(classes) is True where the class is one of `classes`. Start from "
+             "xr.where(scl.isin(strict_invalid), 1, 0), then put 2 where scl.isin(no_data) with a second xr.where "
+             "(no data wins over invalid).",
+    ),
+    "01.cloudy_dates": Exercise(
+        reference=cloudy_dates,
+        title="the dates hidden by clouds",
+        hint="(mask == 0).mean(dim=('y', 'x')) is the fraction of valid pixels per date; keep the dates where it is "
+             "<= max_valid, by indexing mask.time with that boolean array.",
+        compare=compare_dates,
+    ),
+    "01.dilation_added": Exercise(
+        reference=dilation_added,
+        title="observations lost to the dilation",
+        hint="An observation is lost where it was valid before (mask == 0) and is invalid after (dilated == 1): "
+             "combine the two conditions with &, then sum.",
+    ),
+    "01.probability_mask": Exercise(
+        reference=probability_mask,
+        title="a mask from the cloud probability",
+        hint="The layer is in percent (prob.attrs['units']) and the threshold a probability: compare prob / 100 "
+             "with threshold, strictly (>), and turn the result into 1 and 0 with xr.where.",
+    ),
+}
