@@ -35,13 +35,6 @@ SLOVENIA_PATCH = "example_data/TestEOPatch"
 BOLZANO_ZARR = "tests/data/stac/S2_L2A_sample.zarr"
 BOLZANO_WINDOW = {"y": slice(300, 500), "x": slice(400, 600)}
 
-# Sentinel-2 scene classification (SCL) codes, as ESA's L2A product defines them.
-SCL_CLASSES = {
-    0: "no data", 1: "saturated or defective", 2: "dark area pixels", 3: "cloud shadows", 4: "vegetation",
-    5: "not vegetated", 6: "water", 7: "unclassified", 8: "cloud medium probability",
-    9: "cloud high probability", 10: "thin cirrus", 11: "snow",
-}
-
 SLOVENIA_DESCRIPTION = (
     "Sentinel-2 NDVI over a 1 km² patch of Slovenia, 68 dates 2015-07-11..2017-12-22, 10 m, EPSG:32633, with its "
     "cloud mask and 88 land-cover reference polygons. Origin: eo-learn's example data (sentinel-hub/eo-learn "
