@@ -1,43 +1,206 @@
-"""Reference samples: turn labelled polygons into training pixels, and split them without leakage.
+"""Reference samples: turn labelled polygons or points into training pixels, and split them without leakage.
 
-Takes a (gap-filled) cube and reference polygons (geopandas, any CRS) and returns a sample set (see
-:mod:`labkit.datamodel`) whose ``group`` is the polygon each pixel came from; :func:`split_by_group` then splits it
-so that no polygon gives pixels to both sides. Comes after :mod:`labkit.features`, before :mod:`labkit.models`.
+Takes a (gap-filled) cube and reference geometries (geopandas, any CRS) and returns a sample set (see
+:mod:`labkit.datamodel`) whose ``group`` is the polygon (or point) each pixel came from. Comes after
+:mod:`labkit.features`, before :mod:`labkit.models`.
+
+**Why split by polygon.** Neighbouring pixels of one parcel are nearly identical. A random pixel split puts some
+of them in training and their twins in validation, and the validation score measures memory, not
+generalisation. Every splitter here keeps each ``group`` whole, on one side:
+
+* :class:`PolygonSplit` / :func:`split_by_group` / :func:`split_runs`: train/validation split of the polygons of
+  each class (ratio, seed), repeated ``n_runs`` times with different draws (iota2's *runs*);
+* :class:`PolygonKFold` / :func:`split_folds`: group k-fold, stratified by class (scikit-learn's
+  ``StratifiedGroupKFold``) or not (``GroupKFold``);
+* :func:`assign_regions` and :func:`split_by_region`: a region (eco-climatic zone...) per sample, and one sample set
+  per region; ``by_region=True`` in the splitters stratifies by (region, class), so that each region is split
+  within itself.
+
+:func:`balance_classes` caps large classes (drawing pixels fairly across polygons) and can oversample small ones.
+The splitter classes follow scikit-learn's conventions (``split(X, y, groups)`` yields index arrays,
+``get_n_splits()``), so they plug into ``cross_val_score`` and ``GridSearchCV``.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Iterator
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import xarray as xr
 from rasterio.features import rasterize
 
 from .datamodel import make_samples, validate
 from .errors import ConfigError, DataModelError
 
+POLYGON_TYPES = ("Polygon", "MultiPolygon")
+POINT_TYPES = ("Point", "MultiPoint")
+ON_OPTIONS = ("raise", "drop")
+LAZY_BLOCK = 512
+"""Side, in pixels, of the windows read from a lazily loaded (not dask) cube."""
 
-def _check_polygons(polygons: gpd.GeoDataFrame, class_field: str, id_field: str | None) -> None:
-    if not isinstance(polygons, gpd.GeoDataFrame):
-        raise ConfigError(f"extract_samples: polygons must be a GeoDataFrame; got {type(polygons).__name__}.")
+
+def _listed(values, limit: int = 10) -> str:
+    values = [v.item() if isinstance(v, np.generic) else v for v in values]
+    return f"{values[:limit]}"[:-1] + (", ...]" if len(values) > limit else "]")
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _check_option(who: str, name: str, value: str) -> None:
+    if value not in ON_OPTIONS:
+        raise ConfigError(f"{who}: {name} must be one of {ON_OPTIONS}; got {value!r}.")
+
+
+# ----------------------------------------------------------------------------------------------------- extract
+
+
+def _which(reference: gpd.GeoDataFrame, rows: np.ndarray, id_field: str | None) -> str:
+    """'polygon_id [101, 102]' or 'rows [1, 3]': how a user finds these geometries in their file."""
+    if id_field is not None:
+        return f"{id_field} {_listed(reference[id_field].to_numpy()[rows])}"
+    return f"rows {_listed(reference.index.to_numpy()[rows])}"
+
+
+def _check_reference(reference, class_field: str, id_field: str | None) -> None:
+    if not isinstance(reference, gpd.GeoDataFrame):
+        raise ConfigError(f"extract_samples: polygons must be a GeoDataFrame; got {type(reference).__name__}.")
     for name, field in (("class_field", class_field), ("id_field", id_field)):
-        if field is not None and field not in polygons.columns:
+        if field is not None and field not in reference.columns:
             raise ConfigError(f"extract_samples: the polygons have no field {field!r} ({name}); fields: "
-                              f"{[c for c in polygons.columns if c != polygons.geometry.name]}.")
-    if polygons.crs is None:
+                              f"{[c for c in reference.columns if c != reference.geometry.name]}.")
+    if reference.crs is None:
         raise ConfigError("extract_samples: the polygons have no CRS. Set it with polygons.set_crs('EPSG:...').")
-    empty = polygons.geometry.is_empty | polygons.geometry.isna()
-    invalid = ~empty & ~polygons.geometry.is_valid
+    if len(reference) == 0:
+        raise ConfigError("extract_samples: no polygons or points were given (an empty GeoDataFrame).")
+    geometry = reference.geometry
+    empty = (geometry.isna() | geometry.is_empty).to_numpy()
+    kinds = geometry.geom_type.to_numpy()
+    invalid = ~empty & np.isin(kinds, POLYGON_TYPES) & ~geometry.is_valid.to_numpy()
     for problem, rows in (("empty", empty), ("invalid", invalid)):
         if rows.any():
-            which = polygons.index[rows].tolist()
+            n = int(rows.sum())
             raise DataModelError(
-                f"extract_samples: {int(rows.sum())} {problem} geometr{'y' if rows.sum() == 1 else 'ies'} "
-                f"(rows {which[:10]}{'...' if len(which) > 10 else ''})."
+                f"extract_samples: {n} {problem} geometr{'y' if n == 1 else 'ies'} "
+                f"({_which(reference, np.flatnonzero(rows), id_field)})."
                 + (" Repair them with polygons.make_valid()." if problem == "invalid" else " Drop them first.")
             )
-    if not np.issubdtype(polygons[class_field].dtype, np.integer):
-        raise ConfigError(f"extract_samples: the class field {class_field!r} must hold integer codes; got "
-                          f"{polygons[class_field].dtype}.")
+    other = ~np.isin(kinds, POLYGON_TYPES + POINT_TYPES)
+    if other.any():
+        raise ConfigError(
+            f"extract_samples: {_plural(int(other.sum()), 'geometry is', 'geometries are')} neither polygons nor "
+            f"points ({sorted(set(kinds[other]))}: {_which(reference, np.flatnonzero(other), id_field)}). Buffer "
+            "lines into polygons first (reference.buffer(...))."
+        )
+    labels = reference[class_field]
+    if not (pd.api.types.is_integer_dtype(labels.dtype) or _is_text(labels)):
+        raise ConfigError(f"extract_samples: the class field {class_field!r} must hold integer codes or class names; "
+                          f"got {labels.dtype}.")
+    if labels.isna().any():
+        rows = np.flatnonzero(labels.isna().to_numpy())
+        raise ConfigError(f"extract_samples: {_plural(len(rows), 'geometry has', 'geometries have')} no class in "
+                          f"{class_field!r} ({_which(reference, rows, id_field)}).")
+    if id_field is not None and not pd.api.types.is_integer_dtype(reference[id_field].dtype):
+        raise ConfigError(f"extract_samples: the id field {id_field!r} must hold integers (it becomes the samples' "
+                          f"group); got {reference[id_field].dtype}. Pass id_field=None to number the rows.")
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series.dtype) or (
+        series.dtype == object and series.map(lambda v: isinstance(v, str)).all())
+
+
+def _class_codes(reference, class_field: str, name_field: str | None) -> tuple[np.ndarray, dict[int, str] | None]:
+    """Integer class code per geometry, and ``{code: name}`` (names given as text get codes 1..n, sorted)."""
+    labels = reference[class_field]
+    if _is_text(labels):
+        names = sorted(set(labels.astype(str)))
+        codes = {name: code for code, name in enumerate(names, start=1)}
+        return labels.astype(str).map(codes).to_numpy(dtype="int64"), {c: n for n, c in codes.items()}
+    names = None
+    if name_field and name_field in reference.columns:
+        names = dict(zip(labels.astype(int), reference[name_field].astype(str)))
+    return labels.to_numpy(dtype="int64"), names
+
+
+def _pixels_of_points(points: gpd.GeoSeries, transform, height: int, width: int):
+    """Row and column of the pixel holding each point (-1 when outside the grid)."""
+    inverse = ~transform
+    col, row = inverse * (points.x.to_numpy(), points.y.to_numpy())
+    with np.errstate(invalid="ignore"):
+        col, row = np.floor(col), np.floor(row)
+        inside = np.isfinite(col) & np.isfinite(row) & (col >= 0) & (col < width) & (row >= 0) & (row < height)
+    return np.where(inside, row, -1).astype(np.int64), np.where(inside, col, -1).astype(np.int64)
+
+
+def _block_edges(chunks: tuple[int, ...]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)
+
+
+def _take(window, ly: np.ndarray, lx: np.ndarray) -> np.ndarray:
+    return np.asarray(window)[:, :, ly, lx]
+
+
+def read_pixels(cube: xr.DataArray, iy, ix) -> np.ndarray:
+    """The values of the cube at pixels ``(iy[k], ix[k])``, as an array ``(sample, time, band)``.
+
+    Reads only what holds the pixels: for a dask-backed cube, the chunks (blocks) that contain at least one of them,
+    all in one ``dask.compute``; for a lazily loaded cube (a file opened without dask), windows of
+    ``LAZY_BLOCK`` x ``LAZY_BLOCK`` pixels that contain one; a cube in memory is indexed directly.
+
+    Parameters
+    ----------
+    cube : cube (time, band, y, x)
+    iy, ix : arrays of int
+        Row and column of each pixel.
+
+    Example
+    -------
+    >>> import numpy as np, labkit.datamodel as dm
+    >>> cube = dm.make_cube(np.arange(16.).reshape(1, 1, 4, 4), ["2021-05-01"], ["NDVI"],
+    ...                     transform=(10, 0, 0, 0, -10, 40), crs="EPSG:32631").chunk({"y": 2, "x": 2})
+    >>> read_pixels(cube, [0, 3], [1, 3])[:, 0, 0]
+    array([ 1., 15.])
+    """
+    iy, ix = np.asarray(iy, dtype=np.int64), np.asarray(ix, dtype=np.int64)
+    n_time, n_band = cube.sizes["time"], cube.sizes["band"]
+    out = np.empty((iy.size, n_time, n_band), dtype=cube.dtype)
+    if iy.size == 0:
+        return out
+    if isinstance(cube.variable._data, np.ndarray):
+        return np.moveaxis(cube.variable._data[:, :, iy, ix], -1, 0)
+    height, width = cube.sizes["y"], cube.sizes["x"]
+    if cube.chunks is not None:
+        y_edges, x_edges = _block_edges(cube.chunks[2]), _block_edges(cube.chunks[3])
+    else:
+        y_edges = np.unique(np.append(np.arange(0, height, LAZY_BLOCK), height))
+        x_edges = np.unique(np.append(np.arange(0, width, LAZY_BLOCK), width))
+    by = np.searchsorted(y_edges, iy, side="right") - 1
+    bx = np.searchsorted(x_edges, ix, side="right") - 1
+    key = by * (len(x_edges) - 1) + bx
+    order = np.argsort(key, kind="stable")
+    blocks, starts = np.unique(key[order], return_index=True)
+    members = np.split(order, starts[1:])
+    windows = []
+    for block, rows in zip(blocks, members):
+        row, col = divmod(int(block), len(x_edges) - 1)
+        y0, y1, x0, x1 = y_edges[row], y_edges[row + 1], x_edges[col], x_edges[col + 1]
+        windows.append((rows, slice(y0, y1), slice(x0, x1), iy[rows] - y0, ix[rows] - x0))
+    if cube.chunks is not None:
+        import dask
+
+        tasks = [dask.delayed(_take)(cube.data[:, :, ys, xs], ly, lx) for _, ys, xs, ly, lx in windows]
+        parts = dask.compute(*tasks)
+    else:
+        parts = [_take(cube.isel(y=ys, x=xs).values, ly, lx) for _, ys, xs, ly, lx in windows]
+    for (rows, *_), part in zip(windows, parts):
+        out[rows] = np.moveaxis(part, -1, 0)
+    return out
 
 
 def extract_samples(
@@ -48,31 +211,53 @@ def extract_samples(
     id_field: str | None = "polygon_id",
     name_field: str | None = "class_name",
     all_touched: bool = False,
+    on_outside: str = "raise",
+    min_samples_per_class: int = 1,
+    on_too_few: str = "raise",
 ) -> xr.Dataset:
-    """Pixels of the cube inside reference polygons, as a sample set.
+    """Pixels of the cube inside reference polygons, or under reference points, as a sample set.
 
     Parameters
     ----------
     cube : cube (time, band, y, x)
-        Numpy or dask; only the pixels inside polygons are read.
+        Numpy, dask or lazily loaded: only the blocks that hold samples are read (see :func:`read_pixels`).
     polygons : geopandas.GeoDataFrame
-        Any CRS (reprojected to the cube's); integer class codes in ``class_field``.
-    class_field, id_field, name_field : str
-        Columns with the class code, the polygon id (the samples' ``group``; ``id_field=None`` numbers the polygons
-        by row position) and the class name (optional: ignored when the column is absent).
-    all_touched : bool
+        Polygons and/or points, in any CRS (reprojected to the cube's), with a class in ``class_field``.
+        A polygon gives the pixels whose centre it contains (rasterised with its id: where polygons overlap, the
+        later row wins); a point gives the pixel that contains it.
+    class_field : str, default "class_id"
+        Integer class codes, or class names (text: they get codes 1, 2... in alphabetical order and become the
+        ``class_name`` of the sample set).
+    id_field : str or None, default "polygon_id"
+        Integer id of each polygon or point: the samples' ``group``. None numbers the rows ``0..n-1``.
+    name_field : str or None, default "class_name"
+        Class names for integer codes (ignored when the column is absent).
+    all_touched : bool, default False
         Take every pixel a polygon touches, not only those whose centre is inside.
+    on_outside : {"raise", "drop"}, default "raise"
+        What to do with geometries that lie entirely outside the cube (tiles of a large reference layer: "drop").
+    min_samples_per_class : int, default 1
+        The fewest pixels a class may have. A class whose geometries (inside the cube) give fewer is an error; the
+        default catches a class whose polygons are all smaller than a pixel.
+    on_too_few : {"raise", "drop"}, default "raise"
+        "drop" leaves such classes out (their codes are stored in ``attrs["dropped_classes"]``).
 
     Returns
     -------
-    sample set with ``x``, ``y`` (pixel centres), ``group`` = polygon id, ``class_name`` when ``name_field`` exists.
+    sample set
+        With ``x``, ``y`` (pixel centres, ``attrs["crs"]`` the cube's CRS), ``group`` = polygon or point id,
+        ``class_name`` when names are known; polygon pixels first (row by row), then points (in row order).
+        ``attrs["polygons_without_pixels"]`` counts the polygons inside the cube that cover no pixel centre,
+        ``attrs["geometries_outside"]`` those dropped with ``on_outside="drop"``.
 
     Raises
     ------
     ConfigError
-        Missing field, no CRS, non-integer classes.
+        Not a GeoDataFrame, missing field, no CRS, a class field that holds neither integers nor names, a missing
+        class, a non-integer id field, lines, bad options.
     DataModelError
-        Empty or invalid geometries (how many and which), polygons that cover no pixel of the cube.
+        Empty or invalid geometries, geometries outside the cube, a class with too few samples (each: how many and
+        which), or no pixel at all.
 
     Example
     -------
@@ -82,44 +267,392 @@ def extract_samples(
     >>> dict(samples.sizes)["band"], int(samples.group.to_series().nunique()) <= 88
     (1, True)
     """
+    who = "extract_samples"
     validate(cube, "cube")
-    _check_polygons(polygons, class_field, id_field)
-    polygons = polygons.to_crs(cube.rio.crs).reset_index(drop=True)
+    _check_option(who, "on_outside", on_outside)
+    _check_option(who, "on_too_few", on_too_few)
+    if not isinstance(min_samples_per_class, (int, np.integer)) or min_samples_per_class < 0:
+        raise ConfigError(f"{who}: min_samples_per_class must be an integer >= 0; got {min_samples_per_class!r}.")
+    _check_reference(polygons, class_field, id_field)
+    reference = polygons.to_crs(cube.rio.crs).reset_index(drop=True)
+    codes, names = _class_codes(reference, class_field, name_field)
+    ids = reference[id_field].to_numpy(dtype="int64") if id_field else np.arange(len(reference))
     height, width = cube.sizes["y"], cube.sizes["x"]
-    shapes = ((geom, i + 1) for i, geom in enumerate(polygons.geometry))
-    burned = rasterize(shapes, out_shape=(height, width), transform=cube.rio.transform(), fill=0,
-                       all_touched=all_touched, dtype="int32")
-    iy, ix = np.nonzero(burned)
-    rows = burned[iy, ix] - 1
-    outside = np.setdiff1d(np.arange(len(polygons)), rows)
-    if len(outside) == len(polygons):
-        raise DataModelError(f"extract_samples: none of the {len(polygons)} polygons covers a pixel centre of the "
-                             f"cube (cube bounds {cube.rio.bounds()}). Check their CRS and location, or use "
-                             "all_touched=True for polygons smaller than a pixel.")
-    pixels = cube.isel(y=xr.DataArray(iy, dims="sample"), x=xr.DataArray(ix, dims="sample"))
-    X = pixels.transpose("sample", "time", "band").values
-    ids = polygons[id_field].to_numpy() if id_field else np.arange(len(polygons))
-    names = None
-    if name_field and name_field in polygons.columns:
-        names = dict(zip(polygons[class_field].astype(int), polygons[name_field].astype(str)))
+    transform = cube.rio.transform()
+
+    # Geometries that lie entirely outside the cube.
+    left, bottom, right, top = cube.rio.bounds()
+    from shapely.geometry import box
+
+    footprint = box(left, bottom, right, top)
+    is_point = np.isin(reference.geometry.geom_type.to_numpy(), POINT_TYPES)
+    outside = ~reference.geometry.intersects(footprint).to_numpy()
+    if outside.all():
+        raise DataModelError(
+            f"{who}: none of the {len(reference)} polygons or points overlaps the cube (cube bounds "
+            f"{tuple(round(float(b), 2) for b in cube.rio.bounds())} in {cube.rio.crs}; theirs "
+            f"{tuple(round(float(b), 2) for b in reference.total_bounds)} once reprojected). Check their CRS and "
+            "location."
+        )
+    if outside.any() and on_outside == "raise":
+        described = _which(polygons, np.flatnonzero(outside), id_field)
+        raise DataModelError(
+            f"{who}: {_plural(int(outside.sum()), 'geometry lies', 'geometries lie')} outside the cube ({described}). "
+            "Check their CRS, or pass on_outside='drop' to leave them out."
+        )
+
+    # Polygons: burn their row number; points: the pixel that holds them.
+    polygon_rows = np.flatnonzero(~is_point & ~outside)
+    shapes = [(reference.geometry.iloc[r], int(r) + 1) for r in polygon_rows]
+    iy = ix = rows = np.empty(0, np.int64)
+    if shapes:
+        burned = rasterize(shapes, out_shape=(height, width), transform=transform, fill=0,
+                           all_touched=all_touched, dtype="int32")
+        iy, ix = np.nonzero(burned)
+        rows = burned[iy, ix].astype(np.int64) - 1
+    point_rows = np.flatnonzero(is_point & ~outside)
+    if point_rows.size:
+        points = reference.geometry.iloc[point_rows].explode(index_parts=False)
+        p_iy, p_ix = _pixels_of_points(points, transform, height, width)
+        p_rows = points.index.to_numpy()
+        keep = p_iy >= 0
+        iy, ix = np.concatenate([iy, p_iy[keep]]), np.concatenate([ix, p_ix[keep]])
+        rows = np.concatenate([rows, p_rows[keep]])
+    inside_rows = np.flatnonzero(~outside)
+    without_pixels = np.setdiff1d(inside_rows, rows)
+    if rows.size == 0:
+        raise DataModelError(f"{who}: none of the {len(reference)} polygons covers a pixel centre of the cube (cube "
+                             f"bounds {cube.rio.bounds()}). Check their CRS and location, or use all_touched=True "
+                             "for polygons smaller than a pixel.")
+
+    # Classes with too few samples.
+    sample_codes = codes[rows]
+    classes = np.unique(codes[inside_rows])
+    counts = {int(c): int((sample_codes == c).sum()) for c in classes}
+    too_few = [c for c, n in counts.items() if n < min_samples_per_class]
+    if too_few and on_too_few == "raise":
+        described = ", ".join(f"{c} ({names[c]})" if names and c in names else f"{c}" for c in too_few)
+        raise DataModelError(
+            f"{who}: {_plural(len(too_few), 'class has', 'classes have')} fewer than {min_samples_per_class} "
+            f"samples: {described} with {[counts[c] for c in too_few]} pixels. Add reference data, use "
+            "all_touched=True for small polygons, lower min_samples_per_class, or pass on_too_few='drop'."
+        )
+    if too_few:
+        keep = ~np.isin(sample_codes, too_few)
+        iy, ix, rows, sample_codes = iy[keep], ix[keep], rows[keep], sample_codes[keep]
+        if rows.size == 0:
+            raise DataModelError(f"{who}: every class has fewer than {min_samples_per_class} samples; none is left.")
+
+    X = read_pixels(cube, iy, ix)
+    if names is not None:
+        present = set(sample_codes.tolist())
+        names = {c: n for c, n in names.items() if c in present}
     samples = make_samples(
-        X, polygons[class_field].to_numpy()[rows], ids[rows], times=cube.time.values,
-        bands=[str(b) for b in cube.band.values], x=cube.x.values[ix], y=cube.y.values[iy], crs=cube.rio.crs,
-        class_names=names,
+        X, sample_codes, ids[rows], times=cube.time.values, bands=[str(b) for b in cube.band.values],
+        x=cube.x.values[ix], y=cube.y.values[iy], crs=cube.rio.crs, class_names=names,
     )
-    samples.attrs["polygons_without_pixels"] = len(outside)
+    samples.attrs["polygons_without_pixels"] = int(len(without_pixels))
+    if outside.any():
+        samples.attrs["geometries_outside"] = int(outside.sum())
+    if too_few:
+        samples.attrs["dropped_classes"] = np.asarray(too_few, dtype=np.int64)
     return samples
 
 
+# --------------------------------------------------------------------------------------------------- splitters
+
+
+def _as_arrays(who: str, X, y, groups) -> tuple[np.ndarray, np.ndarray]:
+    if y is None or groups is None:
+        raise ConfigError(f"{who}.split needs the class of each sample (y) and its polygon (groups); got "
+                          f"{'y=None' if y is None else 'groups=None'}.")
+    y, groups = np.asarray(y).ravel(), np.asarray(groups).ravel()
+    n = len(y) if X is None else len(X)
+    if not len(y) == len(groups) == n:
+        raise ConfigError(f"{who}.split: X, y and groups must have one entry per sample; got {n}, {len(y)} and "
+                          f"{len(groups)}.")
+    if n == 0:
+        raise ConfigError(f"{who}.split: no samples to split.")
+    return y, groups
+
+
+def _check_one_stratum(who: str, y: np.ndarray, groups: np.ndarray, what: str = "classes") -> None:
+    """Refuse polygons whose pixels belong to several strata: they cannot stay whole on one side per stratum."""
+    pairs = pd.DataFrame({"g": groups, "y": y}).drop_duplicates()
+    mixed = np.sort(pairs["g"][pairs["g"].duplicated()].unique())
+    if mixed.size:
+        fix = ("give each polygon a single class." if what == "classes" else
+               "assign whole polygons to regions: assign_regions(samples, regions, by='group').")
+        raise DataModelError(f"{who}: polygons {_listed(mixed)} hold pixels of several {what}; {fix}")
+
+
+def _n_train(n_groups: int, train_size: float) -> int:
+    """Polygons of a class that go to training: the share, at least one on each side when there are two or more."""
+    if n_groups == 1:
+        return 1
+    return min(max(1, round(train_size * n_groups)), n_groups - 1)
+
+
+def _check_fraction(who: str, train_size) -> None:
+    if isinstance(train_size, bool) or not isinstance(train_size, (int, float, np.floating, np.integer)) or not (
+            0 < train_size < 1):
+        raise ConfigError(f"{who}: train_size must be in (0, 1); got {train_size}.")
+
+
+def _check_count(who: str, name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"The {name!r} parameter of {who} must be an int in the range [{minimum}, inf). "
+                          f"Got {value!r} instead.")
+
+
+class PolygonSplit:
+    """Train/validation split of the polygons of each class, repeated ``n_runs`` times (iota2's *runs*).
+
+    Within each class (stratum), the polygons (``groups``) are shuffled and the first ``train_size`` share goes to
+    training, at least one on each side when the class has two polygons or more (a class with a single polygon
+    goes to training only). Every run is a new draw of the same random generator, different from the runs before
+    it; ``n_runs`` larger than the number of distinct splits that exist is an error.
+
+    Follows scikit-learn's splitter API: ``split(X, y, groups)`` yields ``(train, validation)`` index arrays.
+
+    Parameters
+    ----------
+    n_runs : int, default 1
+    train_size : float in (0, 1), default 0.7
+        The share of each class's polygons (not pixels) that goes to training.
+    random_state : int or None, default None
+        Seed; the same seed gives the same runs.
+
+    See Also
+    --------
+    split_runs, split_by_group : the same on sample sets.
+    PolygonKFold : k-fold cross-validation by polygon.
+
+    Example
+    -------
+    >>> y, groups = [1, 1, 1, 1, 2, 2, 2, 2], [10, 10, 11, 12, 20, 21, 22, 23]
+    >>> splitter = PolygonSplit(n_runs=3, train_size=0.5, random_state=0)
+    >>> splitter.get_n_splits()
+    3
+    >>> for train, validation in splitter.split(None, y, groups):
+    ...     assert not set(np.take(groups, train)) & set(np.take(groups, validation))
+    """
+
+    def __init__(self, n_runs: int = 1, *, train_size: float = 0.7, random_state: int | None = None):
+        self.n_runs = n_runs
+        self.train_size = train_size
+        self.random_state = random_state
+
+    def __repr__(self) -> str:
+        return (f"PolygonSplit(n_runs={self.n_runs}, train_size={self.train_size}, "
+                f"random_state={self.random_state})")
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of runs."""
+        return self.n_runs
+
+    def n_distinct_splits(self, y, groups) -> int:
+        """How many different splits of these polygons exist (the most runs that can differ).
+
+        Example
+        -------
+        >>> PolygonSplit(train_size=0.5).n_distinct_splits([1, 1, 1, 1, 2], [1, 2, 3, 4, 5])
+        6
+        """
+        y, groups = np.asarray(y).ravel(), np.asarray(groups).ravel()
+        total = 1
+        for code in np.unique(y):
+            n = np.unique(groups[y == code]).size
+            total *= math.comb(n, _n_train(n, self.train_size))
+        return total
+
+    def split(self, X, y, groups) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(train, validation)`` arrays of sample positions, one pair per run.
+
+        Raises
+        ------
+        ConfigError
+            Bad parameters, missing ``y`` or ``groups``, lengths that differ, more runs than distinct splits.
+        DataModelError
+            A polygon whose samples belong to several classes.
+        """
+        who = "PolygonSplit"
+        _check_count(who, "n_runs", self.n_runs, 1)
+        _check_fraction(who, self.train_size)
+        y, groups = _as_arrays(who, X, y, groups)
+        _check_one_stratum(who, y, groups)
+        distinct = self.n_distinct_splits(y, groups)
+        if self.n_runs > distinct:
+            raise ConfigError(f"{who}: {self.n_runs} runs were asked, but these polygons allow only {distinct} "
+                              f"different split(s) with train_size={self.train_size}; ask for fewer runs.")
+        return self._runs(y, groups)
+
+    def _runs(self, y, groups):
+        rng = np.random.default_rng(self.random_state)
+        per_class = [np.unique(groups[y == code]) for code in np.unique(y)]
+        seen: set[tuple] = set()
+        for _ in range(self.n_runs):
+            while True:
+                train_groups = []
+                for class_groups in per_class:
+                    drawn = class_groups.copy()
+                    rng.shuffle(drawn)
+                    train_groups.extend(drawn[:_n_train(len(drawn), self.train_size)].tolist())
+                key = tuple(sorted(train_groups))
+                if key not in seen:
+                    break
+            seen.add(key)
+            in_train = np.isin(groups, train_groups)
+            yield np.flatnonzero(in_train), np.flatnonzero(~in_train)
+
+
+class PolygonKFold:
+    """K-fold cross-validation by polygon: each polygon in exactly one validation fold.
+
+    Wraps scikit-learn's ``StratifiedGroupKFold`` (``stratify=True``: each fold's class proportions as close to the
+    whole set's as the polygons allow) or ``GroupKFold`` (``stratify=False``). A class with fewer polygons than
+    folds cannot appear in every fold; no warning is raised for it (look at the folds' classes if it matters).
+
+    Parameters
+    ----------
+    n_splits : int, default 5
+    stratify : bool, default True
+    shuffle : bool, default True
+        Shuffle the polygons before making the folds (with ``random_state``).
+    random_state : int or None, default None
+
+    See Also
+    --------
+    split_folds : the same on sample sets.
+
+    Example
+    -------
+    >>> y, groups = [1, 1, 1, 2, 2, 2], [1, 2, 3, 4, 5, 6]
+    >>> folds = list(PolygonKFold(3, random_state=0).split(None, y, groups))
+    >>> sorted(int(i) for _, validation in folds for i in validation)
+    [0, 1, 2, 3, 4, 5]
+    """
+
+    def __init__(self, n_splits: int = 5, *, stratify: bool = True, shuffle: bool = True,
+                 random_state: int | None = None):
+        self.n_splits = n_splits
+        self.stratify = stratify
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def __repr__(self) -> str:
+        return (f"PolygonKFold(n_splits={self.n_splits}, stratify={self.stratify}, shuffle={self.shuffle}, "
+                f"random_state={self.random_state})")
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of folds."""
+        return self.n_splits
+
+    def split(self, X, y, groups) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(train, validation)`` arrays of sample positions, one pair per fold.
+
+        Raises
+        ------
+        ConfigError
+            Fewer polygons than folds, bad parameters, missing ``y`` or ``groups``.
+        """
+        from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+        who = "PolygonKFold"
+        _check_count(who, "n_splits", self.n_splits, 2)
+        y, groups = _as_arrays(who, X, y, groups)
+        n_groups = np.unique(groups).size
+        if n_groups < self.n_splits:
+            raise ConfigError(f"{who}: {self.n_splits} folds need at least {self.n_splits} polygons; these samples "
+                              f"come from {n_groups}.")
+        kind = StratifiedGroupKFold if self.stratify else GroupKFold
+        splitter = kind(self.n_splits, shuffle=self.shuffle,
+                        random_state=self.random_state if self.shuffle else None)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+            folds = list(splitter.split(np.zeros((len(y), 1)), y, groups))
+        return iter(folds)
+
+
+# ------------------------------------------------------------------------------------- splits of sample sets
+
+
+def _strata(who: str, samples: xr.Dataset, by_region: bool) -> np.ndarray:
+    """What each sample is stratified by: its class, or its (region, class) pair."""
+    label = samples["label"].values
+    if not by_region:
+        return label
+    if "region" not in samples:
+        raise DataModelError(f"{who}: by_region=True needs a 'region' variable; set it with "
+                             "assign_regions(samples, regions, field=...).")
+    region = samples["region"].values
+    _check_one_stratum(who, region, samples["group"].values, what="regions")
+    pairs = pd.MultiIndex.from_arrays([region, label])
+    return pd.factorize(pairs, sort=True)[0]
+
+
+def _pairs_of(samples: xr.Dataset, indices) -> Iterator[tuple[xr.Dataset, xr.Dataset]]:
+    for train, validation in indices:
+        yield samples.isel(sample=train), samples.isel(sample=validation)
+
+
+def split_runs(
+    samples: xr.Dataset, n_runs: int = 5, *, train_size: float = 0.7, random_state: int | None = 0,
+    by_region: bool = False,
+) -> Iterator[tuple[xr.Dataset, xr.Dataset]]:
+    """``n_runs`` different train/validation splits of a sample set by polygon, class by class (iota2's runs).
+
+    Parameters
+    ----------
+    samples : sample set
+    n_runs : int, default 5
+    train_size : float in (0, 1), default 0.7
+        The share of each class's polygons that goes to training.
+    random_state : int or None, default 0
+    by_region : bool, default False
+        Split each region's polygons within the region (stratify by region and class); needs ``region``.
+
+    Returns
+    -------
+    iterator of (train, validation) sample sets
+        Checked before the first is drawn (bad parameters raise at the call, not at the first ``next``).
+
+    See Also
+    --------
+    PolygonSplit : the splitter behind it.
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((8, 1, 1)), [1, 1, 1, 1, 2, 2, 2, 2], [1, 1, 2, 3, 4, 5, 6, 7], bands=["NDVI"])
+    >>> runs = list(split_runs(s, 3, train_size=0.5))
+    >>> len(runs), [sorted(set(val.group.values.tolist())) for _, val in runs]
+    (3, [[2, 4, 5], [3, 4, 6], [2, 5, 7]])
+    """
+    validate(samples, "samples")
+    strata = _strata("split_runs", samples, by_region)
+    splitter = PolygonSplit(n_runs, train_size=train_size, random_state=random_state)
+    return _pairs_of(samples, splitter.split(None, strata, samples["group"].values))
+
+
 def split_by_group(
-    samples: xr.Dataset, *, train_size: float = 0.7, random_state: int | None = 0
+    samples: xr.Dataset, *, train_size: float = 0.7, random_state: int | None = 0, by_region: bool = False,
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Split a sample set into training and validation sets by polygon, class by class.
 
     Within each class the polygons (``group``) are shuffled and the first ``train_size`` share of them goes to
     training, at least one on each side when a class has two polygons or more (a class with one polygon goes to
     training only). No polygon gives pixels to both sets, so validation measures how the model does on polygons it
-    has never seen (a random pixel split would leak neighbouring, nearly identical pixels).
+    has never seen (a random pixel split would leak neighbouring, nearly identical pixels). The first run of
+    :func:`split_runs` with the same arguments.
+
+    Parameters
+    ----------
+    samples : sample set
+    train_size : float in (0, 1), default 0.7
+    random_state : int or None, default 0
+    by_region : bool, default False
+        Split each region within itself (needs a ``region`` variable, see :func:`assign_regions`).
 
     Example
     -------
@@ -130,21 +663,240 @@ def split_by_group(
     set()
     """
     validate(samples, "samples")
-    if not 0 < train_size < 1:
-        raise ConfigError(f"split_by_group: train_size must be in (0, 1); got {train_size}.")
+    _check_fraction("split_by_group", train_size)
+    strata = _strata("split_by_group", samples, by_region)
+    _check_one_stratum("split_by_group", strata, samples["group"].values)
+    splitter = PolygonSplit(1, train_size=train_size, random_state=random_state)
+    return next(_pairs_of(samples, splitter.split(None, strata, samples["group"].values)))
+
+
+def split_folds(
+    samples: xr.Dataset, n_splits: int = 5, *, stratify: bool = True, shuffle: bool = True,
+    random_state: int | None = 0, by_region: bool = False,
+) -> Iterator[tuple[xr.Dataset, xr.Dataset]]:
+    """K-fold cross-validation of a sample set by polygon: ``(train, validation)`` sample sets, one per fold.
+
+    Parameters
+    ----------
+    samples : sample set
+    n_splits : int, default 5
+    stratify : bool, default True
+        Keep the class proportions of each fold close to the whole set's (``StratifiedGroupKFold``).
+    shuffle : bool, default True
+    random_state : int or None, default 0
+    by_region : bool, default False
+        Stratify by region and class (needs ``region``).
+
+    See Also
+    --------
+    PolygonKFold : the splitter behind it.
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((6, 1, 1)), [1, 1, 1, 2, 2, 2], [1, 2, 3, 4, 5, 6], bands=["NDVI"])
+    >>> [val.sizes["sample"] for _, val in split_folds(s, 3)]
+    [2, 2, 2]
+    """
+    validate(samples, "samples")
+    strata = _strata("split_folds", samples, by_region)
+    splitter = PolygonKFold(n_splits, stratify=stratify, shuffle=shuffle, random_state=random_state)
+    return _pairs_of(samples, splitter.split(None, strata, samples["group"].values))
+
+
+# ---------------------------------------------------------------------------------------------------- regions
+
+
+def assign_regions(
+    samples: xr.Dataset,
+    regions: gpd.GeoDataFrame,
+    *,
+    field: str = "region",
+    by: str = "group",
+    on_outside: str = "raise",
+) -> xr.Dataset:
+    """Set each sample's ``region`` from a layer of region polygons (eco-climatic zones...), by its ``x``/``y``.
+
+    Parameters
+    ----------
+    samples : sample set with ``x``, ``y`` and ``attrs["crs"]``
+    regions : geopandas.GeoDataFrame
+        Polygons with the region in ``field``, any CRS. Where regions overlap, the first row wins.
+    field : str, default "region"
+    by : {"group", "sample"}, default "group"
+        "group": each polygon goes whole to the region that holds most of its pixels (ties: the smallest region),
+        so that splits by region keep polygons whole; "sample": each pixel to the region under it.
+    on_outside : {"raise", "drop"}, default "raise"
+        What to do with samples in no region (with ``by="group"``: polygons none of whose pixels is in a region).
+
+    Returns
+    -------
+    sample set
+        A new one, with ``region (sample)``.
+
+    Raises
+    ------
+    ConfigError
+        No ``x``/``y`` or CRS, not a GeoDataFrame, missing field, bad options.
+    DataModelError
+        Samples in no region (how many, which polygons).
+
+    Example
+    -------
+    >>> import geopandas as gpd, labkit.datamodel as dm
+    >>> from shapely.geometry import box
+    >>> s = dm.make_samples(np.zeros((3, 1, 1)), [1, 1, 2], [7, 7, 8], bands=["NDVI"], x=[5, 15, 25], y=[5, 5, 5],
+    ...                     crs="EPSG:32631")
+    >>> zones = gpd.GeoDataFrame({"zone": [1, 2]}, geometry=[box(0, 0, 12, 10), box(12, 0, 30, 10)], crs=32631)
+    >>> assign_regions(s, zones, field="zone", by="sample").region.values.tolist()
+    [1, 2, 2]
+    """
+    who = "assign_regions"
+    validate(samples, "samples")
+    _check_option(who, "on_outside", on_outside)
+    if by not in ("group", "sample"):
+        raise ConfigError(f"{who}: by must be 'group' or 'sample'; got {by!r}.")
+    if not isinstance(regions, gpd.GeoDataFrame):
+        raise ConfigError(f"{who}: regions must be a GeoDataFrame; got {type(regions).__name__}.")
+    if field not in regions.columns:
+        raise ConfigError(f"{who}: the regions have no field {field!r}; fields: "
+                          f"{[c for c in regions.columns if c != regions.geometry.name]}.")
+    if regions.crs is None:
+        raise ConfigError(f"{who}: the regions have no CRS. Set it with regions.set_crs('EPSG:...').")
+    if "x" not in samples or "y" not in samples:
+        raise ConfigError(f"{who}: the samples have no 'x'/'y' coordinates, so their region cannot be found; set "
+                          "samples['region'] yourself.")
+    if "crs" not in samples.attrs:
+        raise ConfigError(f"{who}: the samples have no CRS (attrs['crs']); set it, e.g. "
+                          "samples.attrs['crs'] = pyproj.CRS('EPSG:4326').to_wkt().")
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(samples["x"].values, samples["y"].values),
+                              crs=samples.attrs["crs"]).to_crs(regions.crs)
+    zones = regions[[field, regions.geometry.name]].reset_index(drop=True)
+    joined = gpd.sjoin(points, zones, how="left", predicate="intersects")
+    joined = joined.assign(_point=joined.index).sort_values(["_point", "index_right"], na_position="last")
+    index = joined.drop_duplicates("_point")["index_right"].to_numpy()  # in sample order
+    found = ~pd.isna(index)
+    region_of = zones[field].to_numpy()[index[found].astype(np.int64)]
+    group = samples["group"].values
+    if by == "group":
+        majority = pd.crosstab(group[found], region_of).idxmax(axis=1)  # ties: the first, smallest, region
+        found = np.isin(group, majority.index.to_numpy())
+        region_of = majority.reindex(group[found]).to_numpy()
+    if not found.all() and on_outside == "raise":
+        raise DataModelError(
+            f"{who}: {_plural(int((~found).sum()), 'sample lies', 'samples lie')} in no region (polygons "
+            f"{_listed(np.unique(group[~found]))}). Check the CRS of both, or pass on_outside='drop' to leave "
+            "them out.")
+    kept = samples if found.all() else samples.isel(sample=np.flatnonzero(found))
+    return kept.assign(region=("sample", region_of))
+
+
+def split_by_region(samples: xr.Dataset) -> dict:
+    """One sample set per region: ``{region: samples of that region}``, in sorted order of the regions.
+
+    Raises
+    ------
+    DataModelError
+        No ``region`` variable (set it with :func:`assign_regions`).
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((3, 1, 1)), [1, 1, 2], [7, 7, 8], bands=["NDVI"], region=[2, 2, 1])
+    >>> {r: part.sizes["sample"] for r, part in split_by_region(s).items()}
+    {1: 1, 2: 2}
+    """
+    validate(samples, "samples")
+    if "region" not in samples:
+        raise DataModelError("split_by_region: the samples have no 'region' variable; set it with "
+                             "assign_regions(samples, regions, field=...).")
+    region = samples["region"].values
+    out = {}
+    for value in np.unique(region):
+        key = value.item() if isinstance(value, np.generic) else value
+        out[key] = samples.isel(sample=np.flatnonzero(region == value))
+    return out
+
+
+# -------------------------------------------------------------------------------------------------- balancing
+
+
+def _fair_order(rng: np.random.Generator, positions: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The positions in an order that takes one pixel from each polygon in turn (polygons and pixels shuffled)."""
+    shuffled = rng.permutation(positions)
+    group_of = groups[shuffled]
+    polygons = rng.permutation(np.unique(group_of))
+    turn = pd.Series(group_of).groupby(group_of).cumcount().to_numpy()  # k-th pixel drawn from its polygon
+    polygon_rank = pd.Series(np.arange(len(polygons)), index=polygons)[group_of].to_numpy()
+    return shuffled[np.lexsort((polygon_rank, turn))]
+
+
+def balance_classes(
+    samples: xr.Dataset,
+    *,
+    max_per_class: int | None = None,
+    min_per_class: int | None = None,
+    oversample: bool = False,
+    random_state: int | None = 0,
+) -> xr.Dataset:
+    """Cap the samples of large classes, drawing fairly across polygons; optionally oversample small classes.
+
+    A class with more than ``max_per_class`` samples keeps ``max_per_class`` of them, taken in turn from each of its
+    polygons (so a large polygon cannot crowd out the others: every polygon keeps ``min(its size, t)`` or ``t + 1``
+    pixels for some ``t``). With ``oversample=True``, a class with fewer than ``min_per_class`` samples is completed
+    by duplicating its samples, in the same fair order (every sample once before any twice). Duplicates keep their
+    ``group`` and ``sample`` coordinate: balance a training set *after* splitting, never before.
+
+    Parameters
+    ----------
+    samples : sample set
+    max_per_class : int, optional
+        No cap when None.
+    min_per_class : int, optional
+        With ``oversample=True``: the size small classes are brought to (default: ``max_per_class``, or the size of
+        the largest class).
+    oversample : bool, default False
+    random_state : int or None, default 0
+
+    Returns
+    -------
+    sample set
+        The kept samples in their original order.
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((9, 1, 1)), [1] * 7 + [2] * 2, [1, 1, 1, 1, 1, 2, 3, 4, 4], bands=["NDVI"])
+    >>> capped = balance_classes(s, max_per_class=3)
+    >>> sorted(capped.group.values.tolist())  # one pixel from each polygon of class 1
+    [1, 2, 3, 4, 4]
+    >>> np.unique(balance_classes(s, max_per_class=3, oversample=True).label, return_counts=True)[1].tolist()
+    [3, 3]
+    """
+    who = "balance_classes"
+    validate(samples, "samples")
+    if max_per_class is not None:
+        _check_count(who, "max_per_class", max_per_class, 1)
+    if min_per_class is not None:
+        _check_count(who, "min_per_class", min_per_class, 1)
+        if not oversample:
+            raise ConfigError(f"{who}: min_per_class={min_per_class} needs oversample=True (without it, small classes "
+                              "are left as they are).")
+        if max_per_class is not None and min_per_class > max_per_class:
+            raise ConfigError(f"{who}: min_per_class ({min_per_class}) is larger than max_per_class "
+                              f"({max_per_class}).")
     rng = np.random.default_rng(random_state)
     label, group = samples["label"].values, samples["group"].values
-    # A polygon whose pixels carry several classes would be drawn once per class: refuse it before splitting.
-    pair_groups, pair_counts = np.unique(np.unique(np.stack([group, label], axis=1), axis=0)[:, 0], return_counts=True)
-    mixed = pair_groups[pair_counts > 1]
-    if mixed.size:
-        raise DataModelError(f"split_by_group: polygons {mixed[:10].tolist()} hold pixels of several classes; "
-                             "give each polygon a single class.")
-    train_groups = []
-    for code in np.unique(label):
-        groups = np.unique(group[label == code])
-        rng.shuffle(groups)
-        n_train = len(groups) if len(groups) == 1 else min(max(1, round(train_size * len(groups))), len(groups) - 1)
-        train_groups.extend(groups[:n_train])
-    in_train = np.isin(group, train_groups)
-    return samples.isel(sample=np.flatnonzero(in_train)), samples.isel(sample=np.flatnonzero(~in_train))
+    codes, sizes = np.unique(label, return_counts=True)
+    floor = None
+    if oversample:
+        floor = min_per_class or max_per_class or int(sizes.max())
+    kept = []
+    for code in codes:
+        order = _fair_order(rng, np.flatnonzero(label == code), group)
+        if max_per_class is not None and len(order) > max_per_class:
+            order = order[:max_per_class]
+        if floor is not None and len(order) < floor:
+            order = order[np.arange(floor) % len(order)]
+        kept.append(order)
+    return samples.isel(sample=np.sort(np.concatenate(kept), kind="stable"))

@@ -13,7 +13,17 @@ from shapely.geometry import Point, Polygon, box
 
 import labkit.datamodel as dm
 from labkit.errors import ConfigError, DataModelError
-from labkit.samples import extract_samples, split_by_group
+from labkit.samples import (
+    PolygonKFold,
+    PolygonSplit,
+    assign_regions,
+    balance_classes,
+    extract_samples,
+    split_by_group,
+    split_by_region,
+    split_folds,
+    split_runs,
+)
 
 X0, Y0 = 500000.0, 4000000.0  # upper-left corner of the conftest cubes (10 m pixels, EPSG:32631)
 
@@ -138,7 +148,10 @@ def test_small_polygon_needs_all_touched(cube):
     polygons = pd.concat([_polygons(), gpd.GeoDataFrame(
         {"polygon_id": [401], "class_id": [4], "class_name": ["hut"]}, geometry=[tiny], crs="EPSG:32631")],
         ignore_index=True)
-    samples = extract_samples(cube, polygons)
+    with pytest.raises(DataModelError, match=r"1 class has fewer than 1 samples: 4 \(hut\) with \[0\] pixels\. "
+                                             r"Add reference data, use all_touched=True"):
+        extract_samples(cube, polygons)
+    samples = extract_samples(cube, polygons, min_samples_per_class=0)
     assert samples.attrs["polygons_without_pixels"] == 1 and 401 not in samples.group.values
     touched = extract_samples(cube, polygons, all_touched=True)
     rows = touched.group.values == 401
@@ -174,41 +187,222 @@ def test_empty_geometries_are_counted_and_listed(cube):
     polygons = _polygons()
     polygons.loc[1, "geometry"] = None
     polygons.loc[3, "geometry"] = Polygon()
-    with pytest.raises(DataModelError, match=r"2 empty geometries \(rows \[1, 3\]\)\. Drop them first"):
+    with pytest.raises(DataModelError, match=r"2 empty geometries \(polygon_id \[102, 202\]\)\. Drop them first"):
         extract_samples(cube, polygons)
+    with pytest.raises(DataModelError, match=r"2 empty geometries \(rows \[1, 3\]\)"):
+        extract_samples(cube, polygons, id_field=None)
 
 
 def test_invalid_geometry_is_counted_with_the_repair(cube):
     polygons = _polygons()
     polygons.loc[2, "geometry"] = Polygon([(X0, Y0), (X0 + 50, Y0 - 50), (X0 + 50, Y0), (X0, Y0 - 50)])  # bow tie
-    with pytest.raises(DataModelError, match=r"1 invalid geometry \(rows \[2\]\)\. Repair them with "
+    with pytest.raises(DataModelError, match=r"1 invalid geometry \(polygon_id \[201\]\)\. Repair them with "
                                              r"polygons\.make_valid\(\)"):
         extract_samples(cube, polygons)
 
 
 def test_non_integer_classes_are_refused(cube):
     polygons = _polygons().astype({"class_id": "float64"})
-    with pytest.raises(ConfigError, match=r"the class field 'class_id' must hold integer codes; got float64"):
+    with pytest.raises(ConfigError, match=r"the class field 'class_id' must hold integer codes or class names; got "
+                                          r"float64"):
         extract_samples(cube, polygons)
 
 
 def test_polygons_outside_the_cube_are_refused(cube):
     polygons = _polygons()
     far = polygons.set_geometry(polygons.translate(xoff=50_000))
-    with pytest.raises(DataModelError, match=r"none of the 5 polygons covers a pixel centre of the cube \(cube "
-                                             r"bounds .*Check their CRS and location, or use all_touched=True"):
+    with pytest.raises(DataModelError, match=r"none of the 5 polygons or points overlaps the cube \(cube bounds "
+                                             r"\(500000\.0, 3999900\.0, 500120\.0, 4000000\.0\) in EPSG:32631; theirs "
+                                             r"\(550002\.0, .*Check their CRS and location"):
         extract_samples(cube, far)
 
 
 def test_polygons_in_a_wrongly_declared_crs_are_refused(cube):
     wrong = _polygons().set_crs("EPSG:32633", allow_override=True)  # same numbers, another UTM zone
-    with pytest.raises(DataModelError, match="none of the 5 polygons covers a pixel centre"):
+    with pytest.raises(DataModelError, match="none of the 5 polygons or points overlaps the cube"):
         extract_samples(cube, wrong)
 
 
 def test_cube_is_validated(cube):
     with pytest.raises(DataModelError, match="cube: dims must be"):
         extract_samples(cube.transpose("band", "time", "y", "x"), _polygons())
+
+
+def test_partly_outside_geometries_are_named_or_dropped(cube):
+    polygons = _polygons()
+    moved = polygons.geometry.translate(xoff=10_000)
+    polygons.loc[[3, 4], "geometry"] = moved[[3, 4]]
+    with pytest.raises(DataModelError, match=r"2 geometries lie outside the cube \(polygon_id \[202, 301\]\)\. Check "
+                                             r"their CRS, or pass on_outside='drop'"):
+        extract_samples(cube, polygons)
+    kept = extract_samples(cube, polygons, on_outside="drop")
+    assert set(np.unique(kept.group.values).tolist()) == {101, 102, 201}
+    assert kept.attrs["geometries_outside"] == 2 and dm.class_names(kept) == {1: "crop", 2: "forest"}
+
+
+def test_bad_options_are_refused(cube):
+    with pytest.raises(ConfigError, match=r"on_outside must be one of \('raise', 'drop'\); got 'skip'"):
+        extract_samples(cube, _polygons(), on_outside="skip")
+    with pytest.raises(ConfigError, match=r"on_too_few must be one of"):
+        extract_samples(cube, _polygons(), on_too_few="ignore")
+    with pytest.raises(ConfigError, match=r"min_samples_per_class must be an integer >= 0; got -1"):
+        extract_samples(cube, _polygons(), min_samples_per_class=-1)
+
+
+def test_a_class_with_too_few_samples_is_named_with_its_count(cube):
+    # class 3 (water) has one polygon of 3 x 2 pixels (centres at x = 95, 105, 115 m and y = -85, -95 m).
+    samples = extract_samples(cube, _polygons())
+    assert (samples.label.values == 3).sum() == 6
+    with pytest.raises(DataModelError, match=r"1 class has fewer than 7 samples: 3 \(water\) with \[6\] pixels.*"
+                                             r"or pass on_too_few='drop'"):
+        extract_samples(cube, _polygons(), min_samples_per_class=7)
+    n_forest = int((samples.label.values == 2).sum())
+    with pytest.raises(DataModelError, match=rf"2 classes have fewer than {n_forest + 1} samples: 2 \(forest\), "
+                                             rf"3 \(water\) with \[{n_forest}, 6\] pixels"):
+        extract_samples(cube, _polygons(), min_samples_per_class=n_forest + 1)
+    dropped = extract_samples(cube, _polygons(), min_samples_per_class=7, on_too_few="drop")
+    assert 3 not in dropped.label.values and dropped.attrs["dropped_classes"].tolist() == [3]
+    assert dm.class_names(dropped) == {1: "crop", 2: "forest"}
+    assert "class_name" in dropped and dropped["class"].values.tolist() == [1, 2]
+    with pytest.raises(DataModelError, match="every class has fewer than 1000 samples"):
+        extract_samples(cube, _polygons(), min_samples_per_class=1000, on_too_few="drop")
+
+
+def test_class_names_as_the_class_field_get_codes_in_alphabetical_order(cube):
+    polygons = _polygons().drop(columns="class_id")
+    samples = extract_samples(cube, polygons, class_field="class_name")
+    assert dm.class_names(samples) == {1: "crop", 2: "forest", 3: "water"}
+    xr.testing.assert_identical(samples, extract_samples(cube, _polygons()))
+
+
+def test_missing_class_and_non_integer_ids_are_refused(cube):
+    polygons = _polygons().astype({"class_id": "Int64"})
+    polygons.loc[2, "class_id"] = pd.NA
+    with pytest.raises(ConfigError, match=r"1 geometry has no class in 'class_id' \(polygon_id \[201\]\)"):
+        extract_samples(cube, polygons)
+    named = _polygons().astype({"polygon_id": str})
+    with pytest.raises(ConfigError, match=r"the id field 'polygon_id' must hold integers .* got \w+\. Pass "
+                                          r"id_field=None"):
+        extract_samples(cube, named)
+
+
+def test_lines_are_refused_with_the_way_out(cube):
+    from shapely.geometry import LineString
+
+    polygons = _polygons()
+    polygons.loc[0, "geometry"] = LineString([(X0 + 5, Y0 - 5), (X0 + 45, Y0 - 45)])
+    with pytest.raises(ConfigError, match=r"1 geometry is neither polygons nor points \(\['LineString'\]: "
+                                          r"polygon_id \[101\]\)\. Buffer lines"):
+        extract_samples(cube, polygons)
+
+
+def test_empty_reference_is_refused(cube):
+    with pytest.raises(ConfigError, match="no polygons or points were given"):
+        extract_samples(cube, _polygons().iloc[:0])
+
+
+# ----------------------------------------------------------------------------------------------------- points
+
+
+def _points(crs="EPSG:32631"):
+    from shapely.geometry import MultiPoint
+
+    geometries = [Point(X0 + 3, Y0 - 3), Point(X0 + 117, Y0 - 51), MultiPoint([(X0 + 55, Y0 - 95), (X0 + 61, Y0 - 95)])]
+    return gpd.GeoDataFrame({"point_id": [7, 8, 9], "class_id": [2, 1, 2]}, geometry=geometries, crs=crs)
+
+
+def test_points_give_the_pixel_that_holds_them(cube):
+    samples = extract_samples(cube, _points(), id_field="point_id")
+    assert samples.group.values.tolist() == [7, 8, 9, 9]
+    assert samples.label.values.tolist() == [2, 1, 2, 2]
+    assert list(zip(samples.x.values - X0, samples.y.values - Y0)) == [(5, -5), (115, -55), (55, -95), (65, -95)]
+    np.testing.assert_array_equal(samples.X.values[1], cube.isel(y=5, x=11).transpose("time", "band").values)
+    xr.testing.assert_identical(extract_samples(cube, _points().to_crs("EPSG:4326"), id_field="point_id"), samples)
+
+
+def test_points_and_polygons_together(cube):
+    both = pd.concat([_polygons().rename(columns={"polygon_id": "fid"}),
+                      _points().rename(columns={"point_id": "fid"})], ignore_index=True)
+    samples = extract_samples(cube, both, id_field="fid", name_field=None)
+    polygon_samples = extract_samples(cube, _polygons(), name_field=None)
+    n = polygon_samples.sizes["sample"]
+    np.testing.assert_array_equal(samples.X.values[:n], polygon_samples.X.values)
+    assert samples.group.values[n:].tolist() == [7, 8, 9, 9]
+
+
+def test_a_point_outside_the_cube_is_named(cube):
+    points = _points()
+    points.loc[1, "geometry"] = Point(X0 + 121, Y0 - 51)  # 1 m east of the cube's edge
+    with pytest.raises(DataModelError, match=r"1 geometry lies outside the cube \(point_id \[8\]\)"):
+        extract_samples(cube, points, id_field="point_id")
+
+
+# ------------------------------------------------------------------------------------ only the blocks needed
+
+
+class _RecordingArray:
+    """An array-like that records the windows dask reads from it."""
+
+    def __init__(self, data):
+        self.data, self.shape, self.dtype, self.ndim = data, data.shape, data.dtype, data.ndim
+        self.reads = []
+
+    def __getitem__(self, key):
+        if all(not isinstance(k, slice) or k.stop is None or k.stop > (k.start or 0) for k in key):
+            self.reads.append(key)
+        return self.data[key]
+
+
+def test_dask_cube_reads_only_the_chunks_that_hold_samples(cube):
+    import dask.array as da
+
+    source = _RecordingArray(cube.values)
+    lazy = cube.copy(data=da.from_array(source, chunks=(2, 1, 3, 5)))  # 2 x 2 x 4 x 3 = 48 chunks
+    points = _points()
+    samples = extract_samples(lazy, points, id_field="point_id")
+    xr.testing.assert_identical(samples, extract_samples(cube, points, id_field="point_id"))
+    read_blocks = {(k[2].start // 3, k[3].start // 5) for k in source.reads}
+    pixels = {((Y0 - y) // 10, (x - X0) // 10) for x, y in zip(samples.x.values, samples.y.values)}
+    assert read_blocks == {(int(r) // 3, int(c) // 5) for r, c in pixels} == {(0, 0), (1, 2), (3, 1)}
+    assert len(source.reads) == 3 * 2 * 2  # each of the 3 blocks once, for every (time, band) chunk
+
+
+def test_blocks_without_samples_are_never_computed(cube):
+    import dask.array as da
+
+    samples = extract_samples(cube, _polygons())
+    holding = {(int((Y0 - y) // 10) // 4, int((x - X0) // 10) // 4) for x, y in zip(samples.x.values, samples.y.values)}
+    assert len(holding) < 9  # the premise: some of the 3 x 3 blocks hold no sample
+
+    def guard(block, block_info=None):
+        where = tuple(block_info[0]["chunk-location"][2:])
+        if where not in holding:
+            raise AssertionError(f"block {where} holds no sample but was computed")
+        return block
+
+    lazy = cube.copy(data=da.from_array(cube.values, chunks=(4, 2, 4, 4)).map_blocks(guard, dtype=cube.dtype))
+    xr.testing.assert_identical(extract_samples(lazy, _polygons()), samples)
+
+
+def test_lazily_loaded_cube_is_read_by_windows(cube, monkeypatch):
+    import labkit.samples as module
+    from xarray.core.indexing import LazilyIndexedArray
+
+    monkeypatch.setattr(module, "LAZY_BLOCK", 4)
+    lazy = cube.copy(data=LazilyIndexedArray(cube.values.copy()))
+    assert not isinstance(lazy.variable._data, np.ndarray) and lazy.chunks is None
+    xr.testing.assert_identical(extract_samples(lazy, _polygons()), extract_samples(cube, _polygons()))
+
+
+def test_read_pixels_of_every_kind_of_cube_agree(cube):
+    from labkit.samples import read_pixels
+
+    rng = np.random.default_rng(1)
+    iy, ix = rng.integers(0, 10, 30), rng.integers(0, 12, 30)
+    expected = cube.values[:, :, iy, ix].transpose(2, 0, 1)
+    np.testing.assert_array_equal(read_pixels(cube, iy, ix), expected)
+    np.testing.assert_array_equal(read_pixels(cube.chunk({"time": 1, "y": 4, "x": 7}), iy, ix), expected)
+    assert read_pixels(cube, [], []).shape == (0, 4, 2)
 
 
 # ------------------------------------------------------------------------------------------------------ split
@@ -278,3 +472,262 @@ def test_train_size_out_of_range_is_refused(train_size):
 def test_split_validates_its_input():
     with pytest.raises(DataModelError, match="sample set: missing variable 'group'"):
         split_by_group(_samples([1, 1], [1, 1]).drop_vars("group"))
+
+
+# ------------------------------------------------------------------------------------------ runs (iota2's runs)
+
+
+def _sides(samples, train, val):
+    return set(samples.group.values[train].tolist()), set(samples.group.values[val].tolist())
+
+
+@settings(max_examples=60, deadline=None)
+@given(layout=layouts, train_size=st.floats(0.05, 0.95), random_state=st.integers(0, 1000), n_runs=st.integers(1, 6))
+def test_runs_keep_polygons_whole_differ_and_are_reproducible(layout, train_size, random_state, n_runs):
+    samples = _samples(*layout)
+    splitter = PolygonSplit(n_runs, train_size=train_size, random_state=random_state)
+    y, groups = samples.label.values, samples.group.values
+    if n_runs > splitter.n_distinct_splits(y, groups):
+        with pytest.raises(ConfigError, match=rf"{n_runs} runs were asked, but these polygons allow only \d+ "):
+            splitter.split(samples.X.values, y, groups)
+        return
+    runs = list(splitter.split(samples.X.values, y, groups))
+    assert len(runs) == n_runs == splitter.get_n_splits()
+    for train, val in runs:
+        train_groups, val_groups = _sides(samples, train, val)
+        assert not train_groups & val_groups
+        assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(len(y)))
+        for code in np.unique(y):
+            class_groups = set(groups[y == code].tolist())
+            assert class_groups & train_groups  # every class trains
+            if len(class_groups) >= 2:
+                assert class_groups & val_groups  # and is validated when it can be
+    trains = [tuple(train) for train, _ in runs]
+    assert len(set(trains)) == n_runs  # runs differ from each other
+    again = list(PolygonSplit(n_runs, train_size=train_size, random_state=random_state).split(None, y, groups))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(runs, again))
+    # the first run is split_by_group's split
+    first_train, _ = split_by_group(samples, train_size=train_size, random_state=random_state)
+    np.testing.assert_array_equal(first_train.sample.values, runs[0][0])
+
+
+def test_split_runs_yields_sample_sets():
+    samples = _samples([1] * 6 + [2] * 5, [3] * 11)
+    runs = list(split_runs(samples, 5, train_size=0.7, random_state=0))
+    assert len(runs) == 5
+    for train, val in runs:
+        assert dm.validate(train) == dm.validate(val) == "samples"
+        assert not set(train.group.values.tolist()) & set(val.group.values.tolist())
+        assert train.sizes["sample"] + val.sizes["sample"] == 33
+    assert len({tuple(val.group.values.tolist()) for _, val in runs}) == 5
+    assert [v.group.values.tolist() for _, v in split_runs(samples, 5)] == [v.group.values.tolist() for _, v in runs]
+    assert [v.group.values.tolist() for _, v in split_runs(samples, 5, random_state=1)] != \
+        [v.group.values.tolist() for _, v in runs]
+
+
+def test_split_runs_checks_its_arguments_at_the_call():
+    samples = _samples([1, 1, 2, 2], [1, 1, 1, 1])
+    with pytest.raises(ConfigError, match=r"5 runs were asked, but these polygons allow only 4 different split\(s\)"):
+        split_runs(samples, 5, train_size=0.5)
+    with pytest.raises(ConfigError, match=r"The 'n_runs' parameter of PolygonSplit must be an int in the range "
+                                          r"\[1, inf\)\. Got 0 instead\."):
+        split_runs(samples, 0)
+    with pytest.raises(ConfigError, match=r"PolygonSplit: train_size must be in \(0, 1\); got 1\.2"):
+        split_runs(samples, 2, train_size=1.2)
+
+
+def test_splitters_check_y_and_groups():
+    with pytest.raises(ConfigError, match=r"PolygonSplit\.split needs the class of each sample \(y\) and its polygon "
+                                          r"\(groups\); got groups=None"):
+        PolygonSplit().split(None, [1, 2], None)
+    with pytest.raises(ConfigError, match=r"X, y and groups must have one entry per sample; got 3, 2 and 2"):
+        PolygonKFold(2).split(np.zeros((3, 2)), [1, 2], [1, 2])
+    with pytest.raises(ConfigError, match="no samples to split"):
+        PolygonSplit().split(None, [], [])
+
+
+def test_splitters_work_with_scikit_learn():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import cross_val_score
+
+    samples = _samples([1] * 6 + [2] * 6, [2] * 12)
+    X, y, groups = samples.X.values[:, :, 0], samples.label.values, samples.group.values
+    for cv in (PolygonSplit(3, random_state=0), PolygonKFold(3, random_state=0)):
+        scores = cross_val_score(DummyClassifier(), X, y, groups=groups, cv=cv)
+        assert len(scores) == 3
+    assert "n_runs=3" in repr(PolygonSplit(3)) and "n_splits=4" in repr(PolygonKFold(4))
+
+
+# -------------------------------------------------------------------------------------------------- k-fold
+
+
+@settings(max_examples=40, deadline=None)
+@given(layout=layouts, n_splits=st.integers(2, 5), stratify=st.booleans(), random_state=st.integers(0, 100))
+def test_folds_put_each_polygon_in_exactly_one_validation_fold(layout, n_splits, stratify, random_state):
+    samples = _samples(*layout)
+    y, groups = samples.label.values, samples.group.values
+    splitter = PolygonKFold(n_splits, stratify=stratify, random_state=random_state)
+    if np.unique(groups).size < n_splits:
+        with pytest.raises(ConfigError, match=rf"{n_splits} folds need at least {n_splits} polygons; these samples "
+                                              r"come from \d+"):
+            splitter.split(None, y, groups)
+        return
+    folds = list(splitter.split(None, y, groups))
+    assert len(folds) == n_splits == splitter.get_n_splits()
+    validated = []
+    for train, val in folds:
+        train_groups, val_groups = _sides(samples, train, val)
+        assert not train_groups & val_groups
+        assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(len(y)))
+        validated.extend(val_groups)
+    assert sorted(validated) == sorted(np.unique(groups).tolist())  # each polygon validated exactly once
+    again = list(PolygonKFold(n_splits, stratify=stratify, random_state=random_state).split(None, y, groups))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))
+
+
+def test_stratified_folds_spread_each_class_over_the_folds():
+    samples = _samples([1] * 10 + [2] * 5 + [3] * 3, [4] * 18)
+    for train, val in split_folds(samples, 3, random_state=0):
+        assert set(np.unique(val.label.values).tolist()) == {1, 2, 3}
+        assert set(np.unique(train.label.values).tolist()) == {1, 2, 3}
+        assert not set(train.group.values.tolist()) & set(val.group.values.tolist())
+    classes_per_fold = [np.unique(v.label.values).size for _, v in split_folds(samples, 3, stratify=False)]
+    assert len(classes_per_fold) == 3
+
+
+# ------------------------------------------------------------------------------------------------- regions
+
+
+def _regional_samples():
+    """Two regions side by side (x < 100: west, 1; x >= 100: east, 2), two classes, four polygons per class and
+    region; polygon 99 straddles the border with 3 pixels east and 1 west."""
+    rows = []
+    for region, x0 in ((1, 0), (2, 100)):
+        for code in (1, 2):
+            for k in range(4):
+                group = region * 100 + code * 10 + k
+                rows += [(code, group, x0 + 10 * k + 1 + j, 5.0) for j in range(3)]
+    rows += [(1, 99, 95.0, 5.0), (1, 99, 101.0, 5.0), (1, 99, 102.0, 5.0), (1, 99, 103.0, 5.0)]
+    label, group, x, y = map(np.asarray, zip(*rows))
+    return dm.make_samples(np.zeros((len(rows), 2, 1)), label, group, bands=["NDVI"], x=x, y=y, crs="EPSG:32631")
+
+
+def _zones(crs="EPSG:32631"):
+    return gpd.GeoDataFrame({"zone": [1, 2], "name": ["west", "east"]},
+                            geometry=[box(0, 0, 100, 10), box(100, 0, 200, 10)], crs=crs).to_crs("EPSG:4326")
+
+
+def test_assign_regions_by_group_keeps_polygons_whole():
+    samples = _regional_samples()
+    regional = assign_regions(samples, _zones(), field="zone")
+    assert regional.region.values[samples.group.values == 99].tolist() == [2, 2, 2, 2]  # the majority
+    assert (regional.region.values[(samples.group.values != 99)] == np.where(samples.x.values < 100, 1, 2)[
+        samples.group.values != 99]).all()
+    by_pixel = assign_regions(samples, _zones(), field="zone", by="sample")
+    assert by_pixel.region.values[samples.group.values == 99].tolist() == [1, 2, 2, 2]
+    names = assign_regions(samples, _zones(), field="name")
+    assert set(names.region.values.tolist()) == {"west", "east"}
+    assert "region" not in samples  # a new object
+
+
+def test_split_by_region_and_splits_within_each_region():
+    samples = assign_regions(_regional_samples(), _zones(), field="zone")
+    parts = split_by_region(samples)
+    assert list(parts) == [1, 2]
+    assert parts[1].sizes["sample"] + parts[2].sizes["sample"] == samples.sizes["sample"]
+    assert set(parts[1].region.values.tolist()) == {1}
+    for train, val in split_runs(samples, 4, train_size=0.5, random_state=3, by_region=True):
+        assert not set(train.group.values.tolist()) & set(val.group.values.tolist())
+        for region in (1, 2):
+            for code in (1, 2):
+                def polygons(s):
+                    return set(s.group.values[(s.region.values == region) & (s.label.values == code)].tolist())
+                assert polygons(train) and polygons(val)  # every (region, class) on both sides
+    for train, val in split_folds(samples, 2, by_region=True):
+        assert not set(train.group.values.tolist()) & set(val.group.values.tolist())
+    train, val = split_by_group(samples, train_size=0.5, by_region=True)
+    assert {(r, c) for r, c in zip(val.region.values, val.label.values)} == {(1, 1), (1, 2), (2, 1), (2, 2)}
+
+
+def test_a_polygon_in_two_regions_cannot_be_split_by_region():
+    samples = assign_regions(_regional_samples(), _zones(), field="zone", by="sample")
+    with pytest.raises(DataModelError, match=r"polygons \[99\] hold pixels of several regions; assign whole polygons "
+                                             r"to regions: assign_regions\(samples, regions, by='group'\)"):
+        split_by_group(samples, by_region=True)
+
+
+def test_region_errors_say_what_to_do():
+    samples = _regional_samples()
+    with pytest.raises(DataModelError, match=r"by_region=True needs a 'region' variable; set it with assign_regions"):
+        split_by_group(samples, by_region=True)
+    with pytest.raises(DataModelError, match=r"split_by_region: the samples have no 'region' variable"):
+        split_by_region(samples)
+    west_only = _zones().iloc[:1]
+    with pytest.raises(DataModelError, match=r"24 samples lie in no region \(polygons \[210, 211, 212, 213, 220, 221, "
+                                             r"222, 223\]\)\. Check the CRS of both, or pass on_outside='drop'"):
+        assign_regions(samples, west_only, field="zone")
+    kept = assign_regions(samples, west_only, field="zone", on_outside="drop")
+    # polygon 99 has one pixel in the west and none in another region: it goes west whole
+    assert set(kept.region.values.tolist()) == {1} and kept.sizes["sample"] == 24 + 4
+    with pytest.raises(ConfigError, match=r"the regions have no field 'eco'; fields: \['zone', 'name'\]"):
+        assign_regions(samples, _zones(), field="eco")
+    with pytest.raises(ConfigError, match=r"by must be 'group' or 'sample'; got 'pixel'"):
+        assign_regions(samples, _zones(), field="zone", by="pixel")
+    with pytest.raises(ConfigError, match=r"the regions have no CRS"):
+        assign_regions(samples, _zones().set_crs(None, allow_override=True), field="zone")
+    with pytest.raises(ConfigError, match=r"regions must be a GeoDataFrame; got DataFrame"):
+        assign_regions(samples, pd.DataFrame({"zone": [1]}), field="zone")
+    with pytest.raises(ConfigError, match=r"the samples have no 'x'/'y' coordinates"):
+        assign_regions(samples.drop_vars(["x", "y"]), _zones(), field="zone")
+    no_crs = samples.copy()
+    no_crs.attrs = {}
+    with pytest.raises(ConfigError, match=r"the samples have no CRS \(attrs\['crs'\]\)"):
+        assign_regions(no_crs, _zones(), field="zone")
+
+
+# ----------------------------------------------------------------------------------------------- balancing
+
+
+@settings(max_examples=50, deadline=None)
+@given(layout=layouts, cap=st.integers(1, 12), random_state=st.integers(0, 100))
+def test_capping_takes_pixels_fairly_across_polygons(layout, cap, random_state):
+    samples = _samples(*layout)
+    capped = balance_classes(samples, max_per_class=cap, random_state=random_state)
+    assert np.all(np.diff(capped.sample.values) > 0)  # a subset, in the original order
+    xr.testing.assert_identical(samples.isel(sample=capped.sample.values), capped)
+    label, group = samples.label.values, samples.group.values
+    for code in np.unique(label):
+        n_class = (label == code).sum()
+        kept = capped.group.values[capped.label.values == code]
+        assert len(kept) == min(n_class, cap)
+        sizes = pd.Series(group[label == code]).value_counts()
+        taken = pd.Series(kept).value_counts().reindex(sizes.index, fill_value=0)
+        unfinished = taken[taken < sizes]  # polygons that still had pixels to give
+        if len(unfinished):
+            assert taken.max() - unfinished.min() <= 1  # none got more than one pixel above those left short
+    again = balance_classes(samples, max_per_class=cap, random_state=random_state)
+    xr.testing.assert_identical(again, capped)
+
+
+def test_oversampling_duplicates_small_classes_to_the_minimum():
+    samples = _samples([1, 1, 1, 2, 3], [5, 5, 5, 2, 1])
+    balanced = balance_classes(samples, max_per_class=6, oversample=True, random_state=0)
+    assert np.unique(balanced.label.values, return_counts=True)[1].tolist() == [6, 6, 6]
+    small = balanced.sample.values[balanced.label.values == 2]
+    assert np.unique(small, return_counts=True)[1].tolist() == [3, 3]  # every sample once before any twice
+    assert (balanced.sample.values[balanced.label.values == 3] == 17).all()
+    floor = balance_classes(samples, min_per_class=4, oversample=True)
+    assert np.unique(floor.label.values, return_counts=True)[1].tolist() == [15, 4, 4]
+    largest = balance_classes(samples, oversample=True)
+    assert np.unique(largest.label.values, return_counts=True)[1].tolist() == [15, 15, 15]
+
+
+def test_balance_options_are_checked():
+    samples = _samples([1, 2], [3, 1])
+    with pytest.raises(ConfigError, match=r"min_per_class=2 needs oversample=True"):
+        balance_classes(samples, min_per_class=2)
+    with pytest.raises(ConfigError, match=r"min_per_class \(5\) is larger than max_per_class \(3\)"):
+        balance_classes(samples, max_per_class=3, min_per_class=5, oversample=True)
+    with pytest.raises(ConfigError, match=r"The 'max_per_class' parameter of balance_classes must be an int in the "
+                                          r"range \[1, inf\)\. Got 0 instead\."):
+        balance_classes(samples, max_per_class=0)

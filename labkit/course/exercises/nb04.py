@@ -1,0 +1,139 @@
+"""Exercises of notebook 04, reference samples: pixels per class, leakage of a random split, a polygon split."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from ...datamodel import class_names
+from ...samples import split_by_group
+from . import Exercise
+
+
+def pixels_per_class(samples: xr.Dataset) -> dict[str, int]:
+    """How many pixels (samples) each class has: ``{class name: count}``.
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((3, 1, 1)), [2, 2, 8], [1, 1, 2], bands=["NDVI"], class_names={2: "forest",
+    ...                     8: "artificial surface"})
+    >>> pixels_per_class(s)
+    {'forest': 2, 'artificial surface': 1}
+    """
+    names = class_names(samples)
+    codes, counts = np.unique(samples["label"].values, return_counts=True)
+    return {names[int(c)]: int(n) for c, n in zip(codes, counts)}
+
+
+def leaked_share(groups, train_index, validation_index) -> float:
+    """The share of validation pixels whose polygon also gives pixels to training (0: no leakage).
+
+    Example
+    -------
+    >>> leaked_share(np.array([1, 1, 2, 2, 3]), train_index=[0, 2], validation_index=[1, 3, 4])
+    0.6666666666666666
+    """
+    groups = np.asarray(groups)
+    seen = np.unique(groups[np.asarray(train_index)])
+    return float(np.isin(groups[np.asarray(validation_index)], seen).mean())
+
+
+class ValidationPolygons(frozenset):
+    """A set of validation polygon ids that also knows what any right answer must satisfy.
+
+    ``class_of`` maps every polygon id to its class name; ``allowed`` maps each class name to the numbers of
+    validation polygons accepted for it.
+    """
+
+    class_of: dict
+    allowed: dict
+
+    def __new__(cls, ids, class_of: dict, allowed: dict):
+        self = super().__new__(cls, ids)
+        self.class_of, self.allowed = class_of, allowed
+        return self
+
+
+def _allowed(n_polygons: int, validation_size: float) -> set[int]:
+    """How many of a class's ``n_polygons`` may go to validation: the share, rounded either way, and at least one on
+    each side when the class has two polygons or more (none when it has one)."""
+    if n_polygons == 1:
+        return {0}
+    share = validation_size * n_polygons
+    return {min(max(1, k), n_polygons - 1) for k in (math.floor(share), math.ceil(share))}
+
+
+def validation_polygons(samples: xr.Dataset, validation_size: float, seed: int) -> ValidationPolygons:
+    """A valid choice of validation polygons: ``validation_size`` of each class's polygons (labkit's own draw).
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((5, 1, 1)), [1, 1, 1, 2, 2], [10, 11, 12, 20, 21], bands=["NDVI"])
+    >>> chosen = validation_polygons(s, 0.3, seed=0)
+    >>> len(chosen), chosen.allowed
+    (2, {'1': {1}, '2': {1}})
+    """
+    _, validation = split_by_group(samples, train_size=1 - validation_size, random_state=seed)
+    names = class_names(samples)
+    label, group = samples["label"].values, samples["group"].values
+    class_of = {int(g): names[int(c)] for g, c in zip(group, label)}
+    allowed = {names[int(c)]: _allowed(np.unique(group[label == c]).size, validation_size) for c in np.unique(label)}
+    return ValidationPolygons(np.unique(validation["group"].values).tolist(), class_of, allowed)
+
+
+def compare_polygon_choice(answer, expected: ValidationPolygons) -> str | None:
+    """Right when the answer is a collection of known polygon ids with an accepted number per class.
+
+    Example
+    -------
+    >>> expected = ValidationPolygons([1], {1: "a", 2: "a", 3: "b"}, {"a": {1}, "b": {0}})
+    >>> compare_polygon_choice({2}, expected) is None
+    True
+    >>> compare_polygon_choice([1, 2], expected)
+    "class 'a': 2 validation polygon(s), expected 1 (of its 2)."
+    """
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__iter__"):
+        return f"expected a set (or list) of polygon ids, got {type(answer).__name__}."
+    try:
+        ids = {int(i) for i in answer}
+    except (TypeError, ValueError):
+        return "expected polygon ids (integers, the values of samples.group)."
+    unknown = sorted(ids - set(expected.class_of))
+    if unknown:
+        return f"{len(unknown)} id(s) are not polygons of the samples: {unknown[:5]}."
+    for name, accepted in expected.allowed.items():
+        n_class = sum(1 for c in expected.class_of.values() if c == name)
+        chosen = sum(1 for i in ids if expected.class_of[i] == name)
+        if chosen not in accepted:
+            wanted = " or ".join(map(str, sorted(accepted)))
+            return f"class {name!r}: {chosen} validation polygon(s), expected {wanted} (of its {n_class})."
+    return None
+
+
+EXERCISES: dict[str, Exercise] = {
+    "04.pixels_per_class": Exercise(
+        reference=pixels_per_class,
+        title="number of pixels of each class",
+        hint="np.unique(samples.label.values, return_counts=True) gives the codes and their counts; "
+             "labkit.datamodel.class_names(samples) maps each code to its name. Build {name: count}.",
+    ),
+    "04.leaked_share": Exercise(
+        reference=leaked_share,
+        title="share of validation pixels whose polygon is also in training",
+        hint="The training polygons are np.unique(groups[train_index]); np.isin(groups[validation_index], "
+             "those) says, for each validation pixel, whether its polygon trains too. Take the mean.",
+    ),
+    "04.validation_polygons": Exercise(
+        reference=validation_polygons,
+        title="a validation split by polygon, class by class",
+        hint="For each class code in np.unique(samples.label.values): its polygons are "
+             "np.unique(samples.group.values[samples.label.values == code]); draw round(validation_size * n) of "
+             "them (at least 1, none when the class has a single polygon) with rng.choice(..., replace=False), "
+             "and collect the ids in a set.",
+        compare=compare_polygon_choice,
+    ),
+}
