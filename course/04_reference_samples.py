@@ -262,7 +262,8 @@ for name, splits in runs.items():
     for run, (train_index, validation_index) in enumerate(splits):
         rows.append({"split": name, "run": run, **evaluate(train_index, validation_index, seed=run)})
 results = pd.DataFrame(rows)
-results.round(3).pivot(index="run", columns="split", values=["OA", "kappa", "leaked", "validation pixels"]).convert_dtypes()
+scores = ["OA", "kappa", "leaked", "validation pixels"]
+results.round(3).pivot(index="run", columns="split", values=scores).convert_dtypes()
 
 # %%
 summary = results.groupby("split")[["OA", "kappa"]].agg(["mean", "std"]).round(3)
