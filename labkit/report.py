@@ -1,19 +1,35 @@
-"""Reports a person can read: maps rendered as images, the confusion matrix plotted, scores in tables (Markdown)."""
+"""Reports a person can read: maps rendered as images, the confusion matrix plotted, scores in tables (Markdown).
+
+:func:`write_report` writes the demo's report (maps, confusion matrix, scores); :func:`write_accuracy_report` the
+report of an accuracy assessment: scores of one run or of several (mean ± std), and area estimates with their
+confidence intervals from a stratified sample (tables, error matrix in area proportions, a bar chart).
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg", force=False)
+# Reports are files: draw with Agg, which needs no display, unless a backend was chosen already. A Jupyter kernel
+# sets MPLBACKEND to its inline backend, and switching away from it would hide every figure of the notebook.
+if not os.environ.get("MPLBACKEND") and "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from .accuracy import AccuracyReport, plot_confusion_matrix  # noqa: E402
+from .accuracy import (  # noqa: E402
+    AccuracyReport,
+    AreaEstimate,
+    RunsSummary,
+    plot_area_estimates,
+    plot_confusion_matrix,
+)
 
 
 #: Conventional colours of common land-cover classes (CORINE-like), matched on lower-case class names.
@@ -131,4 +147,159 @@ def write_report(
     ])
     path = folder / "report.md"
     path.write_text(text + "\n")
+    return path
+
+
+# ------------------------------------------------------------------------------------ accuracy reports
+
+
+def _number(value, digits: int = 3) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _area(value) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def _save(ax, folder: Path, name: str) -> str:
+    ax.figure.tight_layout()
+    ax.figure.savefig(folder / name, dpi=110)
+    plt.close(ax.figure)
+    return name
+
+
+def _matrix_table(matrix, names: list[str], cell, corner: str) -> str:
+    """A square matrix with row and column totals, as a Markdown table."""
+    matrix = np.asarray(matrix)
+    rows = [[f"**{name}**", *[cell(v) for v in row], cell(row.sum())] for name, row in zip(names, matrix)]
+    rows.append(["**total**", *[cell(v) for v in matrix.sum(axis=0)], cell(matrix.sum())])
+    return _table([corner, *names, "total"], rows)
+
+
+def _accuracy_section(report: AccuracyReport, folder: Path, figure: str) -> list[str]:
+    scores = report.to_dict()
+    names = [report.name(c) for c in report.labels]
+    per_class = [[name, v["code"], v["support"], f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}"]
+                 for name, v in scores["per_class"].items()]
+    return [
+        "## Accuracy on the validation samples",
+        f"Overall accuracy **{scores['overall_accuracy']:.3f}**, kappa **{scores['kappa']:.3f}**, macro F1 "
+        f"**{scores['macro_f1']:.3f}** over {scores['n_samples']} samples.",
+        _table(["class", "code", "samples", "precision (user's)", "recall (producer's)", "F1"], per_class),
+        "Confusion matrix (rows: reference, columns: predicted):",
+        _matrix_table(report.confusion, names, lambda v: str(int(v)), "reference ↓ · predicted →"),
+        f"![confusion matrix]({_save(plot_confusion_matrix(report), folder, figure)})",
+    ]
+
+
+def _runs_section(summary: RunsSummary, folder: Path, figure: str) -> list[str]:
+    names = [summary.name(c) for c in summary.labels]
+    per_class = [[summary.name(c), c, summary.f1[c].format(), summary.n_runs_with[c]] for c in summary.labels]
+    return [
+        f"## Scores over {summary.n_runs} runs (mean ± standard deviation)",
+        _table(["score", "mean ± std"], [["overall accuracy", summary.overall_accuracy.format()],
+                                         ["kappa", summary.kappa.format()],
+                                         ["macro F1", summary.macro_f1.format()]]),
+        _table(["class", "code", "F1", "runs"], per_class),
+        "Confusion matrix summed over the runs (rows: reference, columns: predicted):",
+        _matrix_table(summary.confusion, names, lambda v: str(int(v)), "reference ↓ · predicted →"),
+        f"![summed confusion matrix]({_save(plot_confusion_matrix(summary), folder, figure)})",
+    ]
+
+
+def _area_section(estimate: AreaEstimate, folder: Path, figure: str) -> list[str]:
+    z, unit = estimate.z, estimate.unit
+    names = [estimate.name(c) for c in estimate.labels]
+    level = "95 %" if round(z, 2) == 1.96 else f"z = {z:g}"
+    rows = []
+    for c, name, points in zip(estimate.labels, names, estimate.counts.sum(axis=1)):
+        low, high = estimate.area_ci[c]
+        rows.append([name, c, int(points), _area(estimate.mapped_area[c]), _area(estimate.area[c]),
+                     "± " + _area(z * estimate.area_se[c]), f"{_area(low)} – {_area(high)}",
+                     f"{_number(estimate.users_accuracy[c])} ± {_number(z * estimate.users_accuracy_se[c])}",
+                     f"{_number(estimate.producers_accuracy[c])} ± {_number(z * estimate.producers_accuracy_se[c])}"])
+    oa, oa_ci = estimate.overall_accuracy, z * estimate.overall_accuracy_se
+    return [
+        "## Area estimates from the stratified sample",
+        f"Stratified estimators of Olofsson et al. (2014) on {estimate.n_samples} sample points (strata: the map "
+        f"classes). Area-weighted overall accuracy **{oa:.3f} ± {oa_ci:.3f}** ({level} confidence interval). Areas "
+        f"in {unit}; the map covers {_area(estimate.total_area)} {unit}. *Mapped* is what counting the map's pixels "
+        "gives; *estimated* corrects it with the errors the sample found.",
+        _table(["class", "code", "points", f"mapped ({unit})", f"estimated ({unit})", f"{level} CI",
+                "CI range", "user's accuracy", "producer's accuracy"], rows),
+        "Error matrix in area proportions, p_ij = W_i n_ij / n_i. (rows: map, columns: reference):",
+        _matrix_table(estimate.proportions, names, lambda v: f"{v:.4f}", "map ↓ · reference →"),
+        "Sample counts n_ij (rows: map, columns: reference):",
+        _matrix_table(estimate.counts, names, lambda v: str(int(v)), "map ↓ · reference →"),
+        f"![area estimates]({_save(plot_area_estimates(estimate), folder, figure)})",
+    ]
+
+
+def write_accuracy_report(
+    folder: str | Path,
+    results,
+    *,
+    title: str = "Accuracy assessment",
+    facts: dict[str, str] | None = None,
+    filename: str = "accuracy_report.md",
+) -> Path:
+    """Write a Markdown report of an accuracy assessment, with its figures, into ``folder``.
+
+    Parameters
+    ----------
+    folder : path
+        Created if needed; the report and its PNG figures are (over)written there.
+    results : AccuracyReport, RunsSummary or AreaEstimate, or a sequence of them
+        Each becomes a section, in order: scores with the confusion matrix (table and plot); mean ± std over runs
+        with the summed confusion matrix; area estimates with confidence intervals, the error matrix in area
+        proportions and a bar chart of mapped and estimated areas with error bars.
+    title : str
+    facts : optional ``{label: text}`` shown as a table under the title (data, map, sampling...).
+    filename : str, default "accuracy_report.md"
+
+    Returns
+    -------
+    Path of the report.
+
+    Raises
+    ------
+    ConfigError
+        Nothing to report, or an object of another type.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from labkit.accuracy import estimate_area
+    >>> path = write_accuracy_report(tempfile.mkdtemp(), estimate_area([1, 1, 2, 2], [1, 1, 2, 1], {1: 60, 2: 40}))
+    >>> path.name, (path.parent / "area_estimates.png").is_file()
+    ('accuracy_report.md', True)
+    """
+    from .errors import ConfigError
+
+    items = list(results) if isinstance(results, (list, tuple)) else [results]
+    if not items:
+        raise ConfigError("write_accuracy_report: nothing to report; give an AccuracyReport, a RunsSummary or an "
+                          "AreaEstimate (or a list of them).")
+    sections = {AccuracyReport: ("confusion_matrix", _accuracy_section),
+                RunsSummary: ("runs_confusion_matrix", _runs_section),
+                AreaEstimate: ("area_estimates", _area_section)}
+    for item in items:
+        if type(item) not in sections:
+            raise ConfigError(f"write_accuracy_report: cannot report a {type(item).__name__}; give AccuracyReport, "
+                              "RunsSummary or AreaEstimate objects (labkit.accuracy).")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = [f"# {title}"]
+    if facts:
+        parts.append(_table(["", ""], [[k, v] for k, v in facts.items()]))
+    seen: dict[type, int] = {}
+    for item in items:
+        stem, section = sections[type(item)]
+        seen[type(item)] = seen.get(type(item), 0) + 1
+        figure = f"{stem}.png" if seen[type(item)] == 1 else f"{stem}_{seen[type(item)]}.png"
+        parts.extend(section(item, folder, figure))
+    path = folder / filename
+    path.write_text("\n\n".join(parts) + "\n")
     return path

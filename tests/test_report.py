@@ -1,4 +1,5 @@
-"""labkit.report: report.md with its figures and its scores, the class-map plot and its colours."""
+"""labkit.report: report.md with its figures and its scores, the class-map plot and its colours, and the accuracy
+report (scores, mean ± std over runs, area estimates with confidence intervals)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from labkit.accuracy import assess_accuracy
-from labkit.report import LAND_COVER_COLORS, class_colors, plot_class_map, write_report
+from labkit.accuracy import assess_accuracy, estimate_area, summarize_runs
+from labkit.errors import ConfigError
+from labkit.report import LAND_COVER_COLORS, class_colors, plot_class_map, write_accuracy_report, write_report
 
 matplotlib.use("Agg")
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -116,3 +118,95 @@ def test_class_map_plot_draws_each_class_in_its_colour(maps):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["crop", "forest", "water"]
     plt.close("all")
+
+
+# ------------------------------------------------------------------------------------- accuracy report
+
+# Olofsson et al. (2014), section 5: sample counts (rows: map, columns: reference) and mapped pixels of 0.09 ha
+COUNTS = np.array([[66, 0, 5, 4], [0, 55, 8, 12], [1, 0, 153, 11], [2, 1, 9, 313]])
+STRATA = {1: 200_000, 2: 150_000, 3: 3_200_000, 4: 6_450_000}
+CHANGE = {1: "deforestation", 2: "forest gain", 3: "stable forest", 4: "stable non-forest"}
+
+
+@pytest.fixture
+def area_estimate():
+    mapped, ref = np.nonzero(COUNTS)
+    return estimate_area(np.repeat(mapped + 1, COUNTS[mapped, ref]), np.repeat(ref + 1, COUNTS[mapped, ref]), STRATA,
+                         pixel_area=0.09, unit="ha", class_names=CHANGE)
+
+
+def _rows(text: str, names) -> dict[str, list[str]]:
+    """Table rows whose first cell is one of ``names``: {name: [the other cells]} (the last table wins)."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if cells and cells[0].strip("*") in names:
+            rows[cells[0].strip("*")] = cells[1:]
+    return rows
+
+
+def test_accuracy_report_of_area_estimates(tmp_path, area_estimate):
+    path = write_accuracy_report(tmp_path, area_estimate, title="Forest change", facts={"map": "toy"})
+    assert path == tmp_path / "accuracy_report.md"
+    text = path.read_text()
+    assert text.startswith("# Forest change\n") and "| map | toy |" in text
+    assert "Area-weighted overall accuracy **0.947 ± 0.018** (95 % confidence interval)" in text
+    assert "on 640 sample points" in text and "the map covers 900,000 ha" in text
+    area_table = text.split("## Area estimates")[1].split("Error matrix")[0]
+    rows = _rows(area_table, CHANGE.values())
+    # class | code | points | mapped | estimated | CI | range | UA | PA: the paper's figures (p. 54)
+    assert rows["deforestation"][:6] == ["1", "75", "18,000", "21,158", "± 6,158", "15,000 – 27,315"]
+    assert rows["stable non-forest"][3:5] == ["581,386", "± 16,282"]
+    assert rows["forest gain"][6:] == ["0.733 ± 0.101", "0.847 ± 0.254"]
+    proportions = _rows(text.split("area proportions")[1].split("Sample counts")[0], CHANGE.values())
+    assert proportions["stable forest"] == ["0.0019", "0.0000", "0.2967", "0.0213", "0.3200"]
+    counts = _rows(text.split("Sample counts")[1], list(CHANGE.values()) + ["total"])
+    assert counts["deforestation"] == ["66", "0", "5", "4", "75"] and counts["total"][-1] == "640"
+    assert re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text) == ["area_estimates.png"]
+    assert (tmp_path / "area_estimates.png").read_bytes()[:8] == PNG
+    assert plt.get_fignums() == []
+
+
+def test_accuracy_report_with_every_section(tmp_path, area_estimate):
+    one = assess_accuracy(Y_TRUE, Y_PRED, class_names=NAMES)
+    two = assess_accuracy(Y_TRUE, Y_TRUE, class_names=NAMES)
+    path = write_accuracy_report(tmp_path, [one, summarize_runs([one, two]), area_estimate, two],
+                                 filename="assessment.md")
+    text = path.read_text()
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings == ["Accuracy on the validation samples", "Scores over 2 runs (mean ± standard deviation)",
+                        "Area estimates from the stratified sample", "Accuracy on the validation samples"]
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert figures == ["confusion_matrix.png", "runs_confusion_matrix.png", "area_estimates.png",
+                       "confusion_matrix_2.png"]
+    assert all((tmp_path / f).read_bytes()[:8] == PNG for f in figures)
+    runs = text.split("## Scores over 2 runs")[1].split("## Area")[0]
+    assert "| overall accuracy | 0.800 ± 0.200 |" in runs
+    water_f1 = f"{(2 / 3 + 1) / 2:.3f} ± {(1 - 2 / 3) / 2:.3f}"
+    assert _rows(runs.split("summed")[0], ["water"])["water"] == ["3", water_f1, "2"]
+    summed = _rows(runs.split("summed over the runs")[1], NAMES.values())
+    assert summed["crop"] == ["6", "1", "1", "8"]
+    first = text.split("## Scores")[0]
+    assert "Overall accuracy **0.600**, kappa **0.403**" in first
+    assert _rows(first.split("Confusion matrix")[1], NAMES.values())["forest"] == ["1", "2", "0", "3"]
+
+
+def test_accuracy_report_refuses_nothing_and_unknown_objects(tmp_path):
+    with pytest.raises(ConfigError, match=r"write_accuracy_report: nothing to report"):
+        write_accuracy_report(tmp_path, [])
+    with pytest.raises(ConfigError, match=r"write_accuracy_report: cannot report a dict"):
+        write_accuracy_report(tmp_path, [assess_accuracy([1], [1]), {"oa": 1}])
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_importing_report_keeps_a_chosen_backend():
+    """A Jupyter kernel sets MPLBACKEND to its inline backend: importing labkit.report must not switch to Agg, or no
+    figure of the notebook would show."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import labkit.report, matplotlib; print(matplotlib.get_backend())"
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "svg"
