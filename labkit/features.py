@@ -491,15 +491,16 @@ def _run_block(block: np.ndarray, plan: _Plan) -> np.ndarray:
     """
     n_time, _, ny, nx = block.shape
     dtype = np.dtype(plan.dtype)
-    values = np.ascontiguousarray(block, dtype)  # blocks of earlier stages may be transposed views
     out = np.empty((n_time * plan.n_series + plan.n_features, ny, nx), dtype)
     series = out[: n_time * plan.n_series].reshape(n_time, plan.n_series, ny, nx)
     timeless = out[n_time * plan.n_series:]
+    first = len(plan.bands) if plan.keep_bands else 0
+    if plan.keep_bands:  # the kept bands are the copy the features read: no other copy of the block
+        series[:, :first] = block
+        values = series[:, :first]
+    else:  # the block as it comes (maybe a transposed view: numpy's loops follow its memory order)
+        values = block if block.dtype == dtype else block.astype(dtype)
     bands = {name: _read_only(values[:, i]) for i, name in enumerate(plan.bands)}
-    first = 0
-    if plan.keep_bands:
-        first = len(plan.bands)
-        series[:, :first] = values
 
     def store(slot: np.ndarray, result) -> None:
         np.copyto(slot, result, casting="unsafe")
