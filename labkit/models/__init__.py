@@ -3,8 +3,50 @@
 Models take ``X`` as a sample set's array ``(n_samples, n_time, n_band)`` (or already flat, ``(n_samples,
 n_features)``). Classical models are scikit-learn pipelines that start with :class:`SeriesFeatures`, which flattens
 the series and appends temporal statistics. Comes after :mod:`labkit.samples`, before :mod:`labkit.inference`.
+
+* build: :func:`make_model` (a registered name, a dotted path to a scikit-learn classifier, a :class:`ModelConfig`),
+  :func:`make_classifier` (``"rf"``, ``"svm"``, ``"lgbm"``), :func:`register_model` for new kinds of model;
+* estimators: :class:`SeriesFeatures`, :class:`CalibratedSVC`, :class:`RegionalClassifier` (one model per region);
+* select: :func:`cross_validate` (:class:`CVResult`), :func:`search_hyperparameters` (:class:`SearchResult`),
+  :func:`make_folds` — folds grouped by polygon.
 """
 
 from .classical import CLASSIFIERS, SeriesFeatures, make_classifier
+from .regional import RegionalClassifier
+from .registry import (
+    MODELS,
+    ModelConfig,
+    ModelEntry,
+    describe_model,
+    make_model,
+    model_names,
+    parse_model_config,
+    register_model,
+    resolve_estimator_class,
+    seed_estimator,
+)
+from .selection import CVResult, SearchResult, cross_validate, make_folds, search_hyperparameters
+from .svm import CalibratedSVC
 
-__all__ = ["CLASSIFIERS", "SeriesFeatures", "make_classifier"]
+__all__ = [
+    "CLASSIFIERS",
+    "MODELS",
+    "CVResult",
+    "CalibratedSVC",
+    "ModelConfig",
+    "ModelEntry",
+    "RegionalClassifier",
+    "SearchResult",
+    "SeriesFeatures",
+    "cross_validate",
+    "describe_model",
+    "make_classifier",
+    "make_folds",
+    "make_model",
+    "model_names",
+    "parse_model_config",
+    "register_model",
+    "resolve_estimator_class",
+    "search_hyperparameters",
+    "seed_estimator",
+]

@@ -1,0 +1,403 @@
+"""Models by name: the registry behind :func:`make_model`, ``labkit cv`` and model configs.
+
+A model is named in three ways, all turned into an unfitted estimator by :func:`make_model`:
+
+* a **registered name**: ``"rf"``, ``"svm"``, ``"lgbm"`` (see :data:`MODELS`; later modules add theirs with
+  :func:`register_model`, e.g. deep models);
+* a **dotted path** to any scikit-learn classifier class, ``"sklearn.ensemble.ExtraTreesClassifier"``, which gets
+  the same :class:`~labkit.models.SeriesFeatures` step in front as the registered classical models;
+* a **config**, a mapping checked by :class:`ModelConfig`: ``{"model": ..., "params": {...}, "stats": [...],
+  "per_region": false}`` (what a YAML or JSON file holds).
+
+Every model takes ``X`` as a sample set's array ``(n_samples, n_time, n_band)`` and follows scikit-learn's API.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from ..errors import ConfigError
+from ..features import STATS
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model.
+
+    Parameters
+    ----------
+    name : str
+        What configs and ``labkit cv --model`` call it.
+    build : callable
+        ``build(**params)`` returns an unfitted estimator that takes ``X (n_samples, n_time, n_band)``. When
+        ``takes_stats`` is true it also takes ``stats`` (the temporal statistics of its features step).
+    description : str
+        One line, shown in listings.
+    takes_stats : bool, default True
+        Whether the model starts with :class:`~labkit.models.SeriesFeatures` (classical models do; a network that
+        reads the raw series does not).
+    """
+
+    name: str
+    build: Callable[..., Any]
+    description: str
+    takes_stats: bool = True
+
+
+MODELS: dict[str, ModelEntry] = {}
+"""The registered models, by name."""
+
+
+def register_model(name: str, build: Callable[..., Any], *, description: str, takes_stats: bool = True,
+                   replace: bool = False) -> ModelEntry:
+    """Register a model under ``name``, so that :func:`make_model`, configs and ``labkit cv`` know it.
+
+    Raises
+    ------
+    ConfigError
+        The name is taken (and ``replace`` is False) or looks like a dotted path.
+
+    Example
+    -------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from labkit.models import make_classifier
+    >>> entry = register_model("knn-demo", lambda stats=STATS, **p: make_classifier("rf", stats=stats, **p),
+    ...                        description="an example")
+    >>> "knn-demo" in model_names()
+    True
+    >>> del MODELS["knn-demo"]
+    """
+    if not re.fullmatch(r"[A-Za-z][\w-]*", name):
+        raise ConfigError(f"register_model: {name!r} is not a valid model name (letters, digits, '-' and '_'; no "
+                          "dots, which mark import paths).")
+    if name in MODELS and not replace:
+        raise ConfigError(f"register_model: a model named {name!r} is already registered; pass replace=True.")
+    MODELS[name] = entry = ModelEntry(name, build, description, takes_stats)
+    return entry
+
+
+def model_names() -> list[str]:
+    """The registered model names, sorted.
+
+    Example
+    -------
+    >>> model_names()[:3]
+    ['lgbm', 'rf', 'svm']
+    """
+    return sorted(MODELS)
+
+
+# ---------------------------------------------------------------------------------------------- dotted paths
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+DOTTED_EXAMPLE = "sklearn.ensemble.ExtraTreesClassifier"
+
+
+def _unknown_name_message(name: str) -> str:
+    close = difflib.get_close_matches(name, model_names(), n=1)
+    return (f"unknown model {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; choose a registered model ({', '.join(model_names())}) or the dotted import path of a scikit-learn "
+            f"classifier, such as {DOTTED_EXAMPLE!r}")
+
+
+def resolve_estimator_class(path: str) -> type:
+    """The classifier class at a dotted import path, checked to follow scikit-learn's API.
+
+    Raises
+    ------
+    ConfigError
+        The module or the attribute does not exist, or it is not a classifier class with ``fit``, ``get_params``
+        and ``predict`` or ``predict_proba``.
+
+    Example
+    -------
+    >>> resolve_estimator_class("sklearn.ensemble.ExtraTreesClassifier").__name__
+    'ExtraTreesClassifier'
+    >>> resolve_estimator_class("sklearn.ensemble.ExtraTreeClassifier")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: module 'sklearn.ensemble' has no attribute 'ExtraTreeClassifier' (did you mean 'ExtraTreesClassifier'?).
+    """
+    if not _DOTTED.fullmatch(path):
+        raise ConfigError(f"{path!r} is not a dotted import path (module.Class), e.g. {DOTTED_EXAMPLE!r}.")
+    module_name, _, attribute = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConfigError(f"cannot import module {module_name!r} (from {path!r}): {error}.") from None
+    if not hasattr(module, attribute):
+        public = [a for a in dir(module) if not a.startswith("_")]
+        close = difflib.get_close_matches(attribute, public, n=1)
+        raise ConfigError(f"module {module_name!r} has no attribute {attribute!r}"
+                          + (f" (did you mean {close[0]!r}?)" if close else "") + ".")
+    cls = getattr(module, attribute)
+    if not inspect.isclass(cls):
+        raise ConfigError(f"{path!r} is a {type(cls).__name__}, not an estimator class.")
+    missing = [m for m in ("fit", "get_params", "set_params") if not callable(getattr(cls, m, None))]
+    if not (callable(getattr(cls, "predict_proba", None)) or callable(getattr(cls, "predict", None))):
+        missing.append("predict or predict_proba")
+    if missing:
+        raise ConfigError(f"{path!r} is not a scikit-learn classifier: it has no {' / '.join(missing)} method.")
+    from sklearn.base import RegressorMixin, is_regressor
+
+    try:
+        regressor = is_regressor(cls())  # the tags of an instance with default parameters
+    except Exception:  # noqa: BLE001  (a class that needs parameters: judge by its bases)
+        regressor = issubclass(cls, RegressorMixin)
+    if regressor:
+        raise ConfigError(f"{path!r} is a regressor; labkit's models classify, so give a classifier.")
+    return cls
+
+
+def _check_estimator_params(estimator) -> None:
+    """Run scikit-learn's parameter validation now (it otherwise runs in ``fit``), for every step that has one."""
+    from sklearn.base import BaseEstimator
+
+    steps = [estimator, *[v for v in estimator.get_params(deep=True).values() if isinstance(v, BaseEstimator)]]
+    for step in steps:
+        if hasattr(type(step), "_parameter_constraints") and hasattr(step, "_validate_params"):
+            step._validate_params()
+
+
+# -------------------------------------------------------------------------------------------------- configs
+
+
+class ModelConfig(BaseModel):
+    """A model as a config names it, checked field by field.
+
+    Parameters
+    ----------
+    model : str
+        A registered name (:func:`model_names`) or the dotted import path of a scikit-learn classifier.
+    params : dict, default {}
+        Hyperparameters of the model (not of its features step); checked against the estimator's parameters.
+    stats : list of str, optional
+        Temporal statistics appended by :class:`~labkit.models.SeriesFeatures` (default: all of
+        :data:`labkit.features.STATS`); not for models that read the raw series.
+    per_region : bool, default False
+        Wrap the model in :class:`~labkit.models.RegionalClassifier` (one model per ``region`` of the samples).
+
+    Use :func:`parse_model_config` to get a :class:`~labkit.errors.ConfigError` naming each bad field.
+
+    Example
+    -------
+    >>> config = ModelConfig(model="sklearn.ensemble.ExtraTreesClassifier", params={"n_estimators": 20})
+    >>> type(config.build().named_steps["model"]).__name__
+    'ExtraTreesClassifier'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    params: dict[str, Any] = {}
+    stats: tuple[str, ...] | None = None
+    per_region: bool = False
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        value = value.strip()
+        if value in MODELS:
+            return value
+        if "." not in value:
+            raise ValueError(_unknown_name_message(value))
+        try:
+            resolve_estimator_class(value)
+        except ConfigError as error:
+            raise ValueError(str(error).rstrip(".")) from None
+        return value
+
+    @field_validator("stats")
+    @classmethod
+    def _known_stats(cls, value, info):
+        if value is None:
+            return value
+        name = info.data.get("model")
+        if name in MODELS and not MODELS[name].takes_stats:
+            raise ValueError(f"model {name!r} reads the raw series: it takes no 'stats'")
+        unknown = [s for s in value if s not in STATS]
+        if unknown:
+            raise ValueError(f"unknown temporal statistic(s) {unknown}; choose among {list(STATS)}")
+        return tuple(value)
+
+    @field_validator("params")
+    @classmethod
+    def _accepted_params(cls, value: dict, info) -> dict:
+        name = info.data.get("model")
+        if name is None:  # the model itself is wrong: said once, under 'model'
+            return value
+        try:
+            _build(name, value, None)
+        except ConfigError as error:
+            raise ValueError(str(error).rstrip(".")) from None
+        except ValueError as error:  # scikit-learn's InvalidParameterError: "The 'C' parameter of SVC must be..."
+            raise ValueError(str(error).rstrip(".")) from None
+        return value
+
+    def build(self, random_state: int | None = None):
+        """The unfitted estimator this config describes.
+
+        ``random_state`` seeds every ``random_state`` parameter left unset (None) in the model.
+        """
+        estimator = _build(self.model, self.params, self.stats)
+        if self.per_region:
+            from .regional import RegionalClassifier
+
+            estimator = RegionalClassifier(estimator)
+        return seed_estimator(estimator, random_state)
+
+
+def _build(name: str, params: Mapping[str, Any], stats):
+    params = dict(params)
+    if name in MODELS:
+        entry = MODELS[name]
+        if stats is not None and not entry.takes_stats:
+            raise ConfigError(f"model {name!r} reads the raw series: it takes no 'stats'.")
+        estimator = entry.build(**params, **({"stats": stats} if stats is not None else {}))
+    else:
+        from sklearn.pipeline import Pipeline
+
+        from .classical import SeriesFeatures
+
+        cls = resolve_estimator_class(name)
+        signature = inspect.signature(cls.__init__)
+        accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        known = [p for p in signature.parameters if p != "self"]
+        unknown = [p for p in params if p not in known]
+        if unknown and not accepts_any:
+            raise ConfigError(f"{cls.__name__} has no parameter(s) {unknown}; its parameters: {known}.")
+        try:
+            model = cls(**params)
+        except TypeError as error:
+            raise ConfigError(f"{cls.__name__}(...): {error}.") from None
+        estimator = Pipeline([("features", SeriesFeatures(stats=STATS if stats is None else stats)),
+                              ("model", model)])
+    _check_estimator_params(estimator)
+    return estimator
+
+
+def _field_errors(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "config"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"unknown field; the fields are {list(ModelConfig.model_fields)}"
+        elif item["type"] == "missing":
+            message = "required, and missing"
+        parts.append(f"field '{where}': {message}")
+    return "; ".join(parts)
+
+
+def parse_model_config(data: ModelConfig | Mapping[str, Any]) -> ModelConfig:
+    """Check a model config (a mapping, as read from YAML or JSON) and return it as a :class:`ModelConfig`.
+
+    Raises
+    ------
+    ConfigError
+        Naming each bad field and saying what is wrong with it.
+
+    Example
+    -------
+    >>> parse_model_config({"model": "rf", "params": {"n_estimators": 10}}).params
+    {'n_estimators': 10}
+    >>> parse_model_config({"model": "sklearn.ensemble.ExtraTreesClassifier", "params": {"n_trees": 10}})
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: Invalid model config: field 'params': ExtraTreesClassifier has no parameter(s) ['n_trees']; its parameters: [...].
+    """
+    if isinstance(data, ModelConfig):
+        return data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"Invalid model config: expected a mapping with a 'model' field; got {type(data).__name__}.")
+    try:
+        return ModelConfig.model_validate(dict(data))
+    except ValidationError as error:
+        raise ConfigError(f"Invalid model config: {_field_errors(error)}.") from None
+
+
+def seed_estimator(estimator, random_state: int | None):
+    """Set every ``random_state`` parameter of ``estimator`` (and its steps) that is None to ``random_state``.
+
+    Returns the estimator (changed in place); ``random_state=None`` changes nothing.
+
+    Example
+    -------
+    >>> from labkit.models import make_classifier
+    >>> seed_estimator(make_classifier("rf"), 7).get_params()["model__random_state"]
+    7
+    """
+    if random_state is None:
+        return estimator
+    unset = {key: random_state for key, value in estimator.get_params(deep=True).items()
+             if (key == "random_state" or key.endswith("__random_state")) and value is None}
+    return estimator.set_params(**unset) if unset else estimator
+
+
+def make_model(model, *, random_state: int | None = None, **params):
+    """An unfitted model from a name, a dotted path, a config or an estimator.
+
+    Parameters
+    ----------
+    model : str, mapping, ModelConfig or estimator
+        A registered name (``"rf"``, ``"svm"``, ``"lgbm"``...), the dotted path of a scikit-learn classifier, a
+        config (see :class:`ModelConfig`), or an estimator (cloned, so the one given is never fitted).
+    random_state : int, optional
+        Seeds every ``random_state`` parameter left unset.
+    **params : hyperparameters, with a name or a dotted path only.
+
+    Returns
+    -------
+    estimator with scikit-learn's API, taking ``X (n_samples, n_time, n_band)``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (listing the registered ones), bad path, unknown or invalid hyperparameter.
+
+    Example
+    -------
+    >>> make_model("sklearn.ensemble.ExtraTreesClassifier", n_estimators=5).named_steps["model"].n_estimators
+    5
+    >>> make_model("xgb")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: Invalid model config: field 'model': unknown model 'xgb'; choose a registered model (lgbm, rf, svm) or the dotted import path of a scikit-learn classifier, such as 'sklearn.ensemble.ExtraTreesClassifier'.
+    """
+    from sklearn.base import clone
+
+    if isinstance(model, str):
+        return parse_model_config({"model": model, "params": params}).build(random_state)
+    if params:
+        raise ConfigError(f"make_model: hyperparameters {sorted(params)} go with a model name or a dotted path; "
+                          "for a config put them in its 'params', for an estimator use set_params.")
+    if isinstance(model, ModelConfig | Mapping):
+        return parse_model_config(model).build(random_state)
+    if callable(getattr(model, "fit", None)) and callable(getattr(model, "get_params", None)):
+        return seed_estimator(clone(model), random_state)
+    raise ConfigError(f"make_model: expected a model name, a config or an estimator; got {type(model).__name__}.")
+
+
+def describe_model(model) -> str:
+    """A short name for a model given to :func:`make_model` (for reports).
+
+    Example
+    -------
+    >>> describe_model("rf"), describe_model({"model": "svm", "params": {"C": 10}})
+    ('rf', 'svm')
+    """
+    if isinstance(model, str):
+        return model
+    if isinstance(model, ModelConfig):
+        return model.model + (" per region" if model.per_region else "")
+    if isinstance(model, Mapping):
+        return str(model.get("model", "?")) + (" per region" if model.get("per_region") else "")
+    return type(model).__name__

@@ -1,0 +1,443 @@
+"""Model selection on a sample set: k-fold cross-validation and hyperparameter search, grouped by polygon.
+
+Neighbouring pixels of one polygon are nearly identical: a model tested on pixels of polygons it was trained on
+looks far better than it is on a map. So folds are made of whole groups (``group_by="group"``: polygons; any
+variable along ``sample`` works, e.g. ``"region"``) with scikit-learn's :class:`~sklearn.model_selection.
+StratifiedGroupKFold`, which also keeps the classes' shares similar from fold to fold; without ``group_by``, plain
+:class:`~sklearn.model_selection.StratifiedKFold` (each sample its own group).
+
+* :func:`make_folds` — the ``(train, test)`` index arrays (:class:`labkit.samples.PolygonKFold` when grouped),
+  checked: every class in enough groups;
+* :func:`cross_validate` — scores of a model over the folds (:class:`CVResult`), with
+  :func:`labkit.accuracy.assess_accuracy` on each fold;
+* :func:`search_hyperparameters` — grid or random search over those folds (:class:`SearchResult`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..accuracy import AccuracyReport, RunsSummary, assess_accuracy, summarize_runs
+from ..datamodel import class_names as _class_names
+from ..datamodel import validate
+from ..errors import ConfigError
+from .registry import describe_model, make_model
+
+METRICS = {"overall_accuracy": "overall accuracy", "kappa": "kappa", "macro_f1": "macro F1"}
+"""The scores reported for each fold, and how they are printed."""
+
+
+# ------------------------------------------------------------------------------------------------------ folds
+
+
+def _groups(samples: xr.Dataset, group_by: str | None, where: str) -> np.ndarray:
+    if group_by is None:
+        return np.arange(samples.sizes["sample"])
+    along_sample = [name for name, var in samples.data_vars.items() if var.dims == ("sample",) and name != "label"]
+    if group_by not in samples.variables or samples[group_by].dims != ("sample",):
+        raise ConfigError(f"{where}: the sample set has no variable {group_by!r} along 'sample' to group by; "
+                          f"variables along 'sample': {along_sample}.")
+    return samples[group_by].values
+
+
+def make_folds(
+    samples: xr.Dataset, folds: int = 5, *, group_by: str | None = None, random_state: int | None = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train, test)`` sample indices of k folds, grouped by a variable and stratified by class.
+
+    Parameters
+    ----------
+    samples : sample set
+    folds : int, default 5
+        Number of folds (at least 2).
+    group_by : str, optional
+        A variable along ``sample`` (``"group"``, ``"region"``...) whose values never straddle training and test
+        (:class:`~sklearn.model_selection.StratifiedGroupKFold`). None: each sample is its own group
+        (:class:`~sklearn.model_selection.StratifiedKFold`).
+    random_state : int, optional
+        Seed of the shuffling of groups (samples) before they are dealt to folds.
+
+    Returns
+    -------
+    list of (train, test) integer arrays
+        Every sample is in exactly one test fold.
+
+    Raises
+    ------
+    ConfigError
+        Fewer than 2 folds, no such variable, or a class present in fewer groups than there are folds (some fold
+        would not test that class and one would not train on it).
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> s = dm.make_samples(np.zeros((8, 1, 1)), [1, 1, 1, 1, 2, 2, 2, 2], [0, 0, 1, 1, 2, 2, 3, 3], bands=["NDVI"])
+    >>> [sorted(set(s.group.values[test].tolist())) for _, test in make_folds(s, 2, group_by="group")]
+    [[1, 2], [0, 3]]
+    >>> make_folds(s, 3, group_by="group")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: make_folds: class 1 has samples in only 2 groups of 'group', fewer than the 3 folds (so do classes [2]): some fold would not test it and one would not learn it. Use 2 folds or fewer, or merge or drop the class.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    from ..samples import PolygonKFold
+
+    validate(samples, "samples")
+    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
+        raise ConfigError(f"make_folds: folds must be an integer of at least 2; got {folds!r}.")
+    groups = _groups(samples, group_by, "make_folds")
+    labels = samples["label"].values
+    names = _class_names(samples)
+    per_class = pd.DataFrame({"label": labels, "group": groups}).groupby("label")["group"].nunique()
+    short = per_class[per_class < folds]
+    if len(short):
+        code, count = int(short.index[0]), int(short.iloc[0])
+        unit = f"groups of {group_by!r}" if group_by else "samples"
+        name = f" ({names[code]!r})" if names.get(code, str(code)) != str(code) else ""
+        others = f" (so do classes {[int(c) for c in short.index[1:]]})" if len(short) > 1 else ""
+        raise ConfigError(
+            f"make_folds: class {code}{name} has samples in only {count} {unit}, fewer than the {folds} "
+            f"folds{others}: some fold would not test it and one would not learn it. Use {int(short.min())} folds "
+            "or fewer, or merge or drop the class."
+        )
+    if group_by is None:
+        splits = StratifiedKFold(folds, shuffle=True, random_state=random_state).split(groups, labels)
+    else:  # scikit-learn's StratifiedGroupKFold, shuffled
+        splits = PolygonKFold(folds, stratify=True, shuffle=True, random_state=random_state).split(None, labels, groups)
+    return list(splits)
+
+
+# ------------------------------------------------------------------------------------------ cross-validation
+
+
+def _region_kwargs(model, samples: xr.Dataset, rows: np.ndarray) -> dict:
+    """``region=`` for models that take it (:class:`~labkit.models.RegionalClassifier`)."""
+    from .regional import RegionalClassifier
+
+    if not isinstance(model, RegionalClassifier):
+        return {}
+    if "region" not in samples:
+        raise ConfigError("A per-region model needs the sample set's 'region' variable, and this one has none.")
+    return {"region": samples["region"].values[rows]}
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """Scores of a model over the folds of a cross-validation.
+
+    Attributes
+    ----------
+    model : str
+        The model's name (as given, or its class name).
+    folds : list of AccuracyReport
+        One report per fold, on that fold's test samples (see :func:`labkit.accuracy.assess_accuracy`).
+    pooled : AccuracyReport
+        All the out-of-fold predictions together: its ``confusion`` is the sum of the folds' confusion matrices.
+    predictions, fold : arrays (n_samples,)
+        Each sample's out-of-fold prediction, and the fold that tested it.
+    group_by, random_state : how the folds were made.
+    fit_seconds : list of float
+        Training time of each fold.
+    """
+
+    model: str
+    folds: list[AccuracyReport]
+    pooled: AccuracyReport
+    predictions: np.ndarray
+    fold: np.ndarray
+    group_by: str | None = None
+    random_state: int | None = 0
+    fit_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """One row per fold: overall accuracy, kappa, macro F1 and the number of test samples."""
+        rows = [{"overall_accuracy": r.overall_accuracy, "kappa": r.kappa, "macro_f1": r.macro_f1,
+                 "n_test": int(r.confusion.sum())} for r in self.folds]
+        return pd.DataFrame(rows, index=pd.RangeIndex(len(rows), name="fold"))
+
+    @property
+    def runs(self) -> RunsSummary:
+        """The folds' scores as mean ± std, per class too (see :func:`labkit.accuracy.summarize_runs`)."""
+        return summarize_runs(self.folds)
+
+    @property
+    def mean(self) -> dict[str, float]:
+        """Mean of each score over the folds."""
+        runs = self.runs
+        return {k: getattr(runs, k).mean for k in METRICS}
+
+    @property
+    def std(self) -> dict[str, float]:
+        """Standard deviation of each score over the folds (population, ``ddof=0``, as scikit-learn reports)."""
+        runs = self.runs
+        return {k: getattr(runs, k).std for k in METRICS}
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """The summed confusion matrix (rows: reference, columns: predicted), classes in ``pooled.labels``."""
+        return self.pooled.confusion
+
+    def summary(self) -> str:
+        """The scores as ``mean ± std`` lines.
+
+        Example
+        -------
+        >>> print(CVResult("rf", [assess_accuracy([1, 2], [1, 2]), assess_accuracy([1, 2], [1, 1])],
+        ...                assess_accuracy([1, 2, 1, 2], [1, 2, 1, 1]), np.zeros(4), np.zeros(4)).summary())
+        overall accuracy  0.750 ± 0.250
+        kappa             0.500 ± 0.500
+        macro F1          0.667 ± 0.333
+        """
+        width = max(map(len, METRICS.values()))
+        return "\n".join(f"{label:<{width}}  {self.mean[key]:.3f} ± {self.std[key]:.3f}"
+                         for key, label in METRICS.items())
+
+    def to_dict(self) -> dict:
+        """JSON-ready results: scores per fold with mean and std, the summed confusion matrix, per-class scores.
+
+        ``pooled`` and ``per_class`` are computed from the summed confusion matrix (all out-of-fold predictions).
+        """
+        pooled = self.pooled.to_dict()
+        return {
+            "model": self.model,
+            "n_samples": int(len(self.predictions)),
+            "n_folds": len(self.folds),
+            "group_by": self.group_by,
+            "random_state": self.random_state,
+            "scores": {key: {"mean": round(self.mean[key], 4), "std": round(self.std[key], 4),
+                             "folds": [round(getattr(r, key), 4) for r in self.folds]} for key in METRICS},
+            "n_test": [int(r.confusion.sum()) for r in self.folds],
+            "fit_seconds": [round(s, 3) for s in self.fit_seconds],
+            "pooled": {k: pooled[k] for k in ("overall_accuracy", "kappa", "macro_f1")},
+            "labels": pooled["labels"],
+            "class_names": pooled["class_names"],
+            "confusion_matrix": pooled["confusion_matrix"],
+            "per_class": pooled["per_class"],
+        }
+
+
+def cross_validate(
+    samples: xr.Dataset, model, folds: int = 5, group_by: str | None = None, random_state: int | None = 0
+) -> CVResult:
+    """k-fold cross-validation of a model on a sample set, grouped when asked.
+
+    For each fold a fresh model is fitted on the other folds and assessed on this one with
+    :func:`labkit.accuracy.assess_accuracy`.
+
+    Parameters
+    ----------
+    samples : sample set (``time`` may hold dates or positions)
+    model : str, mapping, ModelConfig or estimator
+        Anything :func:`~labkit.models.make_model` takes: ``"rf"``, ``"svm"``, ``"lgbm"``, a dotted path, a config,
+        an estimator (cloned for each fold). A per-region model gets the samples' ``region``.
+    folds : int, default 5
+    group_by : str, optional
+        Variable along ``sample`` whose values never straddle training and test (``"group"`` for polygons). None:
+        stratified k-fold over samples.
+    random_state : int, optional
+        Seeds the folds and every unset ``random_state`` of the model.
+
+    Returns
+    -------
+    CVResult
+        ``result.mean``, ``result.std``, ``result.summary()``, ``result.to_dict()``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown model or group variable, too many folds for a class (see :func:`make_folds`).
+
+    See Also
+    --------
+    make_folds, search_hyperparameters, labkit.accuracy.assess_accuracy
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([1, 2], 30)
+    >>> s = dm.make_samples(rng.normal(size=(60, 4, 1)) + y[:, None, None], y, np.arange(60) // 3, bands=["NDVI"])
+    >>> result = cross_validate(s, {"model": "rf", "params": {"n_estimators": 20, "n_jobs": 1}}, folds=3,
+    ...                         group_by="group")
+    >>> len(result.folds), int(result.confusion.sum()), result.mean["overall_accuracy"] > 0.8
+    (3, 60, True)
+    """
+    from sklearn.base import clone
+
+    validate(samples, "samples")
+    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
+    estimator = make_model(model, random_state=random_state)
+    X, y = samples["X"].values, samples["label"].values
+    names = _class_names(samples)
+    predictions = np.empty_like(y)
+    fold_of = np.empty(len(y), dtype=int)
+    reports, seconds = [], []
+    for number, (train, test) in enumerate(splits):
+        fitted = clone(estimator)
+        start = time.perf_counter()
+        fitted.fit(X[train], y[train], **_region_kwargs(fitted, samples, train))
+        seconds.append(time.perf_counter() - start)
+        predicted = fitted.predict(X[test], **_region_kwargs(fitted, samples, test))
+        predictions[test], fold_of[test] = predicted, number
+        reports.append(assess_accuracy(y[test], predicted, class_names=names))
+    labels = [int(c) for c in np.union1d(y, predictions)]
+    pooled = assess_accuracy(y, predictions, labels=labels, class_names=names)
+    return CVResult(describe_model(model), reports, pooled, predictions, fold_of, group_by, random_state, seconds)
+
+
+# -------------------------------------------------------------------------------------- hyperparameter search
+
+
+def _scorer(scoring):
+    """scikit-learn scorers, with labkit's choices: no warning for a class never predicted in a fold (F1 = 0)."""
+    from sklearn.metrics import cohen_kappa_score, f1_score, make_scorer
+
+    if scoring == "f1_macro":
+        return make_scorer(f1_score, average="macro", zero_division=0.0)
+    if scoring == "kappa":
+        return make_scorer(cohen_kappa_score)
+    return scoring
+
+
+def _resolve_keys(estimator, grid: Mapping[str, object]) -> dict[str, str]:
+    """Map each key of a grid to a parameter of ``estimator``: as given, or the one unique parameter ending in
+    ``__key`` (``max_depth`` -> ``model__max_depth``, ``C`` -> ``model__svc__C``)."""
+    params = estimator.get_params(deep=True)
+    resolved = {}
+    for key in grid:
+        if key in params:
+            resolved[key] = key
+            continue
+        matches = [p for p in params if p.endswith(f"__{key}")]
+        if len(matches) != 1:
+            problem = f"matches several ({matches})" if matches else "is not a parameter of the model"
+            raise ConfigError(f"search_hyperparameters: {key!r} {problem}; give its full name among "
+                              f"{sorted(p for p in params if '__' in p)[:40]}.")
+        resolved[key] = matches[0]
+    return resolved
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Outcome of :func:`search_hyperparameters`.
+
+    Attributes
+    ----------
+    best_estimator : estimator
+        The model with the best parameters, refitted on all the samples.
+    best_params : dict
+        The best parameters, under the names given in the grid.
+    best_score : float
+        Its mean score over the folds.
+    results : pandas.DataFrame
+        One row per candidate, best first: a column per parameter, ``mean_score``, ``std_score``, ``rank``,
+        ``fit_seconds`` (mean per fold).
+    splits : list of (train, test)
+        The folds every candidate was scored on (see :func:`make_folds`).
+    search : the fitted :class:`~sklearn.model_selection.GridSearchCV` or ``RandomizedSearchCV``.
+    """
+
+    best_estimator: object
+    best_params: dict
+    best_score: float
+    results: pd.DataFrame
+    splits: list
+    search: object
+
+
+def search_hyperparameters(
+    model,
+    samples: xr.Dataset,
+    param_grid: Mapping[str, Sequence] | Sequence[Mapping[str, Sequence]],
+    *,
+    folds: int = 5,
+    group_by: str | None = "group",
+    scoring: str = "f1_macro",
+    n_iter: int | None = None,
+    random_state: int | None = 0,
+    n_jobs: int | None = None,
+) -> SearchResult:
+    """Grid (or random) search of hyperparameters, scored on folds grouped by polygon.
+
+    Parameters
+    ----------
+    model : anything :func:`~labkit.models.make_model` takes (``"rf"``, a dotted path, a config, an estimator).
+    samples : sample set
+    param_grid : dict (or list of dicts) of parameter name -> values (or a scipy distribution with ``n_iter``)
+        Names are the estimator's parameters (``model__max_depth``, ``features__stats``); a bare name that ends
+        exactly one of them (``max_depth``, ``C``) is taken for it.
+    folds : int, default 5
+    group_by : str or None, default "group"
+        As in :func:`make_folds`: polygons never straddle the folds.
+    scoring : str, default "f1_macro"
+        A scikit-learn scoring name, or ``"kappa"``. ``"f1_macro"`` counts a class never predicted in a fold as
+        F1 = 0, without a warning.
+    n_iter : int, optional
+        Try ``n_iter`` random candidates (:class:`~sklearn.model_selection.RandomizedSearchCV`) instead of the whole
+        grid (:class:`~sklearn.model_selection.GridSearchCV`).
+    random_state : int, optional
+        Seeds the folds, the random candidates and every unset ``random_state`` of the model.
+    n_jobs : int, optional
+        Candidates x folds fitted in parallel.
+
+    Returns
+    -------
+    SearchResult
+
+    Raises
+    ------
+    ConfigError
+        As :func:`make_folds`; a grid key that is no parameter of the model; a per-region model (tune its
+        ``estimator`` on each region's samples instead).
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([1, 2], 30)
+    >>> s = dm.make_samples(rng.normal(size=(60, 4, 1)) + y[:, None, None], y, np.arange(60) // 3, bands=["NDVI"])
+    >>> found = search_hyperparameters({"model": "rf", "params": {"n_estimators": 10, "n_jobs": 1}}, s,
+    ...                                {"max_depth": [1, 3]}, folds=3)
+    >>> list(found.results.columns[:3]), sorted(found.results["max_depth"].tolist())
+    (['max_depth', 'mean_score', 'std_score'], [1, 3])
+    """
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from .regional import RegionalClassifier
+
+    validate(samples, "samples")
+    estimator = make_model(model, random_state=random_state)
+    if isinstance(estimator, RegionalClassifier):
+        raise ConfigError("search_hyperparameters: a per-region model cannot be tuned as one; tune its estimator on "
+                          "each region's samples, then wrap the best in RegionalClassifier.")
+    grids = [param_grid] if isinstance(param_grid, Mapping) else list(param_grid)
+    if not grids or not all(isinstance(g, Mapping) and g for g in grids):
+        raise ConfigError("search_hyperparameters: param_grid must be a non-empty dict (or list of dicts) of "
+                          "parameter name -> values.")
+    names = [_resolve_keys(estimator, g) for g in grids]
+    full_grids = [{names[i][k]: v for k, v in g.items()} for i, g in enumerate(grids)]
+    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
+    common = {"scoring": _scorer(scoring), "cv": splits, "n_jobs": n_jobs, "refit": True, "error_score": "raise"}
+    if n_iter is None:
+        search = GridSearchCV(estimator, full_grids, **common)
+    else:
+        search = RandomizedSearchCV(estimator, full_grids, n_iter=n_iter, random_state=random_state, **common)
+    search.fit(samples["X"].values, samples["label"].values)
+    short = {full: given for mapping in names for given, full in mapping.items()}
+    cv = search.cv_results_
+    table = pd.DataFrame([{short[k]: v for k, v in params.items()} for params in cv["params"]])
+    table["mean_score"] = cv["mean_test_score"]
+    table["std_score"] = cv["std_test_score"]
+    table["rank"] = cv["rank_test_score"]
+    table["fit_seconds"] = cv["mean_fit_time"]
+    table = table.sort_values(["rank", "mean_score"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    best = {short[k]: v for k, v in search.best_params_.items()}
+    return SearchResult(search.best_estimator_, best, float(search.best_score_), table, splits, search)
