@@ -656,3 +656,12 @@ def test_regional_classifier_takes_series_and_params():
     model.set_params(estimator__model__n_estimators=7).fit(X, y, region=region)
     assert model.estimators_[1].named_steps["model"].n_estimators == 7
     assert (model.predict(X, region=region) == y).mean() > 0.9
+
+
+@pytest.mark.parametrize("estimator", [*LABKIT_ESTIMATORS, make_classifier("svm")], ids=lambda e: type(e).__name__)
+def test_html_display_emits_no_warning(estimator):
+    # Jupyter shows an estimator with its HTML repr, which parses the docstrings (numpydoc): the book fails on any
+    # warning a cell prints.
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("error")
+        assert "<div" in estimator._repr_html_()

@@ -28,8 +28,8 @@ class SeriesFeatures(TransformerMixin, BaseEstimator):
     n_time_, n_band_ : int
         Shape of the series seen in ``fit``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> X = np.arange(12, dtype=float).reshape(2, 3, 2)
     >>> SeriesFeatures(stats=["max"]).fit_transform(X).shape
     (2, 8)

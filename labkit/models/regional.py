@@ -37,8 +37,8 @@ class RegionalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The fitted model of each region. A region whose samples all have one class gets a constant classifier
         (:class:`sklearn.dummy.DummyClassifier`): many models cannot be fitted on a single class.
 
-    Example
-    -------
+    Examples
+    --------
     >>> from sklearn.tree import DecisionTreeClassifier
     >>> X = np.array([[0.0], [1.0], [0.0], [1.0]])
     >>> y = np.array([1, 2, 2, 1])  # the same feature means opposite things in the two regions

@@ -62,8 +62,8 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     --------
     sklearn.calibration.CalibratedClassifierCV, sklearn.svm.SVC
 
-    Example
-    -------
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> X = np.r_[rng.normal(0, 1, (20, 2)), rng.normal(4, 1, (20, 2)), [[8.0, 8.0], [8.5, 8.0]]]
     >>> y = np.r_[np.zeros(20, int), np.ones(20, int), [2, 2]]
