@@ -1,8 +1,9 @@
 """labkit: land-cover mapping from satellite image time series.
 
 The chain, one module per stage in the order data flows: :mod:`labkit.io` and :mod:`labkit.datasets` (cubes in),
-:mod:`labkit.masks`, :mod:`labkit.gapfill`, :mod:`labkit.features`, :mod:`labkit.samples`, :mod:`labkit.models`,
-:mod:`labkit.inference`, :mod:`labkit.accuracy`. Every stage speaks the data model of :mod:`labkit.datamodel`.
+:mod:`labkit.tiling`, :mod:`labkit.masks`, :mod:`labkit.gapfill`, :mod:`labkit.features`, :mod:`labkit.samples`
+(and :mod:`labkit.sample_tables`), :mod:`labkit.models`, :mod:`labkit.inference`, :mod:`labkit.postprocess`,
+:mod:`labkit.accuracy`. Every stage speaks the data model of :mod:`labkit.datamodel`.
 """
 
 from .datamodel import validate
