@@ -121,6 +121,31 @@ def iter_blocks(obj, block_size: int | tuple[int, int] = 512, *, halo: int = 0, 
             yield Block(row, col, y0, x0, h, w, ry0, rx0, ry1 - ry0, rx1 - rx0)
 
 
+def read_block(path: str | os.PathLike, block: Block, *, halo: bool = True) -> xr.DataArray:
+    """Read one block of a raster file (with its halo by default) as a ``(band, y, x)`` DataArray with its CRS.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, rasterio
+    >>> path = tempfile.mkdtemp() + "/r.tif"
+    >>> with rasterio.open(path, "w", driver="GTiff", height=4, width=6, count=1, dtype="uint8", crs="EPSG:32631",
+    ...                    transform=rasterio.Affine(10, 0, 0, 0, -10, 40)) as dst:
+    ...     dst.write(np.arange(24, dtype="uint8").reshape(1, 4, 6))
+    >>> block = list(iter_blocks(path, 3, halo=1))[1]
+    >>> read_block(path, block, halo=False).values[0].tolist()
+    [[3, 4, 5], [9, 10, 11], [15, 16, 17]]
+    """
+    import rioxarray
+
+    ys, xs = block.read if halo else block.core
+    try:
+        raster = rioxarray.open_rasterio(path)
+    except Exception as error:  # rasterio's and rioxarray's own errors
+        raise ReadError(f"{path}: not a raster GDAL can read ({error}).") from None
+    with raster:
+        return raster.isel(y=ys, x=xs).load()
+
+
 def count_blocks(obj, block_size: int | tuple[int, int] = 512, *, align: bool = True) -> int:
     """How many blocks :func:`iter_blocks` yields.
 

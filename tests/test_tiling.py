@@ -91,3 +91,36 @@ def test_tile_ids_are_stable_across_regions():
         assert geometry.equals(large.set_index("tile_id").geometry[tile_id])
     assert small.union_all().contains(__import__("shapely").box(2500, 2500, 4500, 3500))
     assert set(small.geometry.area) == {1e6}
+
+
+def test_read_block_returns_the_window_with_its_georeference(tmp_path):
+    from labkit.tiling import read_block
+
+    path = tmp_path / "r.tif"
+    values = np.arange(70 * 50, dtype="uint16").reshape(1, 70, 50)
+    with rasterio.open(path, "w", driver="GTiff", height=70, width=50, count=1, dtype="uint16", crs="EPSG:32631",
+                       transform=rasterio.Affine(10, 0, 1000, 0, -10, 9000)) as dst:
+        dst.write(values)
+    for block in iter_blocks(path, 16, halo=2):
+        with_halo = read_block(path, block)
+        assert np.array_equal(with_halo.values, values[(slice(None), *block.read)])
+        core = read_block(path, block, halo=False)
+        assert np.array_equal(core.values, values[(slice(None), *block.core)])
+        assert core.x.values[0] == 1000 + 10 * (block.x0 + 0.5) and core.rio.crs.to_epsg() == 32631
+
+
+def test_gap_filling_per_tile_equals_the_whole_cube():
+    from labkit.datasets import load_slovenia
+    from labkit.gapfill import fill_gaps
+
+    data = load_slovenia()
+    whole, _ = fill_gaps(data.cube, data.mask, step=10)
+    masks = data.mask
+
+    def fill(block):
+        filled, _ = fill_gaps(block, masks.sel(y=block.y, x=block.x), step=10, start=data.cube.time.values[0],
+                              end=data.cube.time.values[-1])
+        return filled
+
+    tiled = map_blocks(fill, data.cube, block_size=32, halo=0)
+    np.testing.assert_array_equal(tiled.values, whole.values)
