@@ -35,6 +35,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
 from .datamodel import validate
+from ._hashing import splitmix64
 from .errors import ConfigError
 from .inference import NO_CLASS
 
@@ -565,17 +566,6 @@ def stratified_sample_design(
                         min_per_class=int(min_per_class), class_names=dict(class_names or {}))
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _splitmix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a well-mixed 64-bit hash of each value (wrapping uint64 arithmetic)."""
-    z = np.asarray(z, dtype=np.uint64) + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def _seed(random_state) -> np.uint64:
     if random_state is None:
         return np.uint64(np.random.SeedSequence().generate_state(1, np.uint64)[0])
@@ -648,7 +638,7 @@ def draw_stratified_sample(
                               "pixels (nodata); sample points must fall on classified pixels.")
         if n > 0:
             wanted[int(code)] = int(n)
-    seed = _splitmix64(np.array([_seed(random_state)]))[0]
+    seed = splitmix64(np.array([_seed(random_state)]))[0]
     width = class_map.sizes["x"]
 
     def candidates(block, y0, x0):
@@ -659,7 +649,7 @@ def draw_stratified_sample(
             where = np.flatnonzero(flat == code)
             rows, cols = np.divmod(where, block.shape[1])
             index = (rows + y0).astype(np.uint64) * np.uint64(width) + (cols + x0).astype(np.uint64)
-            keys = _splitmix64(index ^ seed)
+            keys = splitmix64(index ^ seed)
             if keys.size > n:
                 keep = np.argpartition(keys, n - 1)[:n]
                 keys, index = keys[keep], index[keep]

@@ -70,6 +70,7 @@ import pandas as pd
 import xarray as xr
 
 from ..datamodel import Validity, make_cube, make_mask
+from .._hashing import GOLDEN, mix64
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
@@ -157,27 +158,14 @@ _MAX_SEED = 2**63
 
 # -------------------------------------------------------------------------------------------- counter-based hash
 
-_GOLDEN = 0x9E3779B97F4A7C15  # spreads the stream numbers over 64 bits
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_U30, _U27, _U31, _U41 = (np.uint64(n) for n in (30, 27, 31, 41))
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser on a uint64 array (a bijection); returns a new array."""
-    x = x ^ (x >> _U30)
-    x *= _M1
-    x ^= x >> _U27
-    x *= _M2
-    x ^= x >> _U31
-    return x
+_U41 = np.uint64(41)
 
 
 def _hash(seed: int, stream: int, *keys) -> np.ndarray:
     """uint64 hash of ``(seed, stream, *keys)``; integer key arrays broadcast together. At least 1-D."""
-    h = _mix(_mix(np.array([seed], np.uint64)) ^ np.uint64((stream * _GOLDEN) & 0xFFFFFFFFFFFFFFFF))
+    h = mix64(mix64(np.array([seed], np.uint64)) ^ np.uint64((stream * GOLDEN) & 0xFFFFFFFFFFFFFFFF))
     for key in keys:
-        h = _mix(h ^ np.asarray(key, np.int64).astype(np.uint64))
+        h = mix64(h ^ np.asarray(key, np.int64).astype(np.uint64))
     return h
 
 
@@ -461,14 +449,14 @@ def _cube_block(plan: _Plan, block_info=None) -> np.ndarray:
     cls = land["class"]
     params = {key: table[cls] for key, table in _TABLES.items() if key not in ("soil_brightness", "canopy_brightness")}
     pixel = _hash(seed, _S_PIXEL, rows[:, None], cols[None, :])  # (ny, nx) key of each pixel
-    f_noise = np.float32(0.03) * _signed(_mix(pixel ^ _hash(seed, _S_FNOISE)))
+    f_noise = np.float32(0.03) * _signed(mix64(pixel ^ _hash(seed, _S_FNOISE)))
     bands = list(plan.bands)
     weights = _BACKGROUND[cls]  # (ny, nx, 3)
     soil = (weights[..., 0] * land["soil"] * _TABLES["soil_brightness"][cls])[None]
     background = (soil * _SOIL[bands, None, None] + weights[None, ..., 1] * _WATER[bands, None, None]
                   + weights[None, ..., 2] * _URBAN[bands, None, None])  # (band, ny, nx)
     canopy = _TABLES["canopy_brightness"][cls][None] * _VEGETATION[bands, None, None]
-    texture = np.stack([np.float32(1) + np.float32(0.03) * _signed(_mix(pixel ^ _hash(seed, _S_TEXTURE, b)))
+    texture = np.stack([np.float32(1) + np.float32(0.03) * _signed(mix64(pixel ^ _hash(seed, _S_TEXTURE, b)))
                         for b in bands])
     slope = (canopy - background) * texture
     offset = background * texture
@@ -477,7 +465,7 @@ def _cube_block(plan: _Plan, block_info=None) -> np.ndarray:
     for t, doy in enumerate(plan.doy):
         f = _curve(np.float32(doy) - land["shift"], params) * land["vigour"] + f_noise
         np.clip(f, 0, 0.97, out=f)
-        illumination = np.float32(1) + np.float32(0.015) * _signed(_mix(pixel ^ _hash(seed, _S_ILLUMINATION, t)))
+        illumination = np.float32(1) + np.float32(0.015) * _signed(mix64(pixel ^ _hash(seed, _S_ILLUMINATION, t)))
         rho = out[t]
         np.multiply(slope, f, out=rho)
         rho += offset
