@@ -41,7 +41,7 @@ book: notebooks
 	$(BIN)/labkit course book --notebooks $(COURSE_BUILD)/solution --book book
 
 bench: venv
-	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
+	for f in bench/[!_]*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf build outputs student book/_build book/notebooks

@@ -44,6 +44,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from _common import Drop, cpu_name
 from labkit.datasets import make_synthetic_scene
 from labkit.features import compute_features
 from labkit.gapfill import fill_gaps
@@ -52,13 +53,6 @@ from labkit.masks import mask_from_scl
 INDICES = ["NDVI", "NDWI", "NDMI"]
 STATS = ["min", "max", "mean", "std", "amplitude", "doy_of_max"]
 FORMULAS = {"NDVI": ("B08", "B04"), "NDWI": ("B03", "B08"), "NDMI": ("B08", "B11")}  # (a - b) / (a + b)
-
-
-class _Drop:
-    """A dask ``store`` target that drops each block once computed."""
-
-    def __setitem__(self, key, value):
-        pass
 
 
 def labkit_path(scl: xr.DataArray, cube: xr.DataArray, step: int):
@@ -85,17 +79,6 @@ def xarray_path(cube: xr.DataArray, mask: xr.DataArray, target) -> xr.DataArray:
         layers += [value.drop_vars("band", errors="ignore").expand_dims(feature=[f"{name}_{stat}"])
                    for stat, value in stats.items()]
     return xr.concat(layers, dim="feature")
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class Timing:
@@ -140,7 +123,7 @@ def main(argv=None) -> dict:
           flush=True)
 
     def drop(arrays):
-        da.store(arrays, [_Drop() for _ in arrays], lock=False)
+        da.store(arrays, [Drop() for _ in arrays], lock=False)
 
     kept = {}
     with dask.config.set(scheduler="threads", num_workers=args.cores):
@@ -188,7 +171,7 @@ def main(argv=None) -> dict:
     whole = path.figures("whole path", megapixels, args.cores)
     base = baseline.figures("baseline (plain xarray)", mp_window, 1)
     figures = {
-        "machine": f"{_cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "scene": f"{args.size}x{args.size} px, {cube.sizes['band']} bands, {cube.sizes['time']} dates -> "
                  f"{n_target} gap-filled dates",
         "cores": args.cores,

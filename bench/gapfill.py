@@ -44,28 +44,11 @@ import dask
 import dask.array as da
 import numpy as np
 
+from _common import Drop, cpu_name
 from labkit.datasets import make_synthetic_scene
 from labkit.gapfill import fill_gaps
 
 TARGETS = {"speedup": 20.0, "max_abs_diff": 1e-4, "labkit_peak_memory_ratio": 2.0}
-
-
-class _Drop:
-    """A dask ``store`` target that drops each block once computed."""
-
-    def __setitem__(self, key, value):
-        pass
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(run, repeat: int) -> tuple[float, float, object]:
@@ -143,7 +126,7 @@ def main(argv=None) -> dict:
 
     def run_dask():
         lazy, lazy_flags = fill_gaps(chunked, chunked_mask, step="auto")
-        da.store([lazy.data, lazy_flags.data], [_Drop(), _Drop()], lock=False)
+        da.store([lazy.data, lazy_flags.data], [Drop(), Drop()], lock=False)
 
     with dask.config.set(scheduler="threads", num_workers=args.cores):
         dask_wall, dask_cpu, _ = timed(run_dask, args.repeat)
@@ -163,7 +146,7 @@ def main(argv=None) -> dict:
 
     labkit_rate, base_rate = n_values / wall, n_window / base_wall
     figures = {
-        "machine": f"{_cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"numpy {np.__version__}",
         "scene": f"{args.size}x{args.size} px x {n_band} bands x {n_time} dates -> {len(target)} dates "
                  f"(step='auto')",
