@@ -213,12 +213,15 @@ rng = np.random.default_rng(42)
 
 # %% tags=["solution"]
 # my_validation_polygons: a set of polygon ids, about validation_size of the polygons of each class.
-my_validation_polygons = set()
-for code in np.unique(labels):
-    polygon_ids = np.unique(groups[labels == code])
-    n = len(polygon_ids)
-    k = 0 if n == 1 else min(max(1, round(validation_size * n)), n - 1)
-    my_validation_polygons.update(int(i) for i in rng.choice(polygon_ids, size=k, replace=False))
+# polygons_of: {class code: the ids of its polygons}, then draw validation_size of each class's polygons
+# (at least one, and at least one left for training; a class with a single polygon stays in training).
+polygons_of = {code: np.unique(groups[labels == code]) for code in np.unique(labels)}
+my_validation_polygons = {
+    int(i)
+    for ids in polygons_of.values()
+    for i in rng.choice(ids, size=0 if len(ids) == 1 else min(max(1, round(validation_size * len(ids))), len(ids) - 1),
+                        replace=False)
+}
 
 # %%
 my_validation_polygons = check("04.validation_polygons", my_validation_polygons, samples=samples,

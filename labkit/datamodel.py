@@ -359,7 +359,9 @@ def validate(obj, kind: str | None = None, *, check_values: bool | None = None) 
         _validate_samples(obj, check_values)
         return kind
     if not isinstance(obj, xr.DataArray):
-        _fail(what, f"expected an xarray.DataArray; got {type(obj).__name__}.")
+        _fail(what, f"expected an xarray.DataArray; got {type(obj).__name__}.",
+              "Functions such as fill_gaps return a pair: unpack it first (filled, flags = fill_gaps(...))."
+              if isinstance(obj, tuple) else "")
     values_too = _is_numpy(obj) if check_values is None else check_values
     if kind == "cube":
         _check_dims(obj, CUBE_DIMS, what)
@@ -373,7 +375,8 @@ def validate(obj, kind: str | None = None, *, check_values: bool | None = None) 
         _check_time(obj, what)
         _check_grid(obj, what, require_crs=False)
         if obj.dtype != np.uint8:
-            _fail(what, f"dtype must be uint8; got {obj.dtype}.", "Use mask.astype('uint8').")
+            _fail(what, f"dtype must be uint8; got {obj.dtype}.",
+                  "Use mask.fillna(2).astype('uint8') (NaN would otherwise become 0, 'valid').")
         if values_too:
             bad = np.setdiff1d(np.unique(np.asarray(obj.values)), [v.value for v in Validity])
             if bad.size:

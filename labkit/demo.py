@@ -68,9 +68,16 @@ def run_demo(
     True
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file; --out must be a folder (new, or holding a previous demo's outputs).")
     if out.exists() and any(out.iterdir()) and not (overwrite and all((out / f).exists() for f in OUTPUTS)):
-        raise ConfigError(f"labkit demo: {out} exists and does not hold a previous demo's outputs (or overwrite is "
-                          "off); choose another --out so that nothing of yours is replaced.")
+        raise ConfigError(f"{out} exists and does not hold a previous demo's outputs; choose another --out so that "
+                          "nothing of yours is replaced.")
+    for name, value, low in (("n_estimators", n_estimators, 1), ("step", step, 1)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ConfigError(f"{name} must be an integer >= {low}; got {value!r}.")
+    if not 0 < train_size < 1:
+        raise ConfigError(f"train_size must lie strictly between 0 and 1; got {train_size!r}.")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     stages = tqdm(total=len(STAGES), desc=f"demo · {STAGES[0]}", disable=not progress,

@@ -160,14 +160,14 @@ def fill_gaps(
     method: str = "linear",
     lambda_: float | None = None,
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """Resample every pixel's valid observations onto target dates.
+    """Resample every pixel's valid observations onto target dates; returns the pair ``(filled, flags)``.
 
     Parameters
     ----------
     cube : cube (time, band, y, x)
         Numpy- or dask-backed; with dask, each chunk must hold the whole ``time`` axis (the result stays lazy).
     mask : validity mask (time, y, x)
-        Only observations coded 0 are used; a ``NaN`` value counts as invalid too.
+        Only observations coded 0 are used; a ``NaN`` value in the cube counts as invalid too.
     dates : sequence of dates, optional
         The target dates, in the order given (increasing, for the result to be a cube).
     start, end : dates, optional

@@ -72,3 +72,31 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     (tmp_path / "x" / "keep.txt").write_text("data")
     assert main(["demo", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "labkit demo: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--trees", "0"], "n_estimators must be an integer >= 1"), (["--step", "-3"], "step must be an integer >= 1"),
+     (["--train-size", "1.5"], "train_size must lie strictly between 0 and 1")],
+)
+def test_cli_refuses_bad_parameters_before_running(tmp_path, capsys, args, message):
+    assert main(["demo", "--out", str(tmp_path / "out"), "--no-progress", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_a_file_as_output(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["demo", "--out", str(tmp_path / "notes.txt"), "--no-progress"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_unpacking_hint_when_a_pair_is_passed_as_a_cube():
+    from labkit.datamodel import validate
+    from labkit.errors import DataModelError
+    from labkit.gapfill import fill_gaps
+
+    data = load_slovenia()
+    with pytest.raises(DataModelError, match=r"unpack it first \(filled, flags = fill_gaps"):
+        validate(fill_gaps(data.cube, data.mask, step=30), "cube")
