@@ -565,7 +565,10 @@ class PolygonKFold:
         if n_groups < self.n_splits:
             raise ConfigError(f"{who}: {self.n_splits} folds need at least {self.n_splits} polygons; these samples "
                               f"come from {n_groups}.")
-        kind = StratifiedGroupKFold if self.stratify else GroupKFold
+        # scikit-learn refuses to stratify when every class has fewer samples than folds; there is then nothing to
+        # stratify on, and plain group folds are what the user gets.
+        stratifiable = np.unique(y, return_counts=True)[1].max() >= self.n_splits
+        kind = StratifiedGroupKFold if self.stratify and stratifiable else GroupKFold
         splitter = kind(self.n_splits, shuffle=self.shuffle,
                         random_state=self.random_state if self.shuffle else None)
         with warnings.catch_warnings():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +40,12 @@ def make_cube():
         return cube.chunk(chunks) if chunks is not None else cube
 
     return factory
+
+
+# In CI (CI=true), hypothesis draws the same examples every run, so that a red build is reproducible; on a
+# developer's machine it keeps exploring new examples.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")

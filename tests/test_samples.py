@@ -731,3 +731,10 @@ def test_balance_options_are_checked():
     with pytest.raises(ConfigError, match=r"The 'max_per_class' parameter of balance_classes must be an int in the "
                                           r"range \[1, inf\)\. Got 0 instead\."):
         balance_classes(samples, max_per_class=0)
+
+
+def test_stratified_folds_fall_back_to_group_folds_when_no_class_can_be_spread():
+    # found by hypothesis: 5 folds over classes of 4 and 1 pixels; scikit-learn refuses to stratify those.
+    y, groups = np.array([1, 1, 1, 1, 2]), np.array([7, 17, 27, 37, 47])
+    folds = list(PolygonKFold(5, stratify=True, random_state=0).split(None, y, groups))
+    assert sorted(int(groups[val][0]) for _, val in folds) == [7, 17, 27, 37, 47]
