@@ -243,6 +243,66 @@ def class_names(samples: xr.Dataset) -> dict[int, str]:
 
 # --------------------------------------------------------------------------------------------------- validation
 
+_MAX_CODE = max(v.value for v in Validity)
+
+
+def check_mask_codes(codes: np.ndarray, where: str = "mask") -> np.ndarray:
+    """Raise :class:`~labkit.errors.DataModelError` unless every code of a mask block is 0, 1 or 2; return it.
+
+    The one check of mask codes, used by :func:`validate` and, block by block, by every stage that reads a mask
+    (:func:`checked_mask`). ``where`` names the mask in the message.
+
+    Example
+    -------
+    >>> check_mask_codes(np.array([0, 1, 2], "uint8")).tolist()
+    [0, 1, 2]
+    >>> check_mask_codes(np.array([0, 3, 255], "uint8"), "fill_gaps: the mask")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: fill_gaps: the mask: codes must be 0 (valid), 1 (cloud/shadow/saturated) or 2 (no acquisition); found [3, 255]. Build masks with labkit.masks (e.g. mask_from_scl), or map your codes onto these three.
+    """
+    codes = np.asarray(codes)
+    if codes.size and (codes.max() > _MAX_CODE or codes.min() < 0):
+        bad = np.setdiff1d(np.unique(codes), [v.value for v in Validity])
+        _fail(where, f"codes must be 0 (valid), 1 (cloud/shadow/saturated) or 2 (no acquisition); found "
+                     f"{bad[:10].tolist()}.",
+              "Build masks with labkit.masks (e.g. mask_from_scl), or map your codes onto these three.")
+    return codes
+
+
+def checked_mask(mask: xr.DataArray, who: str, label: str = "the mask", *, coords: bool = True) -> xr.DataArray:
+    """``mask`` validated as a mask, its codes checked now (numpy) or as each block is computed (dask).
+
+    Stages call it on the masks they receive, so that a code other than 0, 1 or 2 is an error wherever it enters.
+    ``who`` (the stage) and ``label`` (which of its arguments) name the mask in messages. With ``coords=False``
+    only the dims, dtype and codes are checked (summaries that need no dates or grid).
+
+    Example
+    -------
+    >>> import dask.array as da
+    >>> cube = make_cube(np.ones((1, 1, 2, 2)), ["2021-05-01"], ["NDVI"], transform=(10, 0, 0, 0, -10, 20),
+    ...                  crs="EPSG:32633")
+    >>> lazy = make_mask(da.full((1, 2, 2), 7, dtype="uint8"), like=cube)
+    >>> checked_mask(lazy, "fill_gaps").compute()
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: fill_gaps: the mask: codes must be 0 (valid), 1 (cloud/shadow/saturated) or 2 (no acquisition); found [7]. ...
+    """
+    where = f"{who}: {label}"
+    if not isinstance(mask, xr.DataArray):
+        _fail(where, f"expected a validity mask, an xarray.DataArray {MASK_DIMS}; got {type(mask).__name__}.")
+    try:
+        if coords:
+            validate(mask, "mask", check_values=False)
+        else:
+            _check_dims(mask, MASK_DIMS, "mask")
+    except DataModelError as error:
+        raise DataModelError(f"{where} is not a validity mask: {error}") from None
+    if hasattr(mask.data, "dask"):
+        return mask.copy(data=mask.data.map_blocks(check_mask_codes, where, dtype=mask.dtype))
+    check_mask_codes(mask.values, where)
+    return mask
+
 
 def _fail(what: str, problem: str, fix: str = "") -> None:
     raise DataModelError(f"{what}: {problem}" + (f" {fix}" if fix else ""))
@@ -378,10 +438,7 @@ def validate(obj, kind: str | None = None, *, check_values: bool | None = None) 
             _fail(what, f"dtype must be uint8; got {obj.dtype}.",
                   "Use mask.fillna(2).astype('uint8') (NaN would otherwise become 0, 'valid').")
         if values_too:
-            bad = np.setdiff1d(np.unique(np.asarray(obj.values)), [v.value for v in Validity])
-            if bad.size:
-                _fail(what, f"codes must be 0 (valid), 1 (cloud/shadow/saturated) or 2 (no acquisition); "
-                            f"found {bad[:10].tolist()}.")
+            check_mask_codes(np.asarray(obj.values), what)
     elif kind == "class_map":
         _check_dims(obj, CLASS_MAP_DIMS, what)
         _check_grid(obj, what, require_crs=False)
@@ -413,6 +470,12 @@ def _validate_samples(ds, check_values: bool | None) -> None:
     _check_time(ds, what, allow_positions=True)
     _check_bands(ds, what)
     for var in ("label", "group"):
+        values = ds[var].values if check_values is not False else None
+        if values is not None and values.dtype.kind == "f" and np.isnan(values).any():
+            missing = np.flatnonzero(np.isnan(values))
+            _fail(what, f"'{var}' is missing (NaN) for {missing.size} of {values.size} samples (e.g. samples "
+                        f"{missing[:5].tolist()}).",
+                  f"Drop them first: samples.isel(sample=samples['{var}'].notnull().values).")
         if not np.issubdtype(ds[var].dtype, np.integer):
             _fail(what, f"'{var}' must hold integers; got dtype {ds[var].dtype}.",
                   "Map class names to integer codes and keep the names in 'class_name'." if var == "label" else "")

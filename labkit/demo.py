@@ -6,7 +6,6 @@ Slovenian Sentinel-2 patch (:func:`labkit.datasets.load_slovenia`). ``labkit dem
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -20,13 +19,16 @@ from .errors import ConfigError
 from .features import STATS
 from .gapfill import fill_gaps
 from .inference import NO_CLASS, predict_cube
-from .io import atomic_path, write_cog
+from .io import write_cog, write_json
 from .masks import count_valid
 from .models import make_classifier
-from .report import class_colors, write_report
+from .outputs import atomic_files, check_destination
+from .report import REPORT_FILES, class_colors, write_report
 from .samples import extract_samples, split_by_group
 
 OUTPUTS = ("class_map.tif", "confidence.tif", "metrics.json", "report.md")
+FILES = (*OUTPUTS, *REPORT_FILES[1:])
+"""Every file the demo writes (the report's figures too)."""
 STAGES = ("load", "masks", "gap-filling", "samples", "training", "prediction", "validation")
 
 
@@ -45,8 +47,9 @@ def run_demo(
     Parameters
     ----------
     out : path
-        Output folder; written atomically (a failure leaves nothing half-written). An existing folder is replaced
-        only if it holds a previous demo's outputs and ``overwrite`` is true.
+        Output folder; its files are written all-or-nothing (a failure leaves nothing half-written). An existing
+        folder is used only if it is empty or holds a previous demo's outputs (replaced when ``overwrite`` is
+        true); the folder itself and any other file in it are never deleted.
     step : int
         Days between the dates of the regular grid the series are gap-filled onto.
     train_size : float
@@ -67,10 +70,8 @@ def run_demo(
     >>> 0 <= summary["overall_accuracy"] <= 1  # doctest: +SKIP
     True
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out} is a file; --out must be a folder (new, or holding a previous demo's outputs).")
-    if out.exists() and any(out.iterdir()) and not (overwrite and all((out / f).exists() for f in OUTPUTS)):
+    out = check_destination(out, kind="folder")
+    if any(out.glob("[!.]*")) and not (overwrite and all((out / f).exists() for f in OUTPUTS)):
         raise ConfigError(f"{out} exists and does not hold a previous demo's outputs; choose another --out so that "
                           "nothing of yours is replaced.")
     for name, value, low in (("n_estimators", n_estimators, 1), ("step", step, 1)):
@@ -142,14 +143,13 @@ def run_demo(
         "model": f"random forest, {n_estimators} trees",
         "labkit": __version__,
     }
-    with atomic_path(out, overwrite=overwrite) as folder:
-        folder.mkdir()
+    with atomic_files(out, overwrite=overwrite, expected=FILES) as folder:
         colors = class_colors(sorted(names), names)
         write_cog(class_map, folder / "class_map.tif", nodata=NO_CLASS, colormap=colors)
         write_cog(confidence, folder / "confidence.tif", nodata=float("nan"))
         metrics = {**scores, "summary": summary, "parameters": {
             "step": step, "train_size": train_size, "n_estimators": n_estimators, "random_state": random_state}}
-        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        write_json(metrics, folder / "metrics.json")
         write_report(folder, title="labkit demo: land cover of a Slovenian Sentinel-2 patch", accuracy=accuracy,
                      class_map=class_map, confidence=confidence, facts=facts)
     summary["outputs"] = [str(out / f) for f in OUTPUTS]

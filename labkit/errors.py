@@ -38,5 +38,9 @@ class DatasetError(LabkitError, OSError):
     """A dataset could not be found, fetched or verified."""
 
 
-class OutputExistsError(LabkitError, FileExistsError):
+class OutputError(LabkitError, OSError):
+    """An output cannot be written: wrong kind (a folder where a file goes), not writable, or no room on the disk."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
     """An output already exists and the writer was not told to replace it (``overwrite=False``)."""

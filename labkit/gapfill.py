@@ -25,8 +25,8 @@ the median revisit interval of the input (:func:`revisit_step`); with none of th
 **Edges are defined, never invented.** Before a pixel's first valid date and after its last one, the value at that
 date is *held* (for the smoother, its smoothed value there: no method extrapolates a trend) and flagged ``1`` in the
 output mask; a pixel with no valid date at all is ``NaN`` and flagged ``2``. Values between two valid dates are
-flagged ``0``. An observation is valid where the mask says ``0`` *and* the value is not ``NaN``; the flag of a pixel
-is the worst over its bands.
+flagged ``0``. An observation is valid where the mask says ``0`` *and* the value is finite (not ``NaN``, not
+``±inf``); the flag of a pixel is the worst over its bands. Mask codes other than 0, 1 and 2 are an error.
 
 **Scale.** Pixels are processed in batches of a few thousand, in the cube's float type (float32 stays float32), into
 preallocated outputs: besides the result, the memory used is bounded and small. Dask-backed cubes stay lazy and are
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .datamodel import CUBE_DIMS, Validity, validate
+from .datamodel import CUBE_DIMS, Validity, checked_mask, validate
 from .errors import ConfigError, DataModelError
 
 METHODS = ("linear", "nearest", "whittaker")
@@ -219,7 +219,7 @@ def fill_gaps(
     ([0.0, 20.0], [1, 0])
     """
     validate(cube, "cube")
-    validate(mask, "mask", check_values=False)
+    mask = checked_mask(mask, "fill_gaps")
     if not isinstance(method, str) or method not in METHODS:
         raise ConfigError(f"fill_gaps: unknown method {method!r}; choose one of {METHODS}.")
     if method == "whittaker":
@@ -343,11 +343,12 @@ class _InterpolationPlan:
             # One validity for every band of a pixel: dates and weights are computed once for all bands...
             if not self._batch(block, valid, filled[:, :, lo:hi], flags[:, lo:hi], workspace(n_band, hi - lo),
                                check_nan=floating):
-                # ... unless some band has NaN where the mask says valid: then each band gets its own validity.
+                # ... unless some band has NaN or ±inf where the mask says valid: then each band gets its own
+                # validity, where only finite values are observations.
                 flags[:, lo:hi] = 0
                 part = np.empty((len(self.target), hi - lo), np.uint8)
                 for band in range(n_band):
-                    band_valid = valid & ~np.isnan(block[:, band])
+                    band_valid = valid & np.isfinite(block[:, band])
                     self._batch(block[:, band:band + 1], band_valid, filled[:, band:band + 1, lo:hi], part,
                                 workspace(1, hi - lo))
                     np.maximum(flags[:, lo:hi], part, out=flags[:, lo:hi])
@@ -356,7 +357,7 @@ class _InterpolationPlan:
     def _batch(self, block, valid, out, out_flags, ws: _Workspace, check_nan: bool = False) -> bool:
         """Fill ``block (time, band, n)`` whose bands share ``valid (time, n)`` into ``out (date, band, n)``.
 
-        With ``check_nan``, return False (and fill nothing) if a value is NaN on a valid date.
+        With ``check_nan``, return False (and fill nothing) if a value is NaN or ±inf on a valid date.
         """
         n_time = block.shape[0]
         t = self.target[:, None]
@@ -381,8 +382,11 @@ class _InterpolationPlan:
         _select(data[0], keep[0], first[0], out=last[0])  # before the first valid date: hold it
         for i in range(1, n_time):
             _select(data[i], keep[i], last[i - 1], out=last[i])
-        if check_nan and np.isnan(np.add.reduce(last.view(block.dtype), axis=None)):
-            return False  # the forward fill holds every valid value: one is NaN (or the sum is inf - inf)
+        if check_nan:
+            with np.errstate(invalid="ignore", over="ignore"):
+                total = np.add.reduce(last.view(block.dtype), axis=None)
+            if not np.isfinite(total):
+                return False  # the forward fill holds every valid value: one is NaN or ±inf (or the sum overflows)
         # Each target between its two valid neighbours, whole rows at a time.
         previous, following = ws.previous, ws.following
         np.take(last, self.before, axis=0, out=previous, mode="clip")
@@ -527,7 +531,7 @@ class _WhittakerPlan:
             hi = min(lo + batch, n_pixel)
             block = values[:, :, lo:hi].astype(np.float64)
             valid = codes[:, lo:hi] == Validity.VALID
-            nan = np.isnan(block)
+            nan = ~np.isfinite(block)  # NaN and ±inf are not observations
             if not (nan.any(axis=1) & valid).any():
                 self._batch(block, valid, filled[:, :, lo:hi], flags[:, lo:hi])
             else:  # some band has NaN where the mask says valid: each band gets its own validity

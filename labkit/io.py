@@ -38,14 +38,13 @@ True
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob as _glob
 import math
 import os
 import re
-import shutil
-import uuid
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +56,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-from .datamodel import CUBE_DIMS, MASK_DIMS, make_cube, validate
+from .datamodel import CUBE_DIMS, MASK_DIMS, checked_mask, make_cube, validate
 from .errors import (
     BandError,
     ConfigError,
@@ -67,6 +66,8 @@ from .errors import (
     OutputExistsError,
     ReadError,
 )
+from .inputs import GuardedSource, check_fits_in_memory, finite_or_nan, read_failure
+from .outputs import atomic_path, atomic_paths, refuse_temporary
 
 __all__ = [
     "OutputExistsError",
@@ -80,7 +81,9 @@ __all__ = [
     "write_bands",
     "write_cog",
     "write_dates",
+    "write_json",
     "write_samples",
+    "write_vector",
     "write_zarr",
 ]
 
@@ -89,132 +92,6 @@ ZARR_LAYOUT = "labkit-cube-1"
 
 _ZARR_CHUNK_BYTES = 32 * 2**20  # target size of one chunk of a Zarr cube written from numpy
 _CHEAP_SIZE = 5_000_000  # describe() counts missing values only up to this many values
-
-
-# --------------------------------------------------------------------------------------------- atomic writes
-
-
-def _temp_sibling(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.{tag}")
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def _move_into_place(tmp: Path, target: Path) -> None:
-    """``os.replace`` that also replaces a folder (a Zarr store): the old one is moved aside, then deleted."""
-    if target.exists() and (target.is_dir() or tmp.is_dir()):
-        old = _temp_sibling(target, "old")
-        os.replace(target, old)
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            os.replace(old, target)
-            raise
-        _remove(old)
-    else:
-        os.replace(tmp, target)
-
-
-def _refuse_existing(targets: list[Path], overwrite: bool) -> None:
-    if overwrite:
-        return
-    for target in targets:
-        if target.exists() or target.is_symlink():
-            raise OutputExistsError(
-                f"{target} already exists. Pass overwrite=True to replace it, or choose another path."
-            )
-
-
-@contextlib.contextmanager
-def atomic_paths(paths: Sequence[str | os.PathLike], *, overwrite: bool = False) -> Iterator[list[Path]]:
-    """Write several outputs all-or-nothing: yield temporary paths, move them onto ``paths`` on success.
-
-    Each temporary path lies next to its target (same folder, so the final :func:`os.replace` is atomic) and is
-    hidden (``.name.<random>.tmp``). If the ``with`` block raises, every temporary file or folder is deleted, as
-    are the folders this call created, and the targets are left as they were. Only the final renames, one per
-    target, are not all-or-nothing as a group.
-
-    Parameters
-    ----------
-    paths : sequence of path
-        The outputs (files or folders).
-    overwrite : bool, default False
-        Replace outputs that exist. Otherwise an existing output raises before anything is written.
-
-    Yields
-    ------
-    list of pathlib.Path
-        One temporary path per target, not yet existing: write there.
-
-    Raises
-    ------
-    OutputExistsError
-        An output exists and ``overwrite`` is False.
-
-    Example
-    -------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> with atomic_paths([folder / "a.txt", folder / "b.txt"]) as (tmp_a, tmp_b):
-    ...     _ = tmp_a.write_text("a"), tmp_b.write_text("b")
-    >>> sorted(p.name for p in folder.iterdir())
-    ['a.txt', 'b.txt']
-    >>> with atomic_paths([folder / "a.txt"]) as (tmp,):
-    ...     pass
-    Traceback (most recent call last):
-    ...
-    labkit.errors.OutputExistsError: .../a.txt already exists. Pass overwrite=True to replace it, or choose another path.
-    """
-    targets = [Path(p) for p in paths]
-    names = [str(t.resolve()) for t in targets]
-    if len(set(names)) != len(names):
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        raise ConfigError(f"Two outputs would have the same path: {dupes[0]}.")
-    _refuse_existing(targets, overwrite)
-    for target in targets:
-        if target.parent.exists() and not target.parent.is_dir():
-            raise ConfigError(f"Cannot write {target}: {target.parent} is a file, not a folder.")
-    created: list[Path] = []
-    temps = [_temp_sibling(t, "tmp") for t in targets]
-    try:
-        for parent in sorted({t.parent for t in targets}):
-            for folder in reversed([p for p in (parent, *parent.parents) if not p.exists()]):
-                folder.mkdir()
-                created.append(folder)
-        yield temps
-        _refuse_existing(targets, overwrite)  # again: one may have appeared while we were writing
-        for tmp, target in zip(temps, targets):
-            _move_into_place(tmp, target)
-    except BaseException:
-        for tmp in temps:
-            _remove(tmp)
-        for folder in reversed(created):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
-    """Write one output atomically: :func:`atomic_paths` for a single path.
-
-    Example
-    -------
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
-    >>> with atomic_path(target) as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> target.read_text()
-    'hello'
-    """
-    with atomic_paths([path], overwrite=overwrite) as (tmp,):
-        yield tmp
 
 
 # --------------------------------------------------------------------------------------------- small helpers
@@ -293,8 +170,10 @@ def _is_remote(path: str) -> bool:
 
 
 def _must_exist(path: str | os.PathLike) -> None:
+    """Every reader's first check: the path exists and is not the temporary of an unfinished write."""
     if not _is_remote(str(path)) and not Path(path).exists():
         raise ReadError(f"{path}: no such file or folder (paths are relative to {Path.cwd()}).")
+    refuse_temporary(path)
 
 
 def _expand_files(files, what: str) -> list[str]:
@@ -333,6 +212,7 @@ class _Raster:
     offsets: tuple[float, ...]
     descriptions: tuple[str | None, ...]
     tags: tuple[dict, ...]
+    block: tuple[int, int] = (512, 512)
 
 
 @contextlib.contextmanager
@@ -363,11 +243,16 @@ def _open_raster(path: str) -> _Raster:
                 offsets=tuple(src.offsets),
                 descriptions=tuple(src.descriptions),
                 tags=tuple(src.tags(i) for i in range(1, src.count + 1)),
+                block=tuple(src.block_shapes[0]),
             )
     except RasterioIOError as error:
+        if isinstance(error.__cause__, PermissionError) or "Permission denied" in str(error):
+            raise read_failure(PermissionError(str(error)), path) from None
         raise ReadError(
             f"{path} is not a raster that GDAL can read ({error}). Pass image files (GeoTIFF, JPEG 2000...)."
         ) from None
+    except (OSError, RuntimeError, ValueError) as error:
+        raise read_failure(error, path, "its header") from None
 
 
 def _check_same_grid(rasters: Sequence[_Raster], *, crs_given: bool, transform_given: bool, layers: str = "") -> None:
@@ -429,23 +314,65 @@ def _file_chunks(chunks, layer_dim: str) -> dict | None:
     )
 
 
-def _read_layers(raster: _Raster, indexes: list[int], chunks: dict | None):
-    """The raw values of layers ``indexes`` (1-based), ``(layer, y, x)``: numpy, or dask when ``chunks``."""
+def _describe_layers(key: tuple, labels: Sequence[str], what: str, fixed: str) -> str:
+    """What a read of ``key`` (layer, y, x) covers, e.g. ``"date 2021-05-01, bands B04..B08"``, for messages."""
+    chosen = list(labels)[key[0]] if key and isinstance(key[0], slice) else list(labels)
+    if isinstance(chosen, str):
+        chosen = [chosen]
+    span = chosen[0] if len(chosen) == 1 else f"{chosen[0]}..{chosen[-1]}"
+    rows = key[1] if len(key) > 1 and isinstance(key[1], slice) else None
+    pixels = f", rows {rows.start or 0}..{rows.stop}" if rows is not None and rows.stop is not None else ""
+    return f"{fixed}{what} {span}{pixels}"
+
+
+def _read_layers(raster: _Raster, indexes: list[int], chunks: dict | None, labels: Sequence[str], what: str,
+                 fixed: str = ""):
+    """The raw values of layers ``indexes`` (1-based), ``(layer, y, x)``: numpy, or dask when ``chunks``.
+
+    ``labels`` name the layers read (their dates or bands, as ``what`` says); read errors name the file and them.
+    """
+    describe = functools.partial(_describe_layers, labels=list(labels), what=what, fixed=fixed)
     if chunks is None:
-        with _quiet_georef(), rasterio.open(raster.path) as src:
-            return src.read(indexes)
+        try:
+            with _quiet_georef(), rasterio.open(raster.path) as src:
+                return src.read(indexes)
+        except Exception as error:  # noqa: BLE001  (GDAL and the OS raise many types: all are named)
+            raise read_failure(error, raster.path, describe((slice(None),))) from None
+    import dask.array as dsa
     import rioxarray
 
     with _quiet_georef():
-        lazy = rioxarray.open_rasterio(raster.path, chunks=chunks, mask_and_scale=False, parse_coordinates=False)
-    if indexes == list(range(1, raster.count + 1)):
-        return lazy.data
-    return lazy.data[np.asarray(indexes) - 1]
+        lazy = rioxarray.open_rasterio(raster.path, mask_and_scale=False, parse_coordinates=False, cache=False)
+    if indexes != list(range(1, raster.count + 1)):
+        lazy = lazy.isel(band=np.asarray(indexes) - 1)
+    shape = (len(indexes), raster.height, raster.width)
+    wanted = tuple(chunks[d] for d in ("band", "y", "x"))
+    blocks = dsa.core.normalize_chunks(wanted, shape, dtype=np.dtype(raster.dtype),
+                                       previous_chunks=(1, *raster.block))
+    guarded = GuardedSource(lazy, raster.path, describe)
+    token = dsa.core.tokenize(raster.path, indexes, blocks, _modified(raster.path))
+    return dsa.from_array(guarded, chunks=blocks, asarray=True, fancy=False, name=f"read-{token}",
+                          meta=np.empty((0, 0, 0), raster.dtype))
+
+
+def _modified(path: str) -> float:
+    """The modification time of a local file (0 for remote ones): a changed file gets new dask keys."""
+    return 0.0 if _is_remote(path) else os.path.getmtime(path)
+
+
+def _check_eager_size(rasters: Sequence[_Raster], layers: int, chunks, source: str) -> None:
+    """Refuse an eager read (``chunks=None``) of ``layers`` layers of each raster that memory cannot hold."""
+    if chunks is not None:
+        return
+    nbytes = sum(layers * r.height * r.width * (4 + np.dtype(r.dtype).itemsize) for r in rasters)
+    check_fits_in_memory(nbytes, source)
 
 
 def _decode(raw, raster: _Raster, indexes: list[int], nodata, scale, offset):
     """``float32`` physical values: nodata to NaN, then scale and offset (per layer)."""
     values = raw.astype(np.float32)
+    if isinstance(values, np.ndarray):
+        values = finite_or_nan(values)  # lazy reads are cleaned chunk by chunk by GuardedSource
     nodata = raster.nodata if nodata is None else nodata
     if nodata is not None and not np.isnan(nodata):
         values = np.where(raw == nodata, np.float32(np.nan), values)
@@ -472,6 +399,21 @@ def _new_cube(data, times, bands, transform, crs) -> xr.DataArray:
     cube = make_cube(data, times, bands, transform=transform, crs=crs)
     cube.name = None  # xarray names a DataArray after its dask array ("stack-<hash>"): not a name
     return cube
+
+
+def _parse_dates(dates, who: str) -> list[pd.Timestamp]:
+    """``dates`` as timestamps, or a ConfigError naming the first one that is not a date."""
+    stamps = []
+    for i, value in enumerate(dates):
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"{who}: dates[{i}] = {value!r} is not a date ({error}); write dates as "
+                              "'2021-05-01'.") from None
+        if pd.isna(stamp):
+            raise ConfigError(f"{who}: dates[{i}] is missing (NaT); give one date per file or layer.")
+        stamps.append(stamp.tz_convert(None) if stamp.tzinfo is not None else stamp)
+    return stamps
 
 
 def _check_unique_dates(stamps: list[pd.Timestamp], sources: list[str], what: str) -> None:
@@ -590,17 +532,18 @@ def read_dates(
                 )
             stamps.append(stamp)
     else:
-        stamps = list(pd.to_datetime(list(dates)))
+        stamps = _parse_dates(dates, "read_dates")
     _check_unique_dates(stamps, paths, "the files' dates")
     _check_same_grid(rasters, crs_given=crs is not None, transform_given=transform is not None)
     grid_crs, grid_transform = _georeference(rasters[0], crs, transform)
     _, names = _band_indexes(rasters[0], bands)
     file_chunks = _file_chunks(chunks, "band")
+    _check_eager_size(rasters, len(names), file_chunks, paths[0] if len(paths) == 1 else f"{len(paths)} files")
     order = sorted(range(len(rasters)), key=lambda i: stamps[i])
     arrays = []
     for i in order:
         indexes, _ = _band_indexes(rasters[i], names)
-        raw = _read_layers(rasters[i], indexes, file_chunks)
+        raw = _read_layers(rasters[i], indexes, file_chunks, names, "bands", f"date {_iso(stamps[i])}, ")
         arrays.append(_decode(raw, rasters[i], indexes, nodata, scale, offset))
     return _new_cube(_stack(arrays, axis=0), [stamps[i] for i in order], names, grid_transform, grid_crs)
 
@@ -685,7 +628,7 @@ def read_bands(
     if dates is not None:
         if len(dates) != n_layers:
             raise ConfigError(f"read_bands: the files have {n_layers} layers but {len(dates)} dates were given.")
-        stamps = list(pd.to_datetime(list(dates)))
+        stamps = _parse_dates(dates, "read_bands")
     else:
         stamps = _layer_dates(rasters[0])
         if None in stamps:
@@ -706,7 +649,10 @@ def read_bands(
     order = sorted(range(n_layers), key=lambda i: stamps[i])
     indexes = [i + 1 for i in order]
     file_chunks = _file_chunks(chunks, "time")
-    arrays = [_decode(_read_layers(r, indexes, file_chunks), r, indexes, nodata, scale, offset) for r in rasters]
+    _check_eager_size(rasters, len(indexes), file_chunks, paths[0] if len(paths) == 1 else f"{len(paths)} files")
+    labels = [_iso(stamps[i]) for i in order]
+    arrays = [_decode(_read_layers(r, indexes, file_chunks, labels, "dates", f"band {name}, "), r, indexes, nodata,
+                      scale, offset) for r, name in zip(rasters, names)]
     return _new_cube(_stack(arrays, axis=1), [stamps[i] for i in order], names, grid_transform, grid_crs)
 
 
@@ -1112,6 +1058,7 @@ def write_zarr(
     path: str | os.PathLike,
     *,
     mask: xr.DataArray | None = None,
+    variables: Mapping[str, xr.DataArray] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a cube, and optionally its validity mask, to a Zarr store in labkit's layout.
@@ -1130,8 +1077,14 @@ def write_zarr(
         The store (a folder), e.g. ``"cube.zarr"``.
     mask : xarray.DataArray, optional
         A validity mask on the cube's grid and dates.
+    variables : dict of name -> xarray.DataArray, optional
+        More variables on the cube's grid (dims among ``time, band, y, x``), e.g. a reference class map ``(y, x)``.
     overwrite : bool, default False
-        Replace an existing store.
+        Replace an existing store (only a Zarr store: labkit never replaces a file or another folder).
+
+    The store is written under a temporary name, marked complete by its last write, and then renamed into place;
+    every chunk is written, even an empty one, so that :func:`read_zarr` can tell a missing chunk from an empty one.
+    Its size is checked against the disk's free space before anything is computed.
 
     Returns
     -------
@@ -1158,7 +1111,7 @@ def write_zarr(
     grid_coords = [c for c in ("time", "band", "y", "x") if c in cube.coords]
     ds = cube.reset_coords(drop=True).to_dataset(name="cube")
     if mask is not None:
-        validate(mask, "mask")
+        mask = checked_mask(mask, "write_zarr")
         for dim in MASK_DIMS:
             if mask.sizes[dim] != cube.sizes[dim] or not np.array_equal(mask[dim].values, cube[dim].values):
                 raise DataModelError(
@@ -1166,26 +1119,54 @@ def write_zarr(
                     f"labkit.datamodel.make_mask(data, like=cube)."
                 )
         ds["mask"] = mask.reset_coords(drop=True)
+    for name, var in (variables or {}).items():
+        ds[name] = _extra_variable(name, var, cube)
     ds = ds.assign_coords({c: cube[c] for c in grid_coords}).drop_vars("spatial_ref", errors="ignore")
     ds = ds.rio.write_crs(cube.rio.crs).rio.write_transform(cube.rio.transform())
     ds.attrs["labkit_layout"] = ZARR_LAYOUT
     chunks = _zarr_chunks(cube)
     ds = ds.chunk(dict(zip(CUBE_DIMS, chunks)))
     # an explicit encoding replaces the variable's own, which holds rioxarray's grid_mapping: keep it
-    encoding = {"cube": {**ds["cube"].encoding, "chunks": chunks}}
-    if mask is not None:
-        encoding["mask"] = {**ds["mask"].encoding, "chunks": (chunks[0], chunks[2], chunks[3])}
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        ds.to_zarr(tmp, mode="w-", zarr_format=2, consolidated=True, encoding=encoding)
+    by_dim = dict(zip(CUBE_DIMS, chunks))
+    encoding = {name: {**var.encoding, "chunks": tuple(by_dim[d] for d in var.dims)} for name, var in ds.data_vars.items()}
+    with atomic_path(path, overwrite=overwrite, kind="store", nbytes=int(ds.nbytes)) as tmp:
+        ds.to_zarr(tmp, mode="w-", zarr_format=2, consolidated=True, encoding=encoding, write_empty_chunks=True)
+        _mark_complete(tmp)
     return Path(path)
 
 
-def _open_zarr(path, chunks) -> xr.Dataset:
+def _extra_variable(name: str, var, cube: xr.DataArray) -> xr.DataArray:
+    """An extra variable of a Zarr cube store: on the cube's grid, with dims among the cube's."""
+    if name in ("cube", "mask", "spatial_ref") or not isinstance(var, xr.DataArray):
+        raise DataModelError(f"write_zarr: variables={{{name!r}: ...}} must be a DataArray with a name other than "
+                             "'cube', 'mask' or 'spatial_ref'.")
+    if not set(var.dims) <= set(CUBE_DIMS) or any(var.sizes[d] != cube.sizes[d] for d in var.dims):
+        raise DataModelError(f"write_zarr: variable {name!r} has dims {dict(var.sizes)}; it must lie on the cube's "
+                             f"grid {dict(cube.sizes)}.")
+    return var.drop_vars([c for c in var.coords if c not in var.dims]).assign_coords({d: cube[d] for d in var.dims})
+
+
+_COMPLETE = "labkit_complete"
+"""Attribute written last into a Zarr store by :func:`write_zarr`: a store without it was not finished."""
+
+
+def _mark_complete(store: Path) -> None:
+    """Mark a store complete: its last write, followed by consolidating its metadata again."""
+    import zarr
+
+    group = zarr.open_group(store, mode="r+", zarr_format=2)
+    group.attrs[_COMPLETE] = True
+    zarr.consolidate_metadata(store, zarr_format=2)
+
+
+def _open_zarr(path) -> xr.Dataset:
+    """A Zarr store's Dataset, lazily indexed (no dask yet, nothing read but metadata)."""
     _must_exist(path)
     last = None
     for consolidated in (True, False):  # try consolidated metadata first, quietly
         try:
-            return xr.open_zarr(path, chunks=chunks, consolidated=consolidated, decode_coords="all")
+            return xr.open_dataset(path, engine="zarr", chunks=None, consolidated=consolidated, decode_coords="all",
+                                   cache=False)
         except Exception as error:  # zarr raises several types for "not a Zarr store"
             last = error
     raise ReadError(f"{path} is not a Zarr store that xarray can open ({last}).") from None
@@ -1194,6 +1175,75 @@ def _open_zarr(path, chunks) -> xr.Dataset:
 def _describe_variables(ds: xr.Dataset) -> str:
     found = ", ".join(f"'{name}' {tuple(map(str, var.dims))}" for name, var in ds.data_vars.items())
     return found or "no data variables"
+
+
+def _check_zarr_chunks(path, names: Sequence[str]) -> None:
+    """Raise ReadError when a variable of the store misses chunk files (zarr would read them as fill values)."""
+    import zarr
+
+    try:
+        group = zarr.open_group(path, mode="r")
+        for name in names:
+            array = group[name]
+            found, expected = array.nchunks_initialized, array.nchunks
+            if found < expected:
+                raise ReadError(f"{path}: variable '{name}' misses {expected - found} of its {expected} chunks; the "
+                                "store is incomplete or damaged (a missing chunk would read as NaN). Write it again.")
+    except LabkitError:
+        raise
+    except Exception as error:  # noqa: BLE001  (any failure to list the store is a read failure)
+        raise read_failure(error, str(path), "its chunk list") from None
+
+
+def _describe_chunk(key: tuple, name: str, dims: tuple[str, ...], coords: dict) -> str:
+    """``variable 'cube', dates 2021-05-01..2021-06-30, bands B02..B08, rows 0..512``: what a chunk read covers."""
+    parts = [f"variable '{name}'"]
+    for dim, part in zip(dims, key):
+        if dim in ("time", "band") and isinstance(part, slice):
+            values = coords[dim][part]
+            if len(values):
+                label = [(_iso(v) if dim == "time" else str(v)) for v in (values[0], values[-1])]
+                span = label[0] if len(values) == 1 else f"{label[0]}..{label[1]}"
+                parts.append(f"{'date' if dim == 'time' else 'band'}{'s' if len(values) > 1 else ''} {span}")
+        elif dim == "y" and isinstance(part, slice):
+            parts.append(f"rows {part.start or 0}..{part.stop}")
+    return ", ".join(parts)
+
+
+def _dask_chunks(chunks, var: xr.DataArray, store_chunks: tuple[int, ...]) -> tuple:
+    """Dask chunks of a variable from ``read_zarr``'s ``chunks`` (as xarray reads them)."""
+    import dask.array as dsa
+
+    if chunks == {}:
+        wanted = store_chunks
+    elif isinstance(chunks, Mapping):
+        unknown = sorted(set(chunks) - set(CUBE_DIMS))
+        if unknown:
+            raise ConfigError(f"chunks= names unknown dims {unknown}; a cube's dims are {CUBE_DIMS}.")
+        wanted = tuple(chunks.get(d, c) for d, c in zip(var.dims, store_chunks))
+    elif chunks == "auto" or (isinstance(chunks, (int, np.integer)) and chunks > 0):
+        wanted = chunks
+    else:
+        raise ConfigError(f"chunks={chunks!r} is not understood. Use None (numpy), 'auto', {{}} (the store's chunks), "
+                          "a number of elements or a dict such as {'y': 512, 'x': 512}.")
+    return dsa.core.normalize_chunks(wanted, var.shape, dtype=var.dtype, previous_chunks=store_chunks)
+
+
+def _guarded(var: xr.DataArray, name: str, path, chunks) -> xr.DataArray:
+    """``var`` read lazily chunk by chunk (dask), or now (``chunks=None``); read errors name the store and chunk."""
+    import dask.array as dsa
+
+    coords = {d: var[d].values for d in var.dims if d in ("time", "band")}
+    describe = functools.partial(_describe_chunk, name=name, dims=var.dims, coords=coords)
+    source = GuardedSource(var.variable, str(path), describe)
+    if chunks is None:
+        return var.copy(data=source[tuple(slice(None) for _ in var.dims)])
+    store_chunks = tuple(var.encoding.get("chunks") or var.shape)
+    blocks = _dask_chunks(chunks, var, store_chunks)
+    token = dsa.core.tokenize(str(path), name, blocks, _modified(str(path)))
+    data = dsa.from_array(source, chunks=blocks, asarray=True, fancy=False, name=f"read-zarr-{token}",
+                          meta=np.empty((0,) * var.ndim, var.dtype))
+    return var.copy(data=data)
 
 
 def read_zarr(
@@ -1210,19 +1260,21 @@ def read_zarr(
         The store.
     chunks : "auto", dict, int or None, default "auto"
         Dask chunks (lazy): ``"auto"`` lets dask choose them (multiples of the store's chunks), ``{}`` keeps the
-        store's chunks. None reads everything into numpy arrays now.
+        store's chunks. None reads everything into numpy arrays now (refused when it does not fit in memory).
     with_mask : bool, default False
         Also return the mask (None if the store has none).
 
     Returns
     -------
     xarray.DataArray, or (xarray.DataArray, xarray.DataArray or None)
-        The cube, and with ``with_mask`` the mask.
+        The cube, and with ``with_mask`` the mask. ``+inf`` and ``-inf`` read as ``NaN``.
 
     Raises
     ------
     labkit.errors.ReadError
-        The path is not a Zarr store, or not in labkit's layout (the message lists what it holds).
+        The path is not a Zarr store, not in labkit's layout (the message lists what it holds), not complete (its
+        writer was interrupted), misses chunks, or does not follow the data model. A chunk that cannot be decoded
+        raises it when computed, naming the store, the variable, the dates and bands.
 
     Example
     -------
@@ -1233,7 +1285,7 @@ def read_zarr(
     >>> type(lazy.data).__name__, str(lazy.rio.crs)
     ('Array', 'EPSG:32633')
     """
-    ds = _open_zarr(path, chunks)
+    ds = _open_zarr(path)
     layout = "a variable 'cube' (time, band, y, x) and optionally 'mask' (time, y, x)"
     if "cube" not in ds.data_vars or ds["cube"].dims != CUBE_DIMS:
         raise ReadError(
@@ -1241,8 +1293,13 @@ def read_zarr(
             f"cubes with labkit.io.write_zarr, or open this store with xarray.open_zarr and build a cube with "
             f"labkit.datamodel.make_cube."
         )
+    if ds.attrs.get("labkit_layout") == ZARR_LAYOUT and not ds.attrs.get(_COMPLETE):
+        raise ReadError(f"{path} is an incomplete store: its writer stopped before the end (it lacks the "
+                        f"'{_COMPLETE}' mark that labkit writes last). Delete it and write it again.")
     if "mask" in ds.data_vars and ds["mask"].dims != MASK_DIMS:
         raise ReadError(f"{path}: variable 'mask' has dims {ds['mask'].dims}; expected {MASK_DIMS}.")
+    names = ["cube"] + (["mask"] if with_mask and "mask" in ds.data_vars else [])
+    _check_zarr_chunks(path, names)
     crs = ds["cube"].rio.crs
     if crs is None and "spatial_ref" in ds.variables and "crs_wkt" in ds["spatial_ref"].attrs:
         crs = CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])
@@ -1251,22 +1308,23 @@ def read_zarr(
                         f"labkit.io.write_zarr from a cube that has one.")
     transform = ds["cube"].rio.transform()
     if chunks is None:
-        ds = ds.load()
+        check_fits_in_memory(sum(int(ds[n].nbytes) for n in names), str(path))
 
-    def tidy(var: xr.DataArray) -> xr.DataArray:
-        var = var.drop_vars("spatial_ref", errors="ignore")
+    def tidy(name: str) -> xr.DataArray:
+        var = _guarded(ds[name], name, path, chunks).drop_vars("spatial_ref", errors="ignore")
         var.encoding = {}
         var.attrs.pop("grid_mapping", None)
         return var.rio.write_crs(crs).rio.write_transform(transform)
 
-    cube = tidy(ds["cube"]).rename(None)
-    validate(cube, "cube")
-    if not with_mask:
-        return cube
-    mask = tidy(ds["mask"]).rename("validity") if "mask" in ds.data_vars else None
-    if mask is not None:
-        validate(mask, "mask")
-    return cube, mask
+    try:
+        cube = tidy("cube").rename(None)
+        validate(cube, "cube")
+        mask = tidy("mask").rename("validity") if "mask" in names else None
+        if mask is not None:
+            validate(mask, "mask")
+    except DataModelError as error:
+        raise ReadError(f"{path}: {error}") from None
+    return (cube, mask) if with_mask else cube
 
 
 # ------------------------------------------------------------------------------------------------ sample sets
@@ -1369,6 +1427,52 @@ def _netcdf_engine(path) -> str | None:
     return None
 
 
+# ----------------------------------------------------------------------------------------- vectors and JSON
+
+
+def write_vector(frame, path: str | os.PathLike, *, layer: str | None = None, overwrite: bool = False) -> Path:
+    """Write a GeoDataFrame (reference polygons, points) to a vector file: GeoPackage, GeoJSON, FlatGeobuf...
+
+    The format follows the extension (pyogrio's choice); the file is written atomically.
+
+    Example
+    -------
+    >>> import tempfile, geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> frame = gpd.GeoDataFrame({"class": [1]}, geometry=[Point(0, 0)], crs="EPSG:32631")
+    >>> path = write_vector(frame, tempfile.mkdtemp() + "/points.gpkg", layer="points")
+    >>> len(gpd.read_file(path))
+    1
+    """
+    import geopandas as gpd
+
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise DataModelError(f"write_vector needs a geopandas.GeoDataFrame; got {type(frame).__name__}.")
+    if not Path(path).suffix:
+        raise ConfigError(f"write_vector: {path} has no extension to choose the format; use .gpkg, .geojson or .fgb.")
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        frame.to_file(tmp, layer=layer)
+    return Path(path)
+
+
+def write_json(data, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write ``data`` as indented JSON (UTF-8), atomically; values JSON does not know are written as text.
+
+    Example
+    -------
+    >>> import tempfile, json
+    >>> path = write_json({"overall_accuracy": 0.85}, tempfile.mkdtemp() + "/metrics.json")
+    >>> json.loads(path.read_text())
+    {'overall_accuracy': 0.85}
+    """
+    import json
+
+    text = json.dumps(data, indent=2, default=str) + "\n"  # before any file is touched: a bad value fails here
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
 # ------------------------------------------------------------------------------------------------- describe
 
 
@@ -1434,7 +1538,7 @@ def _describe_zarr(path: str) -> dict[str, object]:
     except ReadError as error:
         if "labkit's Zarr layout" not in str(error):
             raise
-        ds = _open_zarr(path, "auto")
+        ds = _open_zarr(path)
         return {"kind": "Zarr store (not labkit's layout)", "dims": dict(ds.sizes),
                 "variables": _describe_variables(ds)}
     info: dict[str, object] = {"kind": "cube (Zarr)", "dims": dict(cube.sizes), "dates": _dates_summary(cube.time),

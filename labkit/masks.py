@@ -47,7 +47,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from .datamodel import CUBE_DIMS, MASK_DIMS, Validity, validate
+from .datamodel import CUBE_DIMS, MASK_DIMS, Validity, checked_mask, validate
 from .errors import BandError, ConfigError, DataModelError
 
 # --------------------------------------------------------------------------------------------- product codes
@@ -643,14 +643,7 @@ def mask_from_cloud_probability(
 
 
 def _check_mask(func: str, label: str, mask) -> xr.DataArray:
-    if not isinstance(mask, xr.DataArray):
-        raise DataModelError(f"{func}: {label} must be a validity mask, an xarray.DataArray {MASK_DIMS}; "
-                             f"got {type(mask).__name__}.")
-    try:
-        validate(mask, "mask")
-    except DataModelError as error:
-        raise DataModelError(f"{func}: {label} is not a validity mask: {error}") from None
-    return mask
+    return checked_mask(mask, func, label)
 
 
 @functools.cache
@@ -764,10 +757,7 @@ def combine_masks(*masks: xr.DataArray) -> xr.DataArray:
 
 
 def _summary_input(func: str, mask) -> xr.DataArray:
-    if not isinstance(mask, xr.DataArray) or mask.dims != MASK_DIMS:
-        dims = mask.dims if isinstance(mask, xr.DataArray) else type(mask).__name__
-        raise DataModelError(f"{func}: mask must be a validity mask with dims {MASK_DIMS}; got {dims}.")
-    return mask
+    return checked_mask(mask, func, "mask", coords=False)
 
 
 def count_valid(mask: xr.DataArray) -> xr.DataArray:

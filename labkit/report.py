@@ -30,6 +30,7 @@ from .accuracy import (  # noqa: E402
     plot_area_estimates,
     plot_confusion_matrix,
 )
+from .outputs import atomic_files  # noqa: E402
 
 
 #: Conventional colours of common land-cover classes (CORINE-like), matched on lower-case class names.
@@ -98,10 +99,13 @@ def write_report(
     class_map: xr.DataArray,
     confidence: xr.DataArray,
     facts: dict[str, str],
+    overwrite: bool = True,
 ) -> Path:
     """Write ``report.md`` and its figures (class map, confidence, confusion matrix) into ``folder``.
 
-    ``facts`` are shown as a two-column table at the top (data, parameters, timings...).
+    ``facts`` are shown as a two-column table at the top (data, parameters, timings...). The three files are
+    written all-or-nothing (:func:`labkit.outputs.atomic_files`); they replace a previous report of the same names
+    unless ``overwrite=False``, and the folder's other files are left alone.
 
     Example
     -------
@@ -113,8 +117,17 @@ def write_report(
     >>> path.name
     'report.md'
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_files(folder, overwrite=overwrite, expected=REPORT_FILES) as staging:
+        _write_report_files(staging, title=title, accuracy=accuracy, class_map=class_map, confidence=confidence,
+                            facts=facts)
+    return Path(folder) / "report.md"
+
+
+REPORT_FILES = ("report.md", "maps.png", "confusion_matrix.png")
+"""The files :func:`write_report` writes."""
+
+
+def _write_report_files(folder: Path, *, title, accuracy, class_map, confidence, facts) -> None:
     names = {c: accuracy.name(c) for c in accuracy.labels}
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1.25, 1]})
     plot_class_map(class_map, names, ax=axes[0])
@@ -145,9 +158,7 @@ def write_report(
         "## Maps",
         "![class map and confidence](maps.png)",
     ])
-    path = folder / "report.md"
-    path.write_text(text + "\n")
-    return path
+    (folder / "report.md").write_text(text + "\n", encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------ accuracy reports
@@ -244,6 +255,7 @@ def write_accuracy_report(
     title: str = "Accuracy assessment",
     facts: dict[str, str] | None = None,
     filename: str = "accuracy_report.md",
+    overwrite: bool = True,
 ) -> Path:
     """Write a Markdown report of an accuracy assessment, with its figures, into ``folder``.
 
@@ -258,6 +270,9 @@ def write_accuracy_report(
     title : str
     facts : optional ``{label: text}`` shown as a table under the title (data, map, sampling...).
     filename : str, default "accuracy_report.md"
+    overwrite : bool, default True
+        Replace a previous report and figures of the same names (the folder's other files are left alone); the
+        files are written all-or-nothing (:func:`labkit.outputs.atomic_files`).
 
     Returns
     -------
@@ -289,8 +304,14 @@ def write_accuracy_report(
         if type(item) not in sections:
             raise ConfigError(f"write_accuracy_report: cannot report a {type(item).__name__}; give AccuracyReport, "
                               "RunsSummary or AreaEstimate objects (labkit.accuracy).")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if Path(filename).name != filename or not filename.strip():
+        raise ConfigError(f"write_accuracy_report: filename must be a plain file name; got {filename!r}.")
+    with atomic_files(folder, overwrite=overwrite, expected=[filename]) as staging:
+        _write_accuracy_files(staging, items, sections, title=title, facts=facts, filename=filename)
+    return Path(folder) / filename
+
+
+def _write_accuracy_files(folder: Path, items, sections, *, title, facts, filename) -> None:
     parts = [f"# {title}"]
     if facts:
         parts.append(_table(["", ""], [[k, v] for k, v in facts.items()]))
@@ -300,6 +321,4 @@ def write_accuracy_report(
         seen[type(item)] = seen.get(type(item), 0) + 1
         figure = f"{stem}.png" if seen[type(item)] == 1 else f"{stem}_{seen[type(item)]}.png"
         parts.extend(section(item, folder, figure))
-    path = folder / filename
-    path.write_text("\n\n".join(parts) + "\n")
-    return path
+    (folder / filename).write_text("\n\n".join(parts) + "\n", encoding="utf-8")

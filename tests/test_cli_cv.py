@@ -133,10 +133,10 @@ def _not_samples(tmp_path):
                                                                  r"'NoSuchForest'"),
     (["{samples}", "--model", "rf", "--params", "{n_estimators: 5}"], r"--params is not valid JSON"),
     (["{samples}", "--model", "rf", "--params", '{"n_trees": 5}'], r"field 'params': .*'n_trees'"),
-    (["{samples}", "--model", "rf", "--folds", "1"], r"folds must be an integer of at least 2; got 1"),
     (["{samples}", "--model", "rf", "--per-region"], r"per-region model needs the sample set's 'region' variable"),
 ])
 def test_bad_inputs_give_one_line_and_exit_code_2(samples_file, tmp_path, capsys, args, message):
+    # Bad numeric options (--folds 1, --seed -1) are refused by argparse: tests/bad_input/test_parameters.py
     places = {"{samples}": str(samples_file), "{not_samples}": str(_not_samples(tmp_path))}
     args = [places.get(a, a) for a in args]
     code, out, err = _run([*args, "--json", tmp_path / "never.json"], capsys)
@@ -150,7 +150,7 @@ def test_existing_json_needs_overwrite(samples_file, tmp_path, capsys):
     target = tmp_path / "cv.json"
     target.write_text("{}")
     code, _, err = _run([samples_file, "--model", "rf", "--folds", "3", "--json", target, *RF], capsys)
-    assert code == 2 and "cv.json already exists; pass --overwrite to replace it" in err
+    assert code == 2 and "cv.json already exists. Pass overwrite=True (--overwrite) to replace it" in err
     assert target.read_text() == "{}"
     code, _, _ = _run([samples_file, "--model", "rf", "--folds", "3", "--json", target, "--overwrite", *RF], capsys)
     assert code == 0 and json.loads(target.read_text())["n_folds"] == 3

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 
 from .. import __version__
 from ..errors import LabkitError
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Land-cover mapping from satellite image time series. Run 'labkit COMMAND --help' for a command.",
     )
     parser.add_argument("--version", action="version", version=f"labkit {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show Python tracebacks (for bug reports); errors are otherwise one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         module = importlib.import_module(f"{__name__}.{name}")
@@ -46,17 +49,49 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``labkit`` script; returns the exit code.
 
-    A :class:`~labkit.errors.LabkitError` is printed as one line on stderr (exit code 2), not as a traceback.
+    Errors are printed as one line on stderr, never as a Python traceback (``labkit --debug`` shows it):
+
+    ======================================================  =========
+    what                                                    exit code
+    ======================================================  =========
+    a :class:`~labkit.errors.LabkitError` (bad input...)    2
+    an unexpected error (a bug: the line says how to report)  1
+    Ctrl-C (SIGINT)                                         130
+    SIGTERM or SIGHUP (e.g. a batch scheduler's time limit) 128 + signal
+    ======================================================  =========
+
+    Outputs being written when the command stops are removed (see :mod:`labkit.outputs`).
     """
+    from ..outputs import Interrupted, signals_as_interrupts
+
     args = build_parser().parse_args(argv)
+    name = f"labkit {args.command}"
     try:
-        return int(args._run(args) or 0)
-    except LabkitError as error:
-        print(f"labkit {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        with signals_as_interrupts():
+            return int(args._run(args) or 0)
+    except Interrupted as stop:
+        if args.debug:
+            traceback.print_exc()
+        print(f"{name}: stopped by {stop.args[0]}; outputs being written were removed", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        print(f"{name}: interrupted; outputs being written were removed", file=sys.stderr)
         return 130
+    except LabkitError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001  (a bug: one line, and how to get the traceback)
+        if args.debug:
+            traceback.print_exc()
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f"{name}: unexpected error ({type(error).__name__}{': ' + detail if detail else ''}). This is a bug "
+              f"of labkit or an input it does not check yet: run 'labkit --debug {args.command} ...' for the "
+              "traceback and report it.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
