@@ -36,7 +36,7 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recal
 
 from .datamodel import validate
 from ._hashing import splitmix64
-from .errors import ConfigError
+from .errors import ConfigError, DataModelError
 from .inference import NO_CLASS
 
 
@@ -91,27 +91,82 @@ class AccuracyReport:
         }
 
 
+def _check_missing(values: np.ndarray, name: str, who: str, pair: tuple[str, str] = ("y_true", "y_pred")) -> None:
+    """Refuse missing labels (NaN, None, NaT) in the argument ``name`` of ``pair``: how many, where, and the fix."""
+    if values.dtype.kind not in "fcOmM":
+        return
+    missing = pd.isna(values)
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing)
+    raise DataModelError(
+        f"{who}: {len(rows)} of the {values.size} labels in {name} {'is' if len(rows) == 1 else 'are'} missing (NaN "
+        f"or None), at positions {rows[:5].tolist()}{' ...' if len(rows) > 5 else ''}. Drop the unlabelled samples "
+        f"from both arguments first, e.g. keep = pandas.notna({pair[0]}) & pandas.notna({pair[1]})."
+    )
+
+
+def _class_codes(values, name: str, who: str) -> np.ndarray:
+    """``values`` as a flat array of integer class codes: missing labels are a :class:`DataModelError`, anything
+    else than whole numbers a :class:`ConfigError`.
+
+    Example
+    -------
+    >>> _class_codes([1.0, 2.0], "y_true", "assess_accuracy").tolist()
+    [1, 2]
+    """
+    values = np.asarray(values).ravel()
+    _check_missing(values, name, who)
+    if values.dtype.kind in "iu":
+        return values
+    try:
+        numeric = values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{who}: {name} must hold integer class codes; got {values.dtype} values such as "
+                          f"{values[:1].tolist()[0]!r}.") from None
+    whole = np.isfinite(numeric) & (numeric == np.round(numeric))
+    if not whole.all():
+        bad = np.flatnonzero(~whole)
+        raise ConfigError(f"{who}: {name} must hold integer class codes; got {float(numeric[bad[0]])!r} at position "
+                          f"{bad[0]} ({len(bad)} value(s) not a whole number).")
+    return numeric.astype(np.int64)
+
+
 def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] | None = None) -> AccuracyReport:
     """Confusion matrix, overall accuracy, kappa and per-class scores.
 
     Parameters
     ----------
     y_true, y_pred : sequences of class codes of the same length
+        Integers (or whole floats); no missing label.
     labels : class codes to report, in order (default: every code in either)
     class_names : optional ``{code: name}``
+
+    Raises
+    ------
+    DataModelError
+        Missing labels (NaN, None) in ``y_true``, ``y_pred`` or ``labels``: how many, and where.
+    ConfigError
+        Different lengths, no sample, labels that are not integer codes.
 
     Example
     -------
     >>> report = assess_accuracy([1, 1, 2, 2], [1, 2, 2, 2])
     >>> report.confusion.tolist(), report.overall_accuracy, round(report.kappa, 2)
     ([[1, 1], [0, 2]], 0.75, 0.5)
+    >>> assess_accuracy([1, 2, float("nan")], [1, 2, 2])
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: assess_accuracy: 1 of the 3 labels in y_true is missing (NaN or None), at positions [2]. Drop the unlabelled samples from both arguments first, e.g. keep = pandas.notna(y_true) & pandas.notna(y_pred).
     """
-    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    who = "assess_accuracy"
+    y_true, y_pred = _class_codes(y_true, "y_true", who), _class_codes(y_pred, "y_pred", who)
     if y_true.shape != y_pred.shape:
         raise ConfigError(f"assess_accuracy: {y_true.size} reference labels but {y_pred.size} predictions.")
     if y_true.size == 0:
         raise ConfigError("assess_accuracy: no samples to assess.")
-    labels = [int(c) for c in (np.union1d(y_true, y_pred) if labels is None else labels)]
+    labels = np.union1d(y_true, y_pred) if labels is None else _class_codes(labels, "labels", who)
+    labels = [int(c) for c in labels]
     with warnings.catch_warnings():
         # A single class on both sides is a valid (if dull) assessment: no advice to pass labels, which we do.
         warnings.filterwarnings("ignore", "A single label was found", UserWarning)
@@ -862,6 +917,8 @@ def estimate_area(
 
     Raises
     ------
+    DataModelError
+        Missing classes (NaN, None) in ``map_classes`` or ``reference_classes``: how many, and where.
     ConfigError
         Different lengths, no sample, a point in a class the map does not hold, a stratum with pixels but fewer
         than 2 points (its variance cannot be estimated), labels missing some class.
@@ -887,6 +944,7 @@ def estimate_area(
     if mapped.size == 0:
         raise ConfigError(f"{what}: no sample point.")
     for name, values in (("map", mapped), ("reference", reference)):
+        _check_missing(values, f"{name}_classes", what, ("map_classes", "reference_classes"))
         if not np.issubdtype(values.dtype, np.integer):
             raise ConfigError(f"{what}: {name} classes must be integer codes; got dtype {values.dtype}.")
     if not (np.isfinite(pixel_area) and pixel_area > 0):

@@ -60,6 +60,7 @@ import xarray as xr
 
 from .datamodel import CUBE_DIMS, validate
 from .errors import BandError, ConfigError, DataModelError
+from .inputs import finite_or_nan
 
 __all__ = [
     "INDICES",
@@ -355,9 +356,12 @@ _DEFAULT_TEMPORAL = ("min", "max", "mean", "std", "amplitude", "doy_of_max")
 def _reduce_time(values: np.ndarray, stats: Iterable[str], doy: np.ndarray | None = None) -> list[np.ndarray]:
     """NaN-aware statistics over axis 0 of ``values``, one array per statistic (float64 where averaged).
 
-    A series without any value gives NaN for every statistic. ``doy``: day of year of each position along axis 0.
+    A series without any value gives NaN for every statistic; ``±inf`` is no value, as NaN is. ``doy``: day of year
+    of each position along axis 0.
     """
-    nan = np.isnan(values)
+    nan = ~np.isfinite(values)
+    if values.dtype.kind == "f" and nan.any() and not np.isnan(values[nan]).all():
+        values = np.where(nan, np.nan, values)  # ±inf: not an observation
     empty = nan.all(axis=0)
     cache: dict[str, np.ndarray] = {}
 
@@ -497,7 +501,7 @@ def _run_block(block: np.ndarray, plan: _Plan) -> np.ndarray:
     first = len(plan.bands) if plan.keep_bands else 0
     if plan.keep_bands:  # the kept bands are the copy the features read: no other copy of the block
         series[:, :first] = block
-        values = series[:, :first]
+        values = finite_or_nan(series[:, :first])  # ±inf is not an observation: NaN, in place
     else:  # the block as it comes (maybe a transposed view: numpy's loops follow its memory order)
         values = block if block.dtype == dtype else block.astype(dtype)
     bands = {name: _read_only(values[:, i]) for i, name in enumerate(plan.bands)}

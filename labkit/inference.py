@@ -2,7 +2,9 @@
 
 Takes a cube (the same bands and dates the model was trained on) and a fitted classifier; returns a class map
 ``(y, x)`` and a confidence map (the highest class probability). Only one block of the cube is in memory at a time,
-so a dask-backed cube larger than memory streams through. Comes after :mod:`labkit.models`, before
+so a dask-backed cube larger than memory streams through. Before any block, the cube is checked against what the
+model was fitted on (:func:`labkit.models.fit_model` records it): its bands are read by name in the model's order,
+and a missing band or another number of dates is refused. Comes after :mod:`labkit.models`, before
 :mod:`labkit.accuracy`.
 """
 
@@ -15,10 +17,70 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .datamodel import validate
-from .errors import ConfigError
+from .errors import BandError, ConfigError, DataModelError
 
 #: Class-map value of pixels that could not be classified (no valid value on some date and band).
 NO_CLASS = 255
+
+
+def _match_signature(cube: xr.DataArray, signature) -> xr.DataArray:
+    """The cube's bands in the order of the model's :class:`~labkit.models.InputSignature`, its dates checked."""
+    bands = [str(b) for b in cube.band.values]
+    missing = [b for b in signature.bands if b not in bands]
+    if missing:
+        raise BandError(f"predict_cube: the cube has no band(s) {missing}, which the model was fitted on (it reads "
+                        f"{signature.describe()}); the cube's bands: {bands}. Compute the missing band(s), or fit the "
+                        "model on samples of the cube's bands.")
+    if cube.sizes["time"] != signature.n_time:
+        raise DataModelError(f"predict_cube: the model was fitted on series of {signature.n_time} dates; the cube has "
+                             f"{cube.sizes['time']}. Gap-fill the cube onto the model's dates (fill_gaps with the "
+                             "same step and period), or fit the model on samples of this cube.")
+    if bands == list(signature.bands):
+        return cube
+    return cube.sel(band=list(signature.bands))
+
+
+def _series_shape(model) -> tuple[int, int] | None:
+    """``(n_time, n_band)`` a model's first step (:class:`~labkit.models.SeriesFeatures`) was fitted on, if known."""
+    steps = getattr(model, "steps", None)
+    first = steps[0][1] if steps else model
+    if hasattr(first, "n_time_") and hasattr(first, "n_band_"):
+        return int(first.n_time_), int(first.n_band_)
+    return None
+
+
+def _check_shape(cube: xr.DataArray, model) -> None:
+    """For a model without a signature (fitted on arrays): the series shape or feature count it was fitted on."""
+    n_time, n_band = cube.sizes["time"], cube.sizes["band"]
+    shape = _series_shape(model)
+    if shape is not None and shape != (n_time, n_band):
+        raise DataModelError(f"predict_cube: the model was fitted on series of {shape[0]} dates x {shape[1]} bands; "
+                             f"the cube has {n_time} dates x {n_band} bands ({[str(b) for b in cube.band.values]}). "
+                             "Give a cube with the model's dates and bands (fit it with labkit.models.fit_model to "
+                             "have the bands matched by name).")
+    n_features = getattr(model, "n_features_in_", None)
+    if shape is None and n_features is not None and int(n_features) != n_time * n_band:
+        raise DataModelError(f"predict_cube: the model was fitted on {n_features} features; the cube gives "
+                             f"{n_time} dates x {n_band} bands = {n_time * n_band} per pixel. Give a cube with the "
+                             "model's dates and bands.")
+
+
+def _model_input(cube: xr.DataArray, model) -> xr.DataArray:
+    """The cube as the model reads it, checked before any block is classified (see :func:`predict_cube`)."""
+    signature = getattr(model, "input_signature_", None)
+    if signature is not None:
+        return _match_signature(cube, signature)
+    _check_shape(cube, model)
+    return cube
+
+
+def _classify(model, pixels: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class and confidence of each pixel: from ``predict_proba``, or ``predict`` and NaN without it."""
+    if not hasattr(model, "predict_proba"):
+        return model.predict(pixels), np.full(len(pixels), np.nan, dtype="float32")
+    proba = model.predict_proba(pixels)
+    best = proba.argmax(axis=1)
+    return classes[best], proba[np.arange(len(best)), best]
 
 
 def predict_cube(
@@ -30,8 +92,12 @@ def predict_cube(
     ----------
     cube : cube (time, band, y, x)
         Numpy or dask; read ``block_size`` x ``block_size`` pixels at a time.
-    model : fitted classifier with ``predict_proba`` and ``classes_``
-        Fed ``(n_pixels, n_time, n_band)`` arrays.
+    model : fitted classifier with ``classes_`` and ``predict_proba`` (or only ``predict``)
+        Fed ``(n_pixels, n_time, n_band)`` arrays. Fitted with :func:`labkit.models.fit_model`, it carries the
+        bands and number of dates it reads (``input_signature_``): the cube's bands are then taken by name in the
+        model's order (any order, extra bands left out). Without it, the cube must match the model's shape
+        (``n_time_`` x ``n_band_`` of a :class:`~labkit.models.SeriesFeatures` first step, else ``n_features_in_``).
+        A model without ``predict_proba`` (``sklearn.svm.LinearSVC``...) gives its ``predict`` and no confidence.
     block_size : int
         Side of the square blocks, in pixels.
     progress : bool
@@ -39,8 +105,19 @@ def predict_cube(
 
     Returns
     -------
-    class_map : (y, x) uint8, :data:`NO_CLASS` where a pixel has a NaN value
-    confidence : (y, x) float32 in [0, 1], NaN where not classified
+    class_map : (y, x) uint8, :data:`NO_CLASS` where a pixel has a NaN (or ±inf) value
+    confidence : (y, x) float32 in [0, 1], NaN where not classified, and everywhere for a model without
+        ``predict_proba``
+
+    Raises
+    ------
+    ConfigError
+        An unfitted model, class codes that do not fit a uint8 map, a bad ``block_size``.
+    BandError
+        The cube lacks a band of the model's signature (names them, and the cube's bands).
+    DataModelError
+        Not a cube; another number of dates than the model's signature; a model without a signature whose shape
+        (dates x bands, or number of features) differs from the cube's.
 
     Example
     -------
@@ -62,23 +139,21 @@ def predict_cube(
     if classes.min() < 0 or classes.max() >= NO_CLASS:
         raise ConfigError(f"predict_cube: class codes must lie in 0..{NO_CLASS - 1} for a uint8 class map; "
                           f"got {classes.min()}..{classes.max()}.")
+    source = _model_input(cube, model)
     height, width = cube.sizes["y"], cube.sizes["x"]
     class_map = np.full((height, width), NO_CLASS, dtype="uint8")
     confidence = np.full((height, width), np.nan, dtype="float32")
     blocks = list(product(range(0, height, block_size), range(0, width, block_size)))
     for y0, x0 in tqdm(blocks, desc="predict", unit="block", disable=not progress):
         window = {"y": slice(y0, y0 + block_size), "x": slice(x0, x0 + block_size)}
-        values = cube.isel(window).transpose("y", "x", "time", "band").values
+        values = source.isel(window).transpose("y", "x", "time", "band").values
         bh, bw = values.shape[:2]
         pixels = values.reshape(bh * bw, *values.shape[2:])
-        ok = ~np.isnan(pixels).any(axis=(1, 2))
+        ok = np.isfinite(pixels).all(axis=(1, 2))  # NaN or ±inf on a date and band: not classified
         if ok.any():
-            proba = model.predict_proba(pixels[ok])
-            best = proba.argmax(axis=1)
             block_classes = np.full(bh * bw, NO_CLASS, dtype="uint8")
             block_conf = np.full(bh * bw, np.nan, dtype="float32")
-            block_classes[ok] = classes[best]
-            block_conf[ok] = proba[np.arange(len(best)), best]
+            block_classes[ok], block_conf[ok] = _classify(model, pixels[ok], classes)
             class_map[window["y"], window["x"]] = block_classes.reshape(bh, bw)
             confidence[window["y"], window["x"]] = block_conf.reshape(bh, bw)
     coords = {"y": cube.y, "x": cube.x}

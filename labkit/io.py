@@ -718,6 +718,11 @@ def _encode(values: np.ndarray, dtype: np.dtype, nodata, scale, offset, where: s
     return out
 
 
+def _stored_bytes(cube: xr.DataArray, dtype: np.dtype) -> int:
+    """Uncompressed size of a cube stored as ``dtype``: what a writer checks against the disk's free space."""
+    return int(cube.size) * np.dtype(dtype).itemsize
+
+
 def _geotiff_profile(cube: xr.DataArray, dtype: np.dtype, nodata, count: int) -> dict:
     height, width = cube.sizes["y"], cube.sizes["x"]
     profile = dict(
@@ -847,7 +852,7 @@ def write_dates(
     dtype, nodata = _storage(cube, dtype, nodata, scale)
     stems = _date_file_stems(cube, prefix)
     targets = [Path(folder) / f"{stem}.tif" for stem in stems]
-    with atomic_paths(targets, overwrite=overwrite) as temps:
+    with atomic_paths(targets, overwrite=overwrite, nbytes=_stored_bytes(cube, dtype)) as temps:
         _write_files(cube, temps, targets, "dates", dtype, nodata, scale, offset)
     return targets
 
@@ -892,7 +897,7 @@ def write_bands(
     validate(cube, "cube")
     dtype, nodata = _storage(cube, dtype, nodata, scale)
     targets = [Path(folder) / f"{prefix}{_safe_stem(str(b), 'Band name')}.tif" for b in cube["band"].values]
-    with atomic_paths(targets, overwrite=overwrite) as temps:
+    with atomic_paths(targets, overwrite=overwrite, nbytes=_stored_bytes(cube, dtype)) as temps:
         _write_files(cube, temps, targets, "bands", dtype, nodata, scale, offset)
     return targets
 
@@ -1021,7 +1026,7 @@ def write_cog(
         blocksize=int(blocksize), overviews="AUTO", resampling="NEAREST" if integer else "AVERAGE",
         predictor="YES", BIGTIFF="IF_SAFER",
     )
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite, nbytes=layers.nbytes) as tmp:
         _write_cog_file(tmp, layers, profile, descriptions, colormap)
         with rasterio.open(tmp) as src:
             layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
@@ -1404,9 +1409,12 @@ def read_samples(path: str | os.PathLike) -> xr.Dataset:
         raise ReadError(f"{path} is not a NetCDF file. Sample sets are written by labkit.io.write_samples.")
     try:
         with xr.open_dataset(path, engine=engine) as ds:
+            check_fits_in_memory(int(ds.nbytes), str(path), what="loading this sample set")
             samples = ds.load()
-    except (OSError, ValueError, KeyError) as error:
-        raise ReadError(f"{path} could not be read as NetCDF ({error}).") from None
+    except LabkitError:
+        raise
+    except Exception as error:  # noqa: BLE001  (HDF5, codecs and the OS raise many types: all are named)
+        raise read_failure(error, str(path), "as NetCDF") from None
     try:
         validate(samples, "samples")
     except DataModelError as error:
@@ -1418,8 +1426,11 @@ def _netcdf_engine(path) -> str | None:
     """'h5netcdf' for NetCDF 4 (HDF5), 'scipy' for NetCDF 3, None for anything else, from the file's first bytes."""
     if Path(path).is_dir():
         return None
-    with open(path, "rb") as f:
-        head = f.read(8)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as error:
+        raise read_failure(error, str(path)) from None
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "h5netcdf"
     if head.startswith(b"CDF"):
@@ -1583,10 +1594,13 @@ def _class_label(code: int, names: dict[int, str]) -> str:
 
 def _describe_raster(path: str) -> dict[str, object]:
     r = _open_raster(path)
-    with _quiet_georef(), rasterio.open(path) as src:
-        driver = src.driver
-        layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
-        values = src.read(masked=True) if r.count * r.height * r.width <= _CHEAP_SIZE else None
+    try:
+        with _quiet_georef(), rasterio.open(path) as src:
+            driver = src.driver
+            layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+            values = src.read(masked=True) if r.count * r.height * r.width <= _CHEAP_SIZE else None
+    except Exception as error:  # noqa: BLE001  (GDAL raises many types: all are named)
+        raise read_failure(error, path, "its pixels") from None
     info: dict[str, object] = {
         "kind": f"raster ({'COG' if layout == 'COG' else driver})",
         "size": f"{r.width} x {r.height} px, {r.count} layer(s)",

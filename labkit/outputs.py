@@ -134,6 +134,12 @@ def refuse_temporary(path: str | os.PathLike) -> None:
                         f"was interrupted, delete this temporary.")
 
 
+def _own_temporary(path: Path) -> bool:
+    """Whether ``path`` is a temporary that this process named (see :func:`is_temporary`)."""
+    match = _TEMP.match(path.name)
+    return bool(match) and match["host"] == _HOST and int(match["pid"]) == os.getpid()
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -152,11 +158,25 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def _remove_settled(path: Path, attempts: int = 20) -> None:
+    """Remove ``path`` and make sure it stays removed: an I/O task that a library (zarr's event loop) started for
+    an interrupted call may still create a file in it for a moment."""
+    import time
+
+    for _ in range(attempts):
+        _remove(path)
+        time.sleep(0.01)
+        if not (path.exists() or path.is_symlink()):
+            return
+
+
 def clear_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     """Remove the temporaries that interrupted writes of ``target`` left next to it; return those removed.
 
     A temporary is stale when the process that made it (named in the temporary's name) no longer runs on this
-    host. The temporaries of a process that still runs, or of another host, are left in place with a warning.
+    host. The temporaries of a process that still runs, or of another host, are left in place with a warning. A
+    previous version set aside by a replacement that was killed half-way (``.NAME.labkit-...old``) is moved back
+    when the target is missing, never deleted.
 
     Example
     -------
@@ -180,6 +200,11 @@ def clear_stale_temporaries(target: str | os.PathLike) -> list[Path]:
                 continue
             pid, host = int(match["pid"]), match["host"]
             if host == _HOST and pid != os.getpid() and not _process_alive(pid):
+                if match["tag"] == "old" and not (target.exists() or target.is_symlink()):
+                    os.replace(entry, target)  # killed between the two renames of a replacement: the old one is back
+                    warnings.warn(f"labkit: restored {target} from {entry.name}, left by an interrupted replacement "
+                                  f"(process {pid}).", stacklevel=3)
+                    continue
                 _remove(entry)
                 removed.append(entry)
                 warnings.warn(f"labkit: removed {entry}, left by an interrupted write of {target} (process {pid}).",
@@ -369,7 +394,7 @@ def _own_dask_pool() -> Iterator[ThreadPoolExecutor | None]:
     import dask.threaded
     from dask.base import get_scheduler
 
-    if get_scheduler() is not dask.threaded.get or dask.config.get("pool", None) is not None:
+    if get_scheduler() not in (None, dask.threaded.get) or dask.config.get("pool", None) is not None:
         yield None
         return
     pool = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="labkit-writer")
@@ -460,16 +485,17 @@ def atomic_paths(paths: Sequence[str | os.PathLike], *, overwrite: bool = False,
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise ConfigError(f"Two outputs would have the same path: {dupes[0]}.")
+    for target in targets:
+        clear_stale_temporaries(target)
     for target, what in zip(targets, kinds):
         if what == "folder":
             raise ConfigError("atomic_paths writes files and stores; for a folder of files use atomic_files.")
         check_destination(target, kind=what, overwrite=overwrite)
     if nbytes is not None and targets:
         check_free_space(targets[0], nbytes)
-    for target in targets:
-        clear_stale_temporaries(target)
     created: list[Path] = []
-    temps = [_temporary(t) for t in targets]
+    # A target that is already a temporary of this process (a writer called by another writer) is written in place.
+    temps = [t if _own_temporary(t) else _temporary(t) for t in targets]
     with signals_as_interrupts():
         try:
             for parent in sorted({t.parent for t in targets}):
@@ -478,15 +504,17 @@ def atomic_paths(paths: Sequence[str | os.PathLike], *, overwrite: bool = False,
                     created.append(folder)
             with _own_dask_pool():
                 yield temps
-            for target, what in zip(targets, kinds):  # again: one may have appeared while we were writing
-                check_destination(target, kind=what, overwrite=overwrite)
+            for tmp, target, what in zip(temps, targets, kinds):  # again: one may have appeared meanwhile
+                if tmp != target:
+                    check_destination(target, kind=what, overwrite=overwrite)
             for tmp, target in zip(temps, targets):
                 if not (tmp.exists() or tmp.is_symlink()):
                     raise LabkitError(f"The writer of {target} wrote nothing (no file at its temporary path).")
-                _move_into_place(tmp, target)
+                if tmp != target:
+                    _move_into_place(tmp, target)
         except BaseException:
             for tmp in temps:
-                _remove(tmp)
+                _remove_settled(tmp)
             for folder in reversed(created):
                 with contextlib.suppress(OSError):
                     folder.rmdir()

@@ -35,6 +35,7 @@ from rasterio.features import rasterize
 
 from .datamodel import make_samples, validate
 from .errors import ConfigError, DataModelError
+from .inputs import finite_or_nan
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 POINT_TYPES = ("Point", "MultiPoint")
@@ -67,6 +68,34 @@ def _which(reference: gpd.GeoDataFrame, rows: np.ndarray, id_field: str | None) 
     return f"rows {_listed(reference.index.to_numpy()[rows])}"
 
 
+def _without_coordinates(geometry: gpd.GeoSeries) -> dict[str, np.ndarray]:
+    """Geometries with no usable coordinates (boolean per row), by reason: None, empty, NaN or infinite x/y."""
+    import shapely
+
+    none = geometry.isna().to_numpy()
+    empty = ~none & geometry.is_empty.to_numpy()
+    coords, index = shapely.get_coordinates(geometry.to_numpy(), return_index=True)
+    not_finite = np.zeros(len(geometry), dtype=bool)
+    not_finite[index[~np.isfinite(coords).all(axis=1)]] = True
+    return {"without geometry (None)": none, "empty": empty, "with NaN or infinite x/y": not_finite & ~empty}
+
+
+def _check_coordinates(reference: gpd.GeoDataFrame, id_field: str | None) -> None:
+    """Refuse geometries without coordinates, naming their rows (and ids) and why, before any is taken for
+    one outside the cube."""
+    reasons = _without_coordinates(reference.geometry)
+    missing = np.logical_or.reduce(list(reasons.values()))
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing)
+    where = _which(reference, rows, id_field)
+    if id_field is not None:
+        where += f", rows {_listed(reference.index.to_numpy()[rows])}"
+    counts = ", ".join(f"{int(found.sum())} {reason}" for reason, found in reasons.items() if found.any())
+    raise DataModelError(f"extract_samples: {_plural(len(rows), 'geometry has', 'geometries have')} no coordinates "
+                         f"({where}): {counts}. Drop them first, or give them coordinates.")
+
+
 def _check_reference(reference, class_field: str, id_field: str | None) -> None:
     if not isinstance(reference, gpd.GeoDataFrame):
         raise ConfigError(f"extract_samples: polygons must be a GeoDataFrame; got {type(reference).__name__}.")
@@ -79,17 +108,14 @@ def _check_reference(reference, class_field: str, id_field: str | None) -> None:
     if len(reference) == 0:
         raise ConfigError("extract_samples: no polygons or points were given (an empty GeoDataFrame).")
     geometry = reference.geometry
-    empty = (geometry.isna() | geometry.is_empty).to_numpy()
+    _check_coordinates(reference, id_field)
     kinds = geometry.geom_type.to_numpy()
-    invalid = ~empty & np.isin(kinds, POLYGON_TYPES) & ~geometry.is_valid.to_numpy()
-    for problem, rows in (("empty", empty), ("invalid", invalid)):
-        if rows.any():
-            n = int(rows.sum())
-            raise DataModelError(
-                f"extract_samples: {n} {problem} geometr{'y' if n == 1 else 'ies'} "
-                f"({_which(reference, np.flatnonzero(rows), id_field)})."
-                + (" Repair them with polygons.make_valid()." if problem == "invalid" else " Drop them first.")
-            )
+    invalid = np.isin(kinds, POLYGON_TYPES) & ~geometry.is_valid.to_numpy()
+    if invalid.any():
+        raise DataModelError(
+            f"extract_samples: {_plural(int(invalid.sum()), 'invalid geometry', 'invalid geometries')} "
+            f"({_which(reference, np.flatnonzero(invalid), id_field)}). Repair them with polygons.make_valid()."
+        )
     other = ~np.isin(kinds, POLYGON_TYPES + POINT_TYPES)
     if other.any():
         raise ConfigError(
@@ -256,8 +282,8 @@ def extract_samples(
         Not a GeoDataFrame, missing field, no CRS, a class field that holds neither integers nor names, a missing
         class, a non-integer id field, lines, bad options.
     DataModelError
-        Empty or invalid geometries, geometries outside the cube, a class with too few samples (each: how many and
-        which), or no pixel at all.
+        Geometries without coordinates (None, empty, NaN or infinite x/y) or invalid, geometries outside the cube,
+        a class with too few samples (each: how many and which), or no pixel at all.
 
     Example
     -------
@@ -343,7 +369,7 @@ def extract_samples(
         if rows.size == 0:
             raise DataModelError(f"{who}: every class has fewer than {min_samples_per_class} samples; none is left.")
 
-    X = read_pixels(cube, iy, ix)
+    X = finite_or_nan(read_pixels(cube, iy, ix))  # ±inf is not an observation: missing, as NaN is
     if names is not None:
         present = set(sample_codes.tolist())
         names = {c: n for c, n in names.items() if c in present}

@@ -137,13 +137,21 @@ def read_block(path: str | os.PathLike, block: Block, *, halo: bool = True) -> x
     """
     import rioxarray
 
+    from .inputs import read_failure
+    from .outputs import refuse_temporary
+
     ys, xs = block.read if halo else block.core
+    refuse_temporary(path)
     try:
         raster = rioxarray.open_rasterio(path)
     except Exception as error:  # rasterio's and rioxarray's own errors
         raise ReadError(f"{path}: not a raster GDAL can read ({error}).") from None
     with raster:
-        return raster.isel(y=ys, x=xs).load()
+        try:
+            return raster.isel(y=ys, x=xs).load()
+        except Exception as error:  # noqa: BLE001  (a damaged file: named, with the block)
+            raise read_failure(error, str(path), f"block rows {ys.start}..{ys.stop}, columns {xs.start}..{xs.stop}") \
+                from None
 
 
 def count_blocks(obj, block_size: int | tuple[int, int] = 512, *, align: bool = True) -> int:

@@ -76,8 +76,9 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["--trees", "0"], "n_estimators must be an integer >= 1"), (["--step", "-3"], "step must be an integer >= 1"),
-     (["--train-size", "1.5"], "train_size must lie strictly between 0 and 1")],
+    [(["--trees", "0"], "argument --trees: expected an integer >= 1, got '0'"),
+     (["--step", "-3"], "argument --step: expected an integer >= 1, got '-3'"),
+     (["--train-size", "1.5"], "argument --train-size: expected a number strictly between 0 and 1, got '1.5'")],
 )
 def test_cli_refuses_bad_parameters_before_running(tmp_path, capsys, args, message):
     assert main(["demo", "--out", str(tmp_path / "out"), "--no-progress", *args]) == 2

@@ -187,9 +187,10 @@ def test_empty_geometries_are_counted_and_listed(cube):
     polygons = _polygons()
     polygons.loc[1, "geometry"] = None
     polygons.loc[3, "geometry"] = Polygon()
-    with pytest.raises(DataModelError, match=r"2 empty geometries \(polygon_id \[102, 202\]\)\. Drop them first"):
+    with pytest.raises(DataModelError, match=r"2 geometries have no coordinates \(polygon_id \[102, 202\], rows \[1, 3\]\): "
+                                             r"1 without geometry \(None\), 1 empty\. Drop them first"):
         extract_samples(cube, polygons)
-    with pytest.raises(DataModelError, match=r"2 empty geometries \(rows \[1, 3\]\)"):
+    with pytest.raises(DataModelError, match=r"2 geometries have no coordinates \(rows \[1, 3\]\)"):
         extract_samples(cube, polygons, id_field=None)
 
 

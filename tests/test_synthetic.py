@@ -25,7 +25,7 @@ from labkit.datasets.synthetic import (
     make_synthetic_scene,
     vegetation_fraction,
 )
-from labkit.errors import ConfigError
+from labkit.errors import ConfigError, OutputExistsError
 
 pytestmark = [
     pytest.mark.filterwarnings("error"),
@@ -399,7 +399,7 @@ def test_cli_writes_a_store_that_reads_back(tmp_path, capsys):
                                   pd.DataFrame(expected.polygons.drop(columns="geometry")), check_dtype=False)
     assert polygons.geometry.geom_equals(expected.polygons.geometry).all()
 
-    with pytest.raises(ConfigError, match="already exists; remove it, choose another --out, or pass --overwrite"):
+    with pytest.raises(OutputExistsError, match=r"tile\.zarr already exists\. Pass overwrite=True \(--overwrite\)"):
         run_synth(argv)
     assert run_synth(argv[:-2] + ["--cloud-cover", "0.1", "--overwrite", "--no-progress"]) == 0
     assert sorted(p.name for p in out.parent.iterdir()) == ["tile.gpkg", "tile.zarr"]
@@ -409,14 +409,15 @@ def test_cli_writes_a_store_that_reads_back(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--cloud-cover", "2"], "cloud_cover must be a fraction in"),
-        (["--size", "0", "10"], "height must be a positive int"),
-        (["--dates", "200"], r"dates must be a number of dates in \[1, 73\]"),
+        (["--cloud-cover", "2"], "argument --cloud-cover: expected a number from 0 to 1, got '2'"),
+        (["--size", "0", "10"], "argument --size: expected an integer >= 1, got '0'"),
+        (["--dates", "200"], "argument --dates: expected an integer from 1 to 73, got '200'"),
     ],
 )
-def test_cli_leaves_nothing_on_bad_input(tmp_path, argv, message):
-    with pytest.raises(ConfigError, match=message):
+def test_cli_leaves_nothing_on_bad_input(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit):  # argparse's error: usage and the option's problem, before any work
         run_synth(["--out", str(tmp_path / "new" / "scene.zarr"), *argv])
+    assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ConfigError, match=r"--out must name a Zarr store ending in \.zarr"):
         run_synth(["--out", str(tmp_path / "scene.nc")])

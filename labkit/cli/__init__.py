@@ -49,22 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``labkit`` script; returns the exit code.
 
-    Errors are printed as one line on stderr, never as a Python traceback (``labkit --debug`` shows it):
-
-    ======================================================  =========
-    what                                                    exit code
-    ======================================================  =========
-    a :class:`~labkit.errors.LabkitError` (bad input...)    2
-    an unexpected error (a bug: the line says how to report)  1
-    Ctrl-C (SIGINT)                                         130
-    SIGTERM or SIGHUP (e.g. a batch scheduler's time limit) 128 + signal
-    ======================================================  =========
+    Errors are printed as one line on stderr, never as a Python traceback (``labkit --debug`` shows it). Exit
+    codes: 2 for a bad option (argparse prints the usage and the option's problem) or a
+    :class:`~labkit.errors.LabkitError` (bad input); 1 for an unexpected error (a bug: the line says how to report
+    it); 130 for Ctrl-C (SIGINT); 128 + the signal for SIGTERM or SIGHUP (e.g. a batch scheduler's time limit).
 
     Outputs being written when the command stops are removed (see :mod:`labkit.outputs`).
     """
     from ..outputs import Interrupted, signals_as_interrupts
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad option (argparse printed the usage and the error)
+        return int(done.code or 0) if not isinstance(done.code, str) else 2
     name = f"labkit {args.command}"
     try:
         with signals_as_interrupts():

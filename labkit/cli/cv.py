@@ -29,6 +29,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ._options import int_in, seed
+
 HELP = "Cross-validate a model on a sample set (folds grouped by polygon on request): OA, kappa, macro F1."
 
 
@@ -40,13 +42,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "classifier, e.g. sklearn.ensemble.ExtraTreesClassifier")
     parser.add_argument("--params", default=None, metavar="JSON",
                         help="hyperparameters of the model as a JSON object, e.g. '{\"n_estimators\": 100}'")
-    parser.add_argument("--folds", type=int, default=5, metavar="K", help="number of folds (default: 5)")
+    parser.add_argument("--folds", type=int_in(2), default=5, metavar="K",
+                        help="number of folds, at least 2 (default: 5)")
     parser.add_argument("--group-by", default=None, metavar="VAR",
                         help="variable along 'sample' whose values never straddle training and test, e.g. 'group' "
                              "(polygons); default: plain stratified k-fold over samples")
     parser.add_argument("--per-region", action="store_true",
                         help="fit one model per value of the sample set's 'region' variable")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the folds and the model (default: 0)")
+    parser.add_argument("--seed", type=seed, default=0, metavar="N",
+                        help="seed of the folds and the model (default: 0)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT",
                         help="also write the scores per fold, the summed confusion matrix and per-class scores")
     parser.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
@@ -75,13 +79,13 @@ def run(args: argparse.Namespace) -> int:
         Missing file, not a sample set, unknown model or group variable, too many folds for a class, existing
         ``--json`` file without ``--overwrite`` (printed as one line by ``labkit``, exit code 2).
     """
-    from ..errors import OutputExistsError
-    from ..io import atomic_path, read_samples
+    from ..io import read_samples, write_json
     from ..models import cross_validate, parse_model_config
+    from ..outputs import check_destination
 
     config = parse_model_config({"model": args.model, "params": _params(args.params), "per_region": args.per_region})
-    if args.json is not None and args.json.exists() and not args.overwrite:
-        raise OutputExistsError(f"{args.json} already exists; pass --overwrite to replace it.")
+    if args.json is not None:  # before the cross-validation: an output that cannot be written fails now
+        check_destination(args.json, kind="file", overwrite=args.overwrite)
     samples = read_samples(args.samples)
     result = cross_validate(samples, config, folds=args.folds, group_by=args.group_by, random_state=args.seed)
     how = (f"grouped by {args.group_by!r} (stratified group k-fold" if args.group_by
@@ -91,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
     print(result.summary())
     if args.json is not None:
         report = {"samples": str(args.samples), "params": config.params, **result.to_dict()}
-        with atomic_path(args.json, overwrite=args.overwrite) as tmp:
-            tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+        write_json(report, args.json, overwrite=args.overwrite)
         print(f"Scores per fold, summed confusion matrix and per-class scores in {args.json}")
     return 0

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from ._options import fraction, positive_int, seed
+
 HELP = "Run the whole chain on the embedded Sentinel-2 patch and write a validated land-cover map and a report."
 
 
 def configure(parser) -> None:
     parser.add_argument("--out", default="outputs/demo", help="output folder (default: %(default)s)")
-    parser.add_argument("--step", type=int, default=10, help="days between gap-filled dates (default: %(default)s)")
-    parser.add_argument("--train-size", type=float, default=0.7,
+    parser.add_argument("--step", type=positive_int, default=10,
+                        help="days between gap-filled dates (default: %(default)s)")
+    parser.add_argument("--train-size", type=fraction(closed="neither"), default=0.7,
                         help="share of each class's polygons used for training (default: %(default)s)")
-    parser.add_argument("--trees", type=int, default=200, help="random forest size (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the split and the forest")
+    parser.add_argument("--trees", type=positive_int, default=200, help="random forest size (default: %(default)s)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed of the split and the forest")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 

@@ -6,6 +6,8 @@ the series and appends temporal statistics. Comes after :mod:`labkit.samples`, b
 
 * build: :func:`make_model` (a registered name, a dotted path to a scikit-learn classifier, a :class:`ModelConfig`),
   :func:`make_classifier` (``"rf"``, ``"svm"``, ``"lgbm"``), :func:`register_model` for new kinds of model;
+* fit: :func:`fit_model` fits on a sample set and records the bands and dates the model reads
+  (:class:`InputSignature`), which :func:`labkit.inference.predict_cube` checks;
 * estimators: :class:`SeriesFeatures`, :class:`CalibratedSVC`, :class:`RegionalClassifier` (one model per region);
 * select: :func:`cross_validate` (:class:`CVResult`), :func:`search_hyperparameters` (:class:`SearchResult`),
   :func:`make_folds` — folds grouped by polygon.
@@ -27,12 +29,14 @@ from .registry import (
 )
 from .selection import CVResult, SearchResult, cross_validate, make_folds, search_hyperparameters
 from .svm import CalibratedSVC
+from .training import InputSignature, fit_model, input_signature
 
 __all__ = [
     "CLASSIFIERS",
     "MODELS",
     "CVResult",
     "CalibratedSVC",
+    "InputSignature",
     "ModelConfig",
     "ModelEntry",
     "RegionalClassifier",
@@ -40,6 +44,8 @@ __all__ = [
     "SeriesFeatures",
     "cross_validate",
     "describe_model",
+    "fit_model",
+    "input_signature",
     "make_classifier",
     "make_folds",
     "make_model",

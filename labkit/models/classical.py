@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
 from ..features import STATS, temporal_stats
-from .registry import register_model
+from .registry import _build, register_model
 
 
 class SeriesFeatures(TransformerMixin, BaseEstimator):
@@ -91,6 +91,15 @@ def _lightgbm(**params):
 
 CLASSIFIERS = {"rf": _random_forest, "svm": _svm, "lgbm": _lightgbm}
 
+_ESTIMATORS = {"rf": "sklearn.ensemble.RandomForestClassifier", "svm": "labkit.models.svm.CalibratedSVC",
+               "lgbm": "lightgbm.LGBMClassifier"}
+"""The class that receives each classifier's hyperparameters (their names are checked against it)."""
+
+
+def _pipeline(name: str, *, stats: Sequence[str] = STATS, **params) -> Pipeline:
+    """:class:`SeriesFeatures` and the named model, unchecked: the registry's build function."""
+    return Pipeline([("features", SeriesFeatures(stats=stats)), ("model", CLASSIFIERS[name](**params))])
+
 
 def make_classifier(name: str, *, stats: Sequence[str] = STATS, **params) -> Pipeline:
     """A classical classifier for time series: :class:`SeriesFeatures` followed by the named model.
@@ -103,6 +112,12 @@ def make_classifier(name: str, *, stats: Sequence[str] = STATS, **params) -> Pip
     stats : temporal statistics appended to the series (see :class:`SeriesFeatures`).
     **params : hyperparameters of the model (``random_state``, ``n_estimators``, ``C``...).
 
+    Raises
+    ------
+    ConfigError
+        An unknown model, an unknown hyperparameter (with the closest name and the accepted ones) or a bad value
+        (what is expected, what was given), before anything is fitted.
+
     Example
     -------
     >>> rng = np.random.default_rng(0)
@@ -110,14 +125,14 @@ def make_classifier(name: str, *, stats: Sequence[str] = STATS, **params) -> Pip
     >>> model = make_classifier("rf", n_estimators=10, random_state=0).fit(X + y[:, None, None], y)
     >>> model.predict(X[:3] + 1).tolist()
     [1, 1, 1]
+    >>> make_classifier("rf", n_estimator=10)
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: model 'rf' (RandomForestClassifier) has no parameter(s) ['n_estimator'] (did you mean 'n_estimators'?); its parameters: [...].
     """
     if name not in CLASSIFIERS:
         raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(CLASSIFIERS)}.")
-    try:
-        model = CLASSIFIERS[name](**params)
-    except TypeError as error:
-        raise ConfigError(f"make_classifier({name!r}): {error}.") from None
-    return Pipeline([("features", SeriesFeatures(stats=stats)), ("model", model)])
+    return _build(name, params, stats)
 
 
 _DESCRIPTIONS = {
@@ -126,4 +141,5 @@ _DESCRIPTIONS = {
     "lgbm": "LightGBM gradient-boosted trees, 200 rounds, 63 histogram bins",
 }
 for _name, _description in _DESCRIPTIONS.items():
-    register_model(_name, functools.partial(make_classifier, _name), description=_description)
+    register_model(_name, functools.partial(_pipeline, _name), description=_description,
+                   estimator=_ESTIMATORS[_name])

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..errors import ConfigError
 from ..features import STATS
+from . import _lightgbm
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,17 @@ class ModelEntry:
     takes_stats : bool, default True
         Whether the model starts with :class:`~labkit.models.SeriesFeatures` (classical models do; a network that
         reads the raw series does not).
+    estimator : str, optional
+        Dotted import path of the class whose ``__init__`` receives the hyperparameters (``"lightgbm.LGBMClassifier"``):
+        unknown names are refused by that class's parameters, with a "did you mean". Without it, by the parameters
+        of ``build`` when it names them all.
     """
 
     name: str
     build: Callable[..., Any]
     description: str
     takes_stats: bool = True
+    estimator: str | None = None
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -57,8 +63,10 @@ MODELS: dict[str, ModelEntry] = {}
 
 
 def register_model(name: str, build: Callable[..., Any], *, description: str, takes_stats: bool = True,
-                   replace: bool = False) -> ModelEntry:
+                   estimator: str | None = None, replace: bool = False) -> ModelEntry:
     """Register a model under ``name``, so that :func:`make_model`, configs and ``labkit cv`` know it.
+
+    See :class:`ModelEntry` for the parameters.
 
     Raises
     ------
@@ -80,7 +88,7 @@ def register_model(name: str, build: Callable[..., Any], *, description: str, ta
                           "dots, which mark import paths).")
     if name in MODELS and not replace:
         raise ConfigError(f"register_model: a model named {name!r} is already registered; pass replace=True.")
-    MODELS[name] = entry = ModelEntry(name, build, description, takes_stats)
+    MODELS[name] = entry = ModelEntry(name, build, description, takes_stats, estimator)
     return entry
 
 
@@ -157,14 +165,68 @@ def resolve_estimator_class(path: str) -> type:
     return cls
 
 
+def _signature_names(target, skip: tuple[str, ...] = ()) -> list[str]:
+    """The named parameters of a class's ``__init__`` or of a function, in order (not ``*args``/``**kwargs``)."""
+    return [p.name for p in inspect.signature(target).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in skip]
+
+
+def _param_names(target, *, skip: tuple[str, ...] = ()) -> list[str] | None:
+    """The hyperparameter names ``target`` (an estimator class or a build function) takes, in its signature's order
+    (a LightGBM class: also LightGBM's own parameters and aliases); None when it takes any name (``**kwargs``)."""
+    if inspect.isclass(target) and _lightgbm.is_lightgbm(target):
+        return _lightgbm.param_names(target)
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(target).parameters.values()):
+        return None
+    return _signature_names(target, skip)
+
+
+def _did_you_mean(unknown: list[str], names: list[str]) -> str:
+    """`` (did you mean 'n_estimators'?)`` for the unknown names that are close to a known one ('' if none is)."""
+    lowered = {name.lower(): name for name in names}
+    close = {}
+    for name in unknown:
+        match = [lowered[name.lower()]] if name.lower() in lowered else difflib.get_close_matches(name, names, n=1)
+        if match:
+            close[name] = match[0]
+    if not close:
+        return ""
+    if len(unknown) == 1:
+        return f" (did you mean {close[unknown[0]]!r}?)"
+    return " (did you mean " + ", ".join(f"{v!r} for {k!r}" for k, v in close.items()) + "?)"
+
+
+def _check_param_names(owner: str, target, params: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> None:
+    """Refuse hyperparameters that ``target`` (an estimator class or a build function) does not take: a
+    :class:`ConfigError` naming them, the closest known names and the accepted ones. The one check of names, for
+    registered models and dotted paths alike."""
+    names = _param_names(target, skip=skip)
+    unknown = [] if names is None else [p for p in params if p not in names]
+    if not unknown:
+        return
+    shown, more = names, ""
+    if inspect.isclass(target) and _lightgbm.is_lightgbm(target):
+        shown = _signature_names(target)
+        more = f", and LightGBM's own parameters and their aliases (see {_lightgbm.DOCS})"
+    raise ConfigError(f"{owner} has no parameter(s) {unknown}{_did_you_mean(unknown, names)}; its parameters: "
+                      f"{shown}{more}.")
+
+
 def _check_estimator_params(estimator) -> None:
-    """Run scikit-learn's parameter validation now (it otherwise runs in ``fit``), for every step that has one."""
+    """Check hyperparameter values now, for every step of ``estimator``: scikit-learn's constraints (which otherwise
+    run in ``fit``) and LightGBM's (see :mod:`labkit.models._lightgbm`). Raises a :class:`ConfigError`."""
     from sklearn.base import BaseEstimator
+    from sklearn.utils._param_validation import InvalidParameterError
 
     steps = [estimator, *[v for v in estimator.get_params(deep=True).values() if isinstance(v, BaseEstimator)]]
     for step in steps:
-        if hasattr(type(step), "_parameter_constraints") and hasattr(step, "_validate_params"):
-            step._validate_params()
+        if _lightgbm.is_lightgbm(step):
+            _lightgbm.check_params(step)
+        elif hasattr(type(step), "_parameter_constraints") and hasattr(step, "_validate_params"):
+            try:
+                step._validate_params()
+            except InvalidParameterError as error:
+                raise ConfigError(str(error)) from None
 
 
 # -------------------------------------------------------------------------------------------------- configs
@@ -255,31 +317,42 @@ class ModelConfig(BaseModel):
         return seed_estimator(estimator, random_state)
 
 
-def _build(name: str, params: Mapping[str, Any], stats):
-    params = dict(params)
-    if name in MODELS:
-        entry = MODELS[name]
-        if stats is not None and not entry.takes_stats:
-            raise ConfigError(f"model {name!r} reads the raw series: it takes no 'stats'.")
-        estimator = entry.build(**params, **({"stats": stats} if stats is not None else {}))
+def _build_registered(entry: ModelEntry, params: dict, stats):
+    if stats is not None and not entry.takes_stats:
+        raise ConfigError(f"model {entry.name!r} reads the raw series: it takes no 'stats'.")
+    if entry.estimator is not None:
+        cls = resolve_estimator_class(entry.estimator)
+        owner = f"model {entry.name!r} ({cls.__name__})"
+        _check_param_names(owner, cls, params)
     else:
-        from sklearn.pipeline import Pipeline
+        owner = f"model {entry.name!r}"
+        _check_param_names(owner, entry.build, params, skip=("stats",))
+    try:
+        return entry.build(**params, **({"stats": stats} if stats is not None else {}))
+    except TypeError as error:  # a build function that takes **params and passes a wrong one on
+        raise ConfigError(f"{owner}: {error}.") from None
 
-        from .classical import SeriesFeatures
 
-        cls = resolve_estimator_class(name)
-        signature = inspect.signature(cls.__init__)
-        accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-        known = [p for p in signature.parameters if p != "self"]
-        unknown = [p for p in params if p not in known]
-        if unknown and not accepts_any:
-            raise ConfigError(f"{cls.__name__} has no parameter(s) {unknown}; its parameters: {known}.")
-        try:
-            model = cls(**params)
-        except TypeError as error:
-            raise ConfigError(f"{cls.__name__}(...): {error}.") from None
-        estimator = Pipeline([("features", SeriesFeatures(stats=STATS if stats is None else stats)),
-                              ("model", model)])
+def _build_dotted(path: str, params: dict, stats):
+    from sklearn.pipeline import Pipeline
+
+    from .classical import SeriesFeatures
+
+    cls = resolve_estimator_class(path)
+    _check_param_names(cls.__name__, cls, params)
+    try:
+        model = cls(**params)
+    except TypeError as error:
+        raise ConfigError(f"{cls.__name__}(...): {error}.") from None
+    return Pipeline([("features", SeriesFeatures(stats=STATS if stats is None else stats)), ("model", model)])
+
+
+def _build(name: str, params: Mapping[str, Any], stats):
+    """The unfitted estimator named ``name`` with ``params``, every hyperparameter's name and value checked first
+    (:class:`ConfigError`). The one builder behind :func:`make_model`, configs and
+    :func:`~labkit.models.make_classifier`."""
+    params = dict(params)
+    estimator = _build_registered(MODELS[name], params, stats) if name in MODELS else _build_dotted(name, params, stats)
     _check_estimator_params(estimator)
     return estimator
 

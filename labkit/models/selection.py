@@ -27,7 +27,9 @@ from ..accuracy import AccuracyReport, RunsSummary, assess_accuracy, summarize_r
 from ..datamodel import class_names as _class_names
 from ..datamodel import validate
 from ..errors import ConfigError
+from . import _lightgbm
 from .registry import describe_model, make_model
+from .training import _region_kwargs, fit_model, input_signature
 
 METRICS = {"overall_accuracy": "overall accuracy", "kappa": "kappa", "macro_f1": "macro F1"}
 """The scores reported for each fold, and how they are printed."""
@@ -115,17 +117,6 @@ def make_folds(
 
 
 # ------------------------------------------------------------------------------------------ cross-validation
-
-
-def _region_kwargs(model, samples: xr.Dataset, rows: np.ndarray) -> dict:
-    """``region=`` for models that take it (:class:`~labkit.models.RegionalClassifier`)."""
-    from .regional import RegionalClassifier
-
-    if not isinstance(model, RegionalClassifier):
-        return {}
-    if "region" not in samples:
-        raise ConfigError("A per-region model needs the sample set's 'region' variable, and this one has none.")
-    return {"region": samples["region"].values[rows]}
 
 
 @dataclass(frozen=True)
@@ -253,7 +244,8 @@ def cross_validate(
     Raises
     ------
     ConfigError
-        Unknown model or group variable, too many folds for a class (see :func:`make_folds`).
+        Unknown model or group variable, too many folds for a class (see :func:`make_folds`), an unknown or bad
+        hyperparameter (before any fold is fitted), LightGBM refusing one while fitting.
 
     See Also
     --------
@@ -281,9 +273,8 @@ def cross_validate(
     fold_of = np.empty(len(y), dtype=int)
     reports, seconds = [], []
     for number, (train, test) in enumerate(splits):
-        fitted = clone(estimator)
         start = time.perf_counter()
-        fitted.fit(X[train], y[train], **_region_kwargs(fitted, samples, train))
+        fitted = fit_model(clone(estimator), samples.isel(sample=train))
         seconds.append(time.perf_counter() - start)
         predicted = fitted.predict(X[test], **_region_kwargs(fitted, samples, test))
         predictions[test], fold_of[test] = predicted, number
@@ -323,6 +314,22 @@ def _resolve_keys(estimator, grid: Mapping[str, object]) -> dict[str, str]:
                               f"{sorted(p for p in params if '__' in p)[:40]}.")
         resolved[key] = matches[0]
     return resolved
+
+
+def _check_candidates(estimator, grids: list[dict], short: dict[str, str]) -> None:
+    """Check every candidate of a grid before any is fitted (as :func:`~labkit.models.make_model` checks one);
+    ``short`` maps the estimator's parameter names to those given in the grid, for the message."""
+    from sklearn.base import clone
+    from sklearn.model_selection import ParameterGrid
+
+    from .registry import _check_estimator_params
+
+    for candidate in ParameterGrid(grids):
+        try:
+            _check_estimator_params(clone(estimator).set_params(**candidate))
+        except ConfigError as error:
+            given = {short.get(k, k): v for k, v in candidate.items()}
+            raise ConfigError(f"search_hyperparameters: candidate {given}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -391,12 +398,13 @@ def search_hyperparameters(
     Returns
     -------
     SearchResult
+        Its ``best_estimator`` carries the sample set's ``input_signature_`` (see :func:`~labkit.models.fit_model`).
 
     Raises
     ------
     ConfigError
         As :func:`make_folds`; a grid key that is no parameter of the model; a per-region model (tune its
-        ``estimator`` on each region's samples instead).
+        ``estimator`` on each region's samples instead); LightGBM refusing a candidate's hyperparameter.
 
     Example
     -------
@@ -424,14 +432,18 @@ def search_hyperparameters(
                           "parameter name -> values.")
     names = [_resolve_keys(estimator, g) for g in grids]
     full_grids = [{names[i][k]: v for k, v in g.items()} for i, g in enumerate(grids)]
+    short = {full: given for mapping in names for given, full in mapping.items()}
+    if n_iter is None:
+        _check_candidates(estimator, full_grids, short)
     splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
     common = {"scoring": _scorer(scoring), "cv": splits, "n_jobs": n_jobs, "refit": True, "error_score": "raise"}
     if n_iter is None:
         search = GridSearchCV(estimator, full_grids, **common)
     else:
         search = RandomizedSearchCV(estimator, full_grids, n_iter=n_iter, random_state=random_state, **common)
-    search.fit(samples["X"].values, samples["label"].values)
-    short = {full: given for mapping in names for given, full in mapping.items()}
+    with _lightgbm.fit_errors(describe_model(model)):
+        search.fit(samples["X"].values, samples["label"].values)
+    search.best_estimator_.input_signature_ = input_signature(samples)
     cv = search.cv_results_
     table = pd.DataFrame([{short[k]: v for k, v in params.items()} for params in cv["params"]])
     table["mean_score"] = cv["mean_test_score"]
