@@ -94,7 +94,9 @@ def read_failure(error: BaseException, source: str, where: str = "") -> ReadErro
                          "read it lazily, or read a smaller window.")
     if isinstance(error, LabkitError) and source in str(error):
         return error if isinstance(error, ReadError) else ReadError(str(error))
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    message = _first_line(error)
+    if "previous exception" in message and error.__cause__ is not None:  # rasterio: the cause says what failed
+        message = _first_line(error.__cause__) or message
     detail = f"{type(error).__name__}: {message}" if message else type(error).__name__
     if isinstance(error, PermissionError):
         advice = "Check the file's permissions."
@@ -104,6 +106,11 @@ def read_failure(error: BaseException, source: str, where: str = "") -> ReadErro
         advice = "The file is damaged or truncated: write or download it again."
     part = f" {where}" if where else ""
     return ReadError(f"{source}: cannot read{part} ({detail}). {advice}")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def finite_or_nan(values: np.ndarray) -> np.ndarray:

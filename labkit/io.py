@@ -249,7 +249,8 @@ def _open_raster(path: str) -> _Raster:
         if isinstance(error.__cause__, PermissionError) or "Permission denied" in str(error):
             raise read_failure(PermissionError(str(error)), path) from None
         raise ReadError(
-            f"{path} is not a raster that GDAL can read ({error}). Pass image files (GeoTIFF, JPEG 2000...)."
+            f"{path} is not a raster that GDAL can read, or is damaged or truncated ({error}). Pass image files "
+            f"(GeoTIFF, JPEG 2000...), complete."
         ) from None
     except (OSError, RuntimeError, ValueError) as error:
         raise read_failure(error, path, "its header") from None
@@ -322,7 +323,8 @@ def _describe_layers(key: tuple, labels: Sequence[str], what: str, fixed: str) -
     span = chosen[0] if len(chosen) == 1 else f"{chosen[0]}..{chosen[-1]}"
     rows = key[1] if len(key) > 1 and isinstance(key[1], slice) else None
     pixels = f", rows {rows.start or 0}..{rows.stop}" if rows is not None and rows.stop is not None else ""
-    return f"{fixed}{what} {span}{pixels}"
+    noun = what if len(chosen) > 1 else what.removesuffix("s")
+    return f"{fixed}{noun} {span}{pixels}"
 
 
 def _read_layers(raster: _Raster, indexes: list[int], chunks: dict | None, labels: Sequence[str], what: str,

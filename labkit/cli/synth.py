@@ -54,14 +54,19 @@ def run(args: argparse.Namespace) -> int:
         On a bad argument, an existing output without ``--overwrite``, an output path of the wrong kind or not
         writable, or a scene larger than the disk's free space: all before anything is computed or written.
     """
-    from ..datasets.synthetic import make_synthetic_scene
+    from ..datasets.synthetic import S2_BANDS, make_synthetic_scene
     from ..errors import ConfigError
+    from ..outputs import check_destination
 
     out = Path(args.out)
     if out.suffix != ".zarr":
         raise ConfigError(f"--out must name a Zarr store ending in .zarr; got '{out}'. Try --out {out.stem}.zarr.")
     gpkg = out.with_suffix(".gpkg")
     height, width = args.size
+    # The outputs are checked before the scene is even planned: a big one takes long to plan.
+    per_pixel = args.dates * (len(S2_BANDS) * 4 + 1) + 8  # float32 bands, uint8 mask, the class map
+    check_destination(out, kind="store", overwrite=args.overwrite, nbytes=per_pixel * height * width)
+    check_destination(gpkg, kind="file", overwrite=args.overwrite)
     scene = make_synthetic_scene(height, width, dates=args.dates, n_classes=args.n_classes, chunks=args.chunks,
                                  cloud_cover=args.cloud_cover, random_state=args.seed)
 

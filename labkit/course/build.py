@@ -372,7 +372,8 @@ def make_student(src: str | os.PathLike = "course", out: str | os.PathLike = "st
     ----------
     src : path, default "course"
     out : path, default "student"
-        Created if needed; notebooks there whose source is gone are removed, others are overwritten.
+        Created if needed; the course's notebooks there are overwritten. Nothing else is removed: notebooks of the
+        learner's own (or of a course version that had them) stay.
 
     Returns
     -------
@@ -387,7 +388,6 @@ def make_student(src: str | os.PathLike = "course", out: str | os.PathLike = "st
     out = Path(out)
     notebooks = {path: read_source(path) for path in course_sources(src)}
     out.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out, {f"{path.stem}.ipynb" for path in notebooks})
     return [_write(to_student(nb), out / f"{path.stem}.ipynb") for path, nb in notebooks.items()]
 
 

@@ -15,3 +15,10 @@ def truncate(path: Path, keep: float = 0.5) -> Path:
 def user_files(folder: Path) -> dict[str, bytes]:
     """The files a user keeps in ``folder`` (name -> content), to check that none was lost."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def copy_of(path: Path, name: str) -> Path:
+    """A copy of the file ``path`` named ``name``, next to it."""
+    copy = path.with_name(name)
+    copy.write_bytes(path.read_bytes())
+    return copy
