@@ -1371,7 +1371,7 @@ def write_samples(samples: xr.Dataset, path: str | os.PathLike, *, overwrite: bo
     {3: 'forest', 5: 'water'}
     """
     validate(samples, "samples")
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite, nbytes=int(samples.nbytes)) as tmp:
         try:
             samples.to_netcdf(tmp, engine="h5netcdf")
         except (TypeError, ValueError) as error:

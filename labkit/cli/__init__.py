@@ -12,6 +12,7 @@ labkit 0.1.0
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 import traceback
@@ -22,6 +23,31 @@ from ..errors import LabkitError
 COMMANDS = ("demo", "info", "synth", "course", "cv")
 
 
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of ``parser`` and of its sub-commands, for "did you mean"."""
+    found = [o for o in parser._option_string_actions if o.startswith("--")]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _option_strings(sub)
+    return found
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a misspelt option, said by the sub-command's parser (its usage line)."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self._subparsers._group_actions[0].choices.get(getattr(parsed, "command", None), self)
+            hints = []
+            for extra in extras:
+                close = difflib.get_close_matches(extra.split("=")[0], _option_strings(command), n=1)
+                hints.append(f"{extra} (did you mean {close[0]}?)" if close and extra.startswith("-") else extra)
+            command.error(f"unrecognized arguments: {' '.join(hints)}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``labkit`` command, with every sub-command.
 
@@ -30,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:1]
     ['course']
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="labkit",
         description="Land-cover mapping from satellite image time series. Run 'labkit COMMAND --help' for a command.",
     )

@@ -308,10 +308,13 @@ def to_student(nb):
 
 
 def _write(nb, path: Path) -> Path:
+    """Write a notebook atomically (never half a notebook), replacing the previous build of it."""
     import nbformat
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
+    from ..outputs import atomic_path
+
+    with atomic_path(path, overwrite=True) as tmp:
+        nbformat.write(nb, tmp)
     return path
 
 

@@ -213,3 +213,15 @@ def test_converters(converter, good, bad):
     for text in bad:
         with pytest.raises(argparse.ArgumentTypeError, match=rf"^expected .*, got {re.escape(repr(text))}$"):
             converter(text)
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["cv", "s.nc", "--model", "rf", "--seeds", "3"], "labkit cv: error: unrecognized arguments: --seeds (did you "
+                                                      "mean --seed?) 3"),
+    (["synth", "--out", "a.zarr", "--cloudcover", "0.1"], "--cloudcover (did you mean --cloud-cover?)"),
+    (["course", "build", "--outt", "x"], "--outt (did you mean --out?)"),
+    (["demo", "--tres", "5"], "--tres (did you mean --trees?)"),
+])
+def test_a_misspelt_option_gets_a_did_you_mean(argv, said, capsys):
+    code, err = _exit_code(argv, capsys)
+    assert code == 2 and said in err and "Traceback" not in err
