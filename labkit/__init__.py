@@ -3,7 +3,9 @@
 The chain, one module per stage in the order data flows: :mod:`labkit.io` and :mod:`labkit.datasets` (cubes in),
 :mod:`labkit.tiling`, :mod:`labkit.masks`, :mod:`labkit.gapfill`, :mod:`labkit.features`, :mod:`labkit.samples`
 (and :mod:`labkit.sample_tables`), :mod:`labkit.models`, :mod:`labkit.inference`, :mod:`labkit.postprocess`,
-:mod:`labkit.accuracy`. Every stage speaks the data model of :mod:`labkit.datamodel`.
+:mod:`labkit.accuracy`. Every stage speaks the data model of :mod:`labkit.datamodel`. Every file enters through the
+input discipline of :mod:`labkit.inputs` and leaves through the output discipline of :mod:`labkit.outputs`; every
+error is a :class:`LabkitError` (:mod:`labkit.errors`).
 """
 
 from .datamodel import validate

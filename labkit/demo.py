@@ -15,14 +15,14 @@ from tqdm.auto import tqdm
 from . import __version__
 from .accuracy import assess_accuracy
 from .datasets import load_slovenia
-from .errors import ConfigError
+from . import params
 from .features import STATS
 from .gapfill import fill_gaps
 from .inference import NO_CLASS, predict_cube
 from .io import write_cog, write_json
 from .masks import count_valid
 from .models import fit_model, make_classifier
-from .outputs import atomic_files, check_destination
+from .outputs import atomic_files, check_files
 from .report import REPORT_FILES, class_colors, write_report
 from .samples import extract_samples, split_by_group
 
@@ -39,7 +39,7 @@ def run_demo(
     train_size: float = 0.7,
     n_estimators: int = 200,
     random_state: int = 0,
-    overwrite: bool = True,
+    overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
     """Run the whole chain on the embedded Slovenian patch and write maps, scores and a report to ``out``.
@@ -47,9 +47,10 @@ def run_demo(
     Parameters
     ----------
     out : path
-        Output folder; its files are written all-or-nothing (a failure leaves nothing half-written). An existing
-        folder is used only if it is empty or holds a previous demo's outputs (replaced when ``overwrite`` is
-        true); the folder itself and any other file in it are never deleted.
+        Output folder; its files (class_map.tif, confidence.tif, metrics.json, report.md and the report's
+        figures) are written all-or-nothing (a failure leaves nothing half-written). An earlier demo's files there are replaced when nobody changed them since; a file of the
+        same name that is yours (or that you changed) is replaced only with ``overwrite=True``. The folder itself
+        and its other files are never touched.
     step : int
         Days between the dates of the regular grid the series are gap-filled onto.
     train_size : float
@@ -70,15 +71,11 @@ def run_demo(
     >>> 0 <= summary["overall_accuracy"] <= 1  # doctest: +SKIP
     True
     """
-    out = check_destination(out, kind="folder")
-    if any(out.glob("[!.]*")) and not (overwrite and all((out / f).exists() for f in OUTPUTS)):
-        raise ConfigError(f"{out} exists and does not hold a previous demo's outputs; choose another --out so that "
-                          "nothing of yours is replaced.")
-    for name, value, low in (("n_estimators", n_estimators, 1), ("step", step, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ConfigError(f"{name} must be an integer >= {low}; got {value!r}.")
-    if not 0 < train_size < 1:
-        raise ConfigError(f"train_size must lie strictly between 0 and 1; got {train_size!r}.")
+    out = check_files(out, FILES, overwrite=overwrite)  # before any work (see labkit.outputs.atomic_files)
+    n_estimators = params.integer(n_estimators, "n_estimators", "run_demo", low=1)
+    step = params.integer(step, "step", "run_demo", low=1)
+    train_size = params.number(train_size, "train_size", "run_demo", low=0, high=1, closed="neither")
+    random_state = params.seed(random_state, "run_demo")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     stages = tqdm(total=len(STAGES), desc=f"demo · {STAGES[0]}", disable=not progress,

@@ -60,6 +60,7 @@ import xarray as xr
 
 from .datamodel import CUBE_DIMS, validate
 from .errors import BandError, ConfigError, DataModelError
+from . import params
 from .inputs import finite_or_nan
 
 __all__ = [
@@ -745,6 +746,7 @@ def compute_features(
 'B04', 'B08']). Indices this cube allows: ['NDVI', 'NDWI', 'EVI', 'SAVI', 'brightness'].
     """
     validate(cube, "cube")
+    keep_bands = params.flag(keep_bands, "keep_bands", "compute_features")
     if cube.chunks is not None:
         for dim, chunks in zip(("time", "band"), cube.chunks[:2]):
             if len(chunks) > 1:

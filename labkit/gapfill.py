@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import params
 from .datamodel import CUBE_DIMS, Validity, checked_mask, validate
 from .errors import ConfigError, DataModelError
 
@@ -111,14 +112,7 @@ def _target_dates(times: np.ndarray, dates, start, end, step) -> np.ndarray:
     if dates is not None:
         if step is not None or start is not None or end is not None:
             raise ConfigError("fill_gaps: give either dates, or start/end/step; not both.")
-        try:
-            target = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates).ravel()))
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"fill_gaps: dates could not be read as dates ({error}).") from None
-        if target.hasnans:
-            raise ConfigError("fill_gaps: dates holds missing dates (NaT).")
-        if target.tz is not None:
-            target = target.tz_convert(None)
+        target = params.dates(np.asarray(dates).ravel(), "dates", "fill_gaps", increasing=True)
     elif step is None:
         if start is not None or end is not None:
             raise ConfigError("fill_gaps: start and end need a step (a number of days, or 'auto').")
@@ -128,7 +122,8 @@ def _target_dates(times: np.ndarray, dates, start, end, step) -> np.ndarray:
             if step != "auto":
                 raise ConfigError(f"fill_gaps: step must be a positive number of days or 'auto'; got {step!r}.")
             step = revisit_step(times)
-        elif isinstance(step, bool) or not isinstance(step, numbers.Real) or step != int(step) or step <= 0:
+        elif (isinstance(step, bool) or not isinstance(step, numbers.Real) or not np.isfinite(step)
+              or step != int(step) or step <= 0):
             raise ConfigError(f"fill_gaps: step must be a positive number of days or 'auto'; got {step!r}.")
         try:
             first = pd.Timestamp(times[0] if start is None else start)

@@ -66,6 +66,7 @@ from .errors import (
     OutputExistsError,
     ReadError,
 )
+from . import params
 from .inputs import GuardedSource, check_fits_in_memory, finite_or_nan, read_failure
 from .outputs import atomic_path, atomic_paths, refuse_temporary
 
@@ -370,6 +371,16 @@ def _check_eager_size(rasters: Sequence[_Raster], layers: int, chunks, source: s
     check_fits_in_memory(nbytes, source)
 
 
+def _decoding(who: str, nodata, scale, offset) -> tuple[float | None, float | None, float | None]:
+    """The ``nodata``, ``scale`` and ``offset`` a reader was given, checked: numbers (nodata may be NaN)."""
+    if nodata is not None and not _is_nan(nodata):
+        nodata = params.number(nodata, "nodata", who)
+    if scale is not None and params.number(scale, "scale", who) == 0:
+        raise ConfigError(f"{who}: scale must be a finite, non-zero number; got {scale!r}.")
+    offset = None if offset is None else params.number(offset, "offset", who)
+    return nodata, (None if scale is None else float(scale)), offset
+
+
 def _decode(raw, raster: _Raster, indexes: list[int], nodata, scale, offset):
     """``float32`` physical values: nodata to NaN, then scale and offset (per layer)."""
     values = raw.astype(np.float32)
@@ -401,21 +412,6 @@ def _new_cube(data, times, bands, transform, crs) -> xr.DataArray:
     cube = make_cube(data, times, bands, transform=transform, crs=crs)
     cube.name = None  # xarray names a DataArray after its dask array ("stack-<hash>"): not a name
     return cube
-
-
-def _parse_dates(dates, who: str) -> list[pd.Timestamp]:
-    """``dates`` as timestamps, or a ConfigError naming the first one that is not a date."""
-    stamps = []
-    for i, value in enumerate(dates):
-        try:
-            stamp = pd.Timestamp(value)
-        except (ValueError, TypeError) as error:
-            raise ConfigError(f"{who}: dates[{i}] = {value!r} is not a date ({error}); write dates as "
-                              "'2021-05-01'.") from None
-        if pd.isna(stamp):
-            raise ConfigError(f"{who}: dates[{i}] is missing (NaT); give one date per file or layer.")
-        stamps.append(stamp.tz_convert(None) if stamp.tzinfo is not None else stamp)
-    return stamps
 
 
 def _check_unique_dates(stamps: list[pd.Timestamp], sources: list[str], what: str) -> None:
@@ -518,6 +514,7 @@ def read_dates(
     >>> nir.sizes["band"], type(nir.data).__name__
     (1, 'Array')
     """
+    nodata, scale, offset = _decoding("read_dates", nodata, scale, offset)
     paths = _expand_files(files, "read_dates")
     bands = [bands] if isinstance(bands, str) else (None if bands is None else [str(b) for b in bands])
     if dates is not None and len(dates) != len(paths):
@@ -534,7 +531,7 @@ def read_dates(
                 )
             stamps.append(stamp)
     else:
-        stamps = _parse_dates(dates, "read_dates")
+        stamps = list(params.dates(dates, "dates", "read_dates"))
     _check_unique_dates(stamps, paths, "the files' dates")
     _check_same_grid(rasters, crs_given=crs is not None, transform_given=transform is not None)
     grid_crs, grid_transform = _georeference(rasters[0], crs, transform)
@@ -615,6 +612,7 @@ def read_bands(
     >>> back.band.values.tolist(), str(back.time.values[-1])[:10]
     (['red', 'nir'], '2021-05-21')
     """
+    nodata, scale, offset = _decoding("read_bands", nodata, scale, offset)
     if isinstance(files, Mapping):
         if not files:
             raise ReadError("read_bands: no files given.")
@@ -630,7 +628,7 @@ def read_bands(
     if dates is not None:
         if len(dates) != n_layers:
             raise ConfigError(f"read_bands: the files have {n_layers} layers but {len(dates)} dates were given.")
-        stamps = _parse_dates(dates, "read_bands")
+        stamps = list(params.dates(dates, "dates", "read_bands"))
     else:
         stamps = _layer_dates(rasters[0])
         if None in stamps:
@@ -661,25 +659,33 @@ def read_bands(
 # ---------------------------------------------------------------------------------------------------- writers
 
 
-def _storage(cube: xr.DataArray, dtype, nodata, scale) -> tuple[np.dtype, float | None]:
-    """Check the storage settings of a writer before anything is written; return (dtype, nodata)."""
-    dtype = np.dtype(cube.dtype if dtype is None else dtype)
-    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
-        raise ConfigError(f"dtype={dtype} cannot be written; use a float or integer type such as 'float32' or 'int16'.")
-    if scale is not None and (not np.isfinite(scale) or scale == 0):
-        raise ConfigError(f"scale={scale} must be a finite, non-zero number.")
+def _storage(who: str, values_dtype, dtype, nodata, scale=None, offset=None) -> tuple[np.dtype, float | None]:
+    """Check the storage settings of a writer before anything is written; return (dtype, nodata).
+
+    ``values_dtype`` is the type of the values to write; ``dtype`` the type to store (None: the same).
+    """
+    dtype = params.dtype(values_dtype if dtype is None else dtype, "dtype", who)
+    if scale is not None and params.number(scale, "scale", who) == 0:
+        raise ConfigError(f"{who}: scale must be a finite, non-zero number; got {scale!r}.")
+    if offset is not None:
+        params.number(offset, "offset", who)
+    if nodata is not None:
+        nodata = params.number(nodata, "nodata", who, finite=False) if not _is_nan(nodata) else np.nan
     if np.issubdtype(dtype, np.integer):
-        if nodata is None and np.issubdtype(cube.dtype, np.floating):
+        info = np.iinfo(dtype)
+        if nodata is None and np.issubdtype(values_dtype, np.floating):
             raise ConfigError(
-                f"Writing {cube.dtype} values as {dtype} needs nodata= (the integer that stands for NaN), "
-                f"e.g. nodata={np.iinfo(dtype).min if np.iinfo(dtype).min < 0 else np.iinfo(dtype).max}."
+                f"{who}: writing {values_dtype} values as {dtype} needs nodata= (the integer that stands for NaN), "
+                f"e.g. nodata={info.min if info.min < 0 else info.max}."
             )
-        if nodata is not None:
-            info = np.iinfo(dtype)
-            if not (float(nodata).is_integer() and info.min <= nodata <= info.max):
-                raise ConfigError(f"nodata={nodata} does not fit dtype {dtype} ({info.min}..{info.max}).")
-        return dtype, nodata
+        if nodata is not None and not (float(nodata).is_integer() and info.min <= nodata <= info.max):
+            raise ConfigError(f"{who}: nodata={nodata} does not fit dtype {dtype} ({info.min}..{info.max}).")
+        return dtype, (None if nodata is None else int(nodata))
     return dtype, (np.nan if nodata is None else nodata)
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float | np.floating) and np.isnan(value)
 
 
 def _encode(values: np.ndarray, dtype: np.dtype, nodata, scale, offset, where: str, bands=None) -> np.ndarray:
@@ -744,8 +750,11 @@ def _set_scale(dst, scale, offset) -> None:
         dst.offsets = (float(offset),) * dst.count
 
 
-def _safe_stem(name: str, what: str) -> str:
-    if not name or name in (".", "..") or re.search(r"[/\\:*?\"<>|\x00-\x1f]", name):
+def _safe_stem(name: str, what: str, empty: bool = False) -> str:
+    """``name`` if it can start a file name in the output folder (no path separator, no '..')."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{what} must be a string; got {type(name).__name__}.")
+    if (not name and not empty) or name in (".", "..") or re.search(r"[/\\:*?\"<>|\x00-\x1f]", name):
         raise ConfigError(f"{what} {name!r} cannot be used in a file name; rename it (letters, digits, -, _, .).")
     return name
 
@@ -851,8 +860,8 @@ def write_dates(
     0.25
     """
     validate(cube, "cube")
-    dtype, nodata = _storage(cube, dtype, nodata, scale)
-    stems = _date_file_stems(cube, prefix)
+    dtype, nodata = _storage("write_dates", cube.dtype, dtype, nodata, scale, offset)
+    stems = _date_file_stems(cube, _safe_stem(prefix, "prefix", empty=True))
     targets = [Path(folder) / f"{stem}.tif" for stem in stems]
     with atomic_paths(targets, overwrite=overwrite, nbytes=_stored_bytes(cube, dtype)) as temps:
         _write_files(cube, temps, targets, "dates", dtype, nodata, scale, offset)
@@ -897,7 +906,8 @@ def write_bands(
     True
     """
     validate(cube, "cube")
-    dtype, nodata = _storage(cube, dtype, nodata, scale)
+    dtype, nodata = _storage("write_bands", cube.dtype, dtype, nodata, scale, offset)
+    _safe_stem(prefix, "prefix", empty=True)
     targets = [Path(folder) / f"{prefix}{_safe_stem(str(b), 'Band name')}.tif" for b in cube["band"].values]
     with atomic_paths(targets, overwrite=overwrite, nbytes=_stored_bytes(cube, dtype)) as temps:
         _write_files(cube, temps, targets, "bands", dtype, nodata, scale, offset)
@@ -920,15 +930,18 @@ def _check_colormap(colormap: Mapping, dtype: np.dtype, n_layers: int) -> dict[i
         raise ConfigError(
             f"A colormap needs a single-band uint8 or uint16 map; this one has {n_layers} band(s) of {dtype}."
         )
+    if not isinstance(colormap, Mapping):
+        raise ConfigError(f"write_cog: colormap must be a dict {{code: (r, g, b)}}; got {type(colormap).__name__}.")
     checked = {}
     for code, colour in colormap.items():
-        colour = tuple(int(c) for c in colour)
-        if not (float(code).is_integer() and 0 <= code <= np.iinfo(dtype).max):
-            raise ConfigError(f"colormap: code {code!r} is not a class code of a {dtype} map.")
-        if len(colour) not in (3, 4) or not all(0 <= c <= 255 for c in colour):
-            raise ConfigError(f"colormap: the colour of code {code} must be (r, g, b) or (r, g, b, a) in 0..255; "
-                              f"got {colour}.")
-        checked[int(code)] = colour
+        if isinstance(code, bool) or not isinstance(code, int | np.integer) or not 0 <= code <= np.iinfo(dtype).max:
+            raise ConfigError(f"colormap: code {code!r} is not a class code of a {dtype} map (an integer from 0 to "
+                              f"{np.iinfo(dtype).max}).")
+        parts = tuple(colour) if isinstance(colour, Sequence) and not isinstance(colour, str) else ()
+        if len(parts) not in (3, 4) or not all(isinstance(c, int | np.integer) and 0 <= c <= 255 for c in parts):
+            raise ConfigError(f"colormap: the colour of code {code} must be (r, g, b) or (r, g, b, a), integers in "
+                              f"0..255; got {colour!r}.")
+        checked[int(code)] = tuple(int(c) for c in parts)
     return checked
 
 
@@ -959,7 +972,8 @@ def write_cog(
         Stored type. By default floats keep their type and integers use the smallest type that holds their
         values and ``nodata`` (``uint8`` for up to 256 class codes), as viewers and colour tables expect.
     blocksize : int, default 512
-        Tile size in pixels; overviews are built until the image fits in one tile.
+        Tile size in pixels, a multiple of 16 from 128 to 4096; overviews are built until the image fits in one
+        tile.
     overwrite : bool, default False
         Replace an existing file.
 
@@ -1001,19 +1015,20 @@ def write_cog(
         values = values.astype(np.uint8)
     if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
         raise DataModelError(f"write_cog: values must be numbers; got dtype {values.dtype}.")
+    blocksize = params.integer(blocksize, "blocksize", "write_cog", low=128, high=4096)
+    if blocksize % 16:
+        raise ConfigError(f"write_cog: blocksize must be a multiple of 16 (a TIFF tile's side); got {blocksize}.")
+    if nodata is not None and not _is_nan(nodata):
+        nodata = params.number(nodata, "nodata", "write_cog")
     if dtype is None and np.issubdtype(values.dtype, np.integer):
         low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
-        if nodata is not None:
+        if nodata is not None and float(nodata).is_integer():
             low, high = min(low, int(nodata)), max(high, int(nodata))
         dtype = _smallest_int(low, high)
-    dtype = np.dtype(values.dtype if dtype is None else dtype)
-    if np.issubdtype(dtype, np.floating) and nodata is None:
-        nodata = np.nan
+    dtype, nodata = _storage("write_cog", values.dtype, dtype, nodata)
     layers = values if values.ndim == 3 else values[None]
     if colormap is not None:
         colormap = _check_colormap(colormap, dtype, len(layers))
-    if np.issubdtype(dtype, np.integer) and np.issubdtype(values.dtype, np.floating) and nodata is None:
-        raise ConfigError(f"Writing float values as {dtype} needs nodata= (the integer that stands for NaN).")
     if values.ndim == 2:
         descriptions = (None if array.name is None else str(array.name),)
     elif array.dims[0] in array.coords:
@@ -1421,6 +1436,8 @@ def read_samples(path: str | os.PathLike) -> xr.Dataset:
         validate(samples, "samples")
     except DataModelError as error:
         raise ReadError(f"{path} does not hold a labkit sample set: {error}") from None
+    if samples["X"].dtype.kind == "f":
+        samples["X"].values = finite_or_nan(samples["X"].values)  # ±inf is a missing value, as NaN is
     return samples
 
 
@@ -1443,10 +1460,15 @@ def _netcdf_engine(path) -> str | None:
 # ----------------------------------------------------------------------------------------- vectors and JSON
 
 
-def write_vector(frame, path: str | os.PathLike, *, layer: str | None = None, overwrite: bool = False) -> Path:
-    """Write a GeoDataFrame (reference polygons, points) to a vector file: GeoPackage, GeoJSON, FlatGeobuf...
+VECTOR_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf"}
+"""The formats :func:`write_vector` writes, by extension: each is one file (a shapefile is several)."""
 
-    The format follows the extension (pyogrio's choice); the file is written atomically.
+
+def write_vector(frame, path: str | os.PathLike, *, layer: str | None = None, overwrite: bool = False) -> Path:
+    """Write a GeoDataFrame (reference polygons, points) to a vector file: GeoPackage, GeoJSON or FlatGeobuf.
+
+    The format follows the extension (:data:`VECTOR_DRIVERS`); the file is written atomically. ``layer``
+    defaults to the file's name without its extension.
 
     Example
     -------
@@ -1461,15 +1483,20 @@ def write_vector(frame, path: str | os.PathLike, *, layer: str | None = None, ov
 
     if not isinstance(frame, gpd.GeoDataFrame):
         raise DataModelError(f"write_vector needs a geopandas.GeoDataFrame; got {type(frame).__name__}.")
-    if not Path(path).suffix:
-        raise ConfigError(f"write_vector: {path} has no extension to choose the format; use .gpkg, .geojson or .fgb.")
+    suffix = Path(path).suffix.lower()
+    if suffix not in VECTOR_DRIVERS:
+        why = " (a shapefile is several files that cannot be written all-or-nothing)" if suffix == ".shp" else ""
+        raise ConfigError(f"write_vector: cannot write {path}{why}; use one of {sorted(VECTOR_DRIVERS)} (e.g. "
+                          f"{Path(path).with_suffix('.gpkg').name}).")
     with atomic_path(path, overwrite=overwrite) as tmp:
-        frame.to_file(tmp, layer=layer)
+        frame.to_file(tmp, driver=VECTOR_DRIVERS[suffix], layer=layer or Path(path).stem)
     return Path(path)
 
 
 def write_json(data, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``data`` as indented JSON (UTF-8), atomically; values JSON does not know are written as text.
+    """Write ``data`` as indented JSON (UTF-8), atomically.
+
+    Values JSON does not know are written as text, and NaN or ±inf as ``null`` (JSON has no such numbers).
 
     Example
     -------
@@ -1480,10 +1507,26 @@ def write_json(data, path: str | os.PathLike, *, overwrite: bool = False) -> Pat
     """
     import json
 
-    text = json.dumps(data, indent=2, default=str) + "\n"  # before any file is touched: a bad value fails here
+    try:  # before any file is touched: a bad value fails here
+        text = json.dumps(_json_safe(data), indent=2, default=str, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"write_json: {path}: the data cannot be written as JSON ({error}).") from None
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def _json_safe(data, depth: int = 0):
+    """``data`` with NaN and ±inf as None (JSON's null), in dicts, lists and tuples; the rest as it is."""
+    if depth > 100:
+        raise ValueError("nested too deeply, or circular")
+    if isinstance(data, float | np.floating):
+        return float(data) if np.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _json_safe(value, depth + 1) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_json_safe(value, depth + 1) for value in data]
+    return data
 
 
 # ------------------------------------------------------------------------------------------------- describe
@@ -1585,7 +1628,10 @@ def _describe_netcdf(path: str) -> dict[str, object]:
         "groups": int(np.unique(samples["group"].values).size),
     }
     if "crs" in samples.attrs:
-        info["crs"] = _crs_name(CRS.from_user_input(samples.attrs["crs"]))
+        try:
+            info["crs"] = _crs_name(CRS.from_user_input(samples.attrs["crs"]))
+        except Exception as error:  # noqa: BLE001  (rasterio's CRSError and others: the file is still described)
+            info["crs"] = f"unreadable attribute 'crs' ({str(error).splitlines()[0]})"
     info["nodata share"] = _nodata_share(samples["X"].values)
     return info
 

@@ -112,9 +112,13 @@ def _check_codes(func: str, arg: str, values, low: int, high: int, what: str) ->
     return tuple(sorted({int(v) for v in values}))
 
 
+MAX_DILATION = 1000
+"""The widest dilation, in pixels (10 km at 10 m): its disk footprint is (2r + 1)² cells, computed on every date."""
+
+
 def _check_dilate(func: str, pixels) -> int:
-    if not _whole(pixels) or int(pixels) < 0:
-        raise ConfigError(f"{func}: dilate must be a whole number of pixels >= 0; got {pixels!r}.")
+    if not _whole(pixels) or not 0 <= int(pixels) <= MAX_DILATION:
+        raise ConfigError(f"{func}: dilate must be a whole number of pixels from 0 to {MAX_DILATION}; got {pixels!r}.")
     return int(pixels)
 
 

@@ -33,6 +33,8 @@ Example
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -54,9 +56,11 @@ __all__ = [
     "atomic_path",
     "atomic_paths",
     "check_destination",
+    "check_files",
     "check_free_space",
     "clear_stale_temporaries",
     "format_bytes",
+    "is_own_output",
     "is_temporary",
     "refuse_temporary",
     "signals_as_interrupts",
@@ -184,8 +188,10 @@ def clear_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> orphan = folder / ".map.tif.labkit-{}-999999999-0123abcd.tmp".format(_HOST)
     >>> _ = orphan.write_text("half a map")
-    >>> [p.name for p in clear_stale_temporaries(folder / "map.tif")] == [orphan.name]
-    True
+    >>> with warnings.catch_warnings(record=True) as said:
+    ...     removed = clear_stale_temporaries(folder / "map.tif")
+    >>> [p.name for p in removed] == [orphan.name], "left by an interrupted write" in str(said[0].message)
+    (True, True)
     """
     target = Path(target)
     removed: list[Path] = []
@@ -284,7 +290,7 @@ def check_destination(path: str | os.PathLike, *, kind: str = "file", overwrite:
     >>> check_destination(folder, overwrite=True)
     Traceback (most recent call last):
     ...
-    labkit.errors.OutputError: ... is a folder: labkit never deletes a folder to write a file. Give a file name (e.g. .../map.tif).
+    labkit.errors.OutputError: ... is a folder: labkit never deletes a folder to write a file. Give a file name (e.g. .../NAME).
     """
     if kind not in KINDS:
         raise ConfigError(f"check_destination: kind must be one of {KINDS}; got {kind!r}.")
@@ -298,9 +304,8 @@ def check_destination(path: str | os.PathLike, *, kind: str = "file", overwrite:
                               "labkit never replaces a file with a folder.")
     elif exists:
         if kind == "file" and path.is_dir():
-            example = path / ("output" + (path.suffix or ""))
             raise OutputError(f"{path} is a folder: labkit never deletes a folder to write a file. Give a file name "
-                              f"(e.g. {example.parent}/map.tif).")
+                              f"(e.g. {path}/NAME).")
         if kind == "store" and not path.is_dir():
             raise OutputError(f"{path} is a file, not a store: labkit never replaces a file with a folder. Choose "
                               "another path.")
@@ -539,39 +544,117 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, kind: str =
         yield tmp
 
 
+MANIFEST = ".labkit-outputs.json"
+"""The file in which :func:`atomic_files` records the files it wrote into a folder, with their SHA-256."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    """``{file name: sha256}`` of the files labkit wrote into ``folder`` (empty when unknown or unreadable)."""
+    try:
+        files = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def is_own_output(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file that :func:`atomic_files` wrote and nobody changed since (same SHA-256).
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_files(folder) as staging:
+    ...     _ = (staging / "report.md").write_text("# report")
+    >>> is_own_output(folder / "report.md")
+    True
+    >>> _ = (folder / "report.md").write_text("# my own notes")
+    >>> is_own_output(folder / "report.md")
+    False
+    """
+    path = Path(path)
+    known = _manifest(path.parent).get(path.name)
+    return known is not None and path.is_file() and _sha256(path) == known
+
+
+def _check_replaceable(path: Path, overwrite: bool) -> None:
+    """Refuse to replace ``path`` unless it is absent, ``overwrite`` is true, or it is an unchanged own output."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    check_destination(path, kind="file", overwrite=True)  # a folder is never replaced by a file
+    if not overwrite and not is_own_output(path):
+        raise OutputExistsError(f"{path} already exists and is not an unchanged output of labkit (it is yours, or "
+                                "it was changed since labkit wrote it). Pass overwrite=True (--overwrite) to replace "
+                                "it, or choose another folder.")
+
+
+def check_files(folder: str | os.PathLike, names: Sequence[str], *, overwrite: bool = False) -> Path:
+    """Check, before any work, that :func:`atomic_files` can write files ``names`` into ``folder``; return it.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "report.md").write_text("my notes")
+    >>> check_files(folder, ["report.md"])
+    Traceback (most recent call last):
+    ...
+    labkit.errors.OutputExistsError: .../report.md already exists and is not an unchanged output of labkit (it is yours, or it was changed since labkit wrote it). Pass overwrite=True (--overwrite) to replace it, or choose another folder.
+    """
+    folder = check_destination(folder, kind="folder")
+    clear_stale_temporaries(folder / ".files")
+    for name in names:
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ConfigError(f"{name!r} is not a plain file name: the outputs of a folder stay in it.")
+        _check_replaceable(folder / name, overwrite)
+    return folder
+
+
 @contextlib.contextmanager
-def atomic_files(folder: str | os.PathLike, *, overwrite: bool = False,
-                 expected: Sequence[str] = ()) -> Iterator[Path]:
+def atomic_files(folder: str | os.PathLike, *, overwrite: bool = False, expected: Sequence[str] = (),
+                 stale: Sequence[str] = ()) -> Iterator[Path]:
     """Write a set of files into ``folder`` all-or-nothing, when their names are known only while writing.
 
     Yields a hidden staging folder next to ``folder``'s files; what the block writes there is moved into
     ``folder`` when the block succeeds (files only, one level). ``folder`` itself is created if needed and never
-    replaced or emptied: files of the user's that the outputs do not name stay as they are.
+    replaced or emptied. The files written are recorded with their SHA-256 in ``folder/.labkit-outputs.json``
+    (:data:`MANIFEST`), so that the next run replaces (or removes, when listed in ``stale``) only labkit's own
+    files that nobody changed since (:func:`is_own_output`); a file of the user's, or one changed since, is only
+    replaced with ``overwrite=True``, and never removed.
 
     Parameters
     ----------
     folder : path
         Where the files go.
     overwrite : bool, default False
-        Replace files of the same names.
+        Replace files of the same names even when they are not unchanged outputs of labkit.
     expected : sequence of str
         Names of files the block will write, checked before it runs (e.g. ``["report.md"]``).
+    stale : sequence of str
+        Names of files of an earlier run that this one no longer writes: removed if they are unchanged outputs of
+        labkit, left (with a warning) otherwise.
 
     Example
     -------
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "mine.txt").write_text("kept")
-    >>> with atomic_files(folder, expected=["report.md"]) as staging:
-    ...     _ = (staging / "report.md").write_text("# report")
-    ...     _ = (staging / "figure.png").write_bytes(b"png")
+    >>> for run in range(2):  # the second run replaces the first's files, and nothing else
+    ...     with atomic_files(folder, expected=["report.md"]) as staging:
+    ...         _ = (staging / "report.md").write_text("# report")
+    ...         _ = (staging / "figure.png").write_bytes(b"png")
     >>> sorted(p.name for p in folder.iterdir())
-    ['figure.png', 'mine.txt', 'report.md']
+    ['.labkit-outputs.json', 'figure.png', 'mine.txt', 'report.md']
     """
-    folder = check_destination(folder, kind="folder")
-    clear_stale_temporaries(folder / ".files")
-    for name in expected:
-        check_destination(folder / name, kind="file", overwrite=overwrite)
+    folder = check_files(folder, expected, overwrite=overwrite)
     staging = _temporary(folder / ".files")
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     with signals_as_interrupts():
@@ -582,7 +665,10 @@ def atomic_files(folder: str | os.PathLike, *, overwrite: bool = False,
             written = sorted(p for p in staging.iterdir() if not p.name.startswith("."))
             for extra in [p for p in written if p.is_dir()]:
                 raise ConfigError(f"atomic_files moves files only; {extra.name} is a folder.")
-            with atomic_paths([folder / p.name for p in written], overwrite=overwrite) as temps:
+            for source in written:
+                _check_replaceable(folder / source.name, overwrite)
+            hashes = {p.name: _sha256(p) for p in written}
+            with atomic_paths([folder / p.name for p in written], overwrite=True) as temps:
                 for source, tmp in zip(written, temps):
                     os.replace(source, tmp)
         except BaseException:
@@ -591,5 +677,23 @@ def atomic_files(folder: str | os.PathLike, *, overwrite: bool = False,
                 with contextlib.suppress(OSError):
                     made.rmdir()
             raise
+        _remove(staging)
+        _record(folder, hashes, stale)
+
+
+def _record(folder: Path, written: dict[str, str], stale: Sequence[str]) -> None:
+    """Remove the unchanged stale outputs, then record what the folder holds of labkit's in its manifest."""
+    for name in stale:
+        path = folder / name
+        if name in written or not path.exists():
+            continue
+        if is_own_output(path):
+            path.unlink()
         else:
-            _remove(staging)
+            warnings.warn(f"labkit: {path} is no longer an output, but it is yours or was changed: left in place.",
+                          stacklevel=4)
+    known = {name: digest for name, digest in _manifest(folder).items() if (folder / name).is_file()}
+    known.update(written)  # a file changed since keeps its old digest: it no longer counts as labkit's
+    with atomic_path(folder / MANIFEST, overwrite=True) as tmp:
+        tmp.write_text(json.dumps({"written_by": "labkit", "files": dict(sorted(known.items()))}, indent=1) + "\n",
+                       encoding="utf-8")

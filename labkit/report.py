@@ -30,6 +30,7 @@ from .accuracy import (  # noqa: E402
     plot_area_estimates,
     plot_confusion_matrix,
 )
+from .errors import ConfigError, DataModelError  # noqa: E402
 from .outputs import atomic_files  # noqa: E402
 
 
@@ -68,6 +69,7 @@ def plot_class_map(class_map: xr.DataArray, class_names: dict[int, str], ax=None
     >>> ax = plot_class_map(xr.DataArray(np.array([[1, 2], [2, 1]]), dims=("y", "x")), {1: "a", 2: "b"})
     >>> len(ax.get_legend().get_texts())
     2
+    >>> plt.close(ax.figure)
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
@@ -99,13 +101,14 @@ def write_report(
     class_map: xr.DataArray,
     confidence: xr.DataArray,
     facts: dict[str, str],
-    overwrite: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``report.md`` and its figures (class map, confidence, confusion matrix) into ``folder``.
 
     ``facts`` are shown as a two-column table at the top (data, parameters, timings...). The three files are
-    written all-or-nothing (:func:`labkit.outputs.atomic_files`); they replace a previous report of the same names
-    unless ``overwrite=False``, and the folder's other files are left alone.
+    written all-or-nothing (:func:`labkit.outputs.atomic_files`). They replace a report that labkit wrote there
+    and nobody changed since; a file of the same name that is yours (or that you changed) is replaced only with
+    ``overwrite=True``. The folder's other files are left alone.
 
     Example
     -------
@@ -117,10 +120,23 @@ def write_report(
     >>> path.name
     'report.md'
     """
+    if not isinstance(accuracy, AccuracyReport):
+        raise ConfigError(f"write_report: accuracy must be an AccuracyReport (labkit.accuracy.assess_accuracy); got "
+                          f"{type(accuracy).__name__}.")
+    _check_map(class_map, "class_map", "an integer class map", np.integer)
+    _check_map(confidence, "confidence", "a confidence map", np.floating)
     with atomic_files(folder, overwrite=overwrite, expected=REPORT_FILES) as staging:
         _write_report_files(staging, title=title, accuracy=accuracy, class_map=class_map, confidence=confidence,
                             facts=facts)
     return Path(folder) / "report.md"
+
+
+def _check_map(array, name: str, what: str, kind) -> None:
+    """A map of a report: a (y, x) DataArray of ``kind`` (numpy's integer or floating)."""
+    if not isinstance(array, xr.DataArray) or array.dims != ("y", "x") or not np.issubdtype(array.dtype, kind):
+        got = f"dims {array.dims} of {array.dtype}" if isinstance(array, xr.DataArray) else type(array).__name__
+        raise DataModelError(f"write_report: {name} must be {what}, a DataArray (y, x) of {kind.__name__} "
+                             f"values; got {got}.")
 
 
 REPORT_FILES = ("report.md", "maps.png", "confusion_matrix.png")
@@ -255,7 +271,7 @@ def write_accuracy_report(
     title: str = "Accuracy assessment",
     facts: dict[str, str] | None = None,
     filename: str = "accuracy_report.md",
-    overwrite: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Write a Markdown report of an accuracy assessment, with its figures, into ``folder``.
 
@@ -270,9 +286,10 @@ def write_accuracy_report(
     title : str
     facts : optional ``{label: text}`` shown as a table under the title (data, map, sampling...).
     filename : str, default "accuracy_report.md"
-    overwrite : bool, default True
-        Replace a previous report and figures of the same names (the folder's other files are left alone); the
-        files are written all-or-nothing (:func:`labkit.outputs.atomic_files`).
+    overwrite : bool, default False
+        Replace files of the same names that are not an unchanged report of labkit's (yours, or changed since).
+        A report that labkit wrote there is replaced anyway; the folder's other files are left alone; the files
+        are written all-or-nothing (:func:`labkit.outputs.atomic_files`).
 
     Returns
     -------
@@ -291,8 +308,6 @@ def write_accuracy_report(
     >>> path.name, (path.parent / "area_estimates.png").is_file()
     ('accuracy_report.md', True)
     """
-    from .errors import ConfigError
-
     items = list(results) if isinstance(results, (list, tuple)) else [results]
     if not items:
         raise ConfigError("write_accuracy_report: nothing to report; give an AccuracyReport, a RunsSummary or an "
@@ -306,19 +321,21 @@ def write_accuracy_report(
                               "RunsSummary or AreaEstimate objects (labkit.accuracy).")
     if Path(filename).name != filename or not filename.strip():
         raise ConfigError(f"write_accuracy_report: filename must be a plain file name; got {filename!r}.")
-    with atomic_files(folder, overwrite=overwrite, expected=[filename]) as staging:
-        _write_accuracy_files(staging, items, sections, title=title, facts=facts, filename=filename)
+    seen: dict[type, int] = {}
+    figures = []
+    for item in items:  # the figures' names, known before any work: checked with the report's
+        stem = sections[type(item)][0]
+        seen[type(item)] = seen.get(type(item), 0) + 1
+        figures.append(f"{stem}.png" if seen[type(item)] == 1 else f"{stem}_{seen[type(item)]}.png")
+    with atomic_files(folder, overwrite=overwrite, expected=[filename, *figures]) as staging:
+        _write_accuracy_files(staging, items, sections, figures, title=title, facts=facts, filename=filename)
     return Path(folder) / filename
 
 
-def _write_accuracy_files(folder: Path, items, sections, *, title, facts, filename) -> None:
+def _write_accuracy_files(folder: Path, items, sections, figures, *, title, facts, filename) -> None:
     parts = [f"# {title}"]
     if facts:
         parts.append(_table(["", ""], [[k, v] for k, v in facts.items()]))
-    seen: dict[type, int] = {}
-    for item in items:
-        stem, section = sections[type(item)]
-        seen[type(item)] = seen.get(type(item), 0) + 1
-        figure = f"{stem}.png" if seen[type(item)] == 1 else f"{stem}_{seen[type(item)]}.png"
-        parts.extend(section(item, folder, figure))
+    for item, figure in zip(items, figures):
+        parts.extend(sections[type(item)][1](item, folder, figure))
     (folder / filename).write_text("\n\n".join(parts) + "\n", encoding="utf-8")

@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import params
 from .datamodel import make_samples
 from .errors import BandError, ConfigError, ReadError
+from .inputs import finite_or_nan
 
 ORDERS = ("date-major", "band-major")
 
@@ -192,7 +194,9 @@ def read_csv_wide(
         raise ConfigError(f"{path}: label_column and group_column are the same column ({label_name!r}).")
     value_names = [c for c in table.columns if c not in (label_name, group_name)]
     n_values, n_bands = len(value_names), len(bands)
+    scale = params.number(scale, "scale", "read_csv_wide")
     if dates is not None:
+        dates = params.dates(dates, "dates", "read_csv_wide", increasing=True)
         if n_dates is not None and n_dates != len(dates):
             raise ConfigError(f"read_csv_wide: n_dates={n_dates} but {len(dates)} dates were given.")
         n_dates = len(dates)
@@ -224,7 +228,7 @@ def read_csv_wide(
         X = X.reshape(len(table), n_dates, n_bands)
     else:
         X = X.reshape(len(table), n_bands, n_dates).transpose(0, 2, 1)
-    X = (X * scale).astype(np.float32) if scale != 1 else X.astype(np.float32)
+    X = finite_or_nan((X * scale).astype(np.float32) if scale != 1 else X.astype(np.float32))  # ±inf: missing
     return make_samples(X, label, group, times=dates, bands=bands, class_names=dict(class_names or {}) or None,
                         attrs={"source": str(path)})
 

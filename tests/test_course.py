@@ -359,10 +359,15 @@ def test_an_unparsable_cell_is_an_error_naming_the_file_and_line(tmp_path):
 def test_build_notebooks_writes_both_variants_and_removes_stale_ones(source_dir, tmp_path):
     out = tmp_path / "build"
     (out / "student").mkdir(parents=True)
-    (out / "student" / "99_gone.ipynb").write_text("{}")
-    built = build_notebooks(source_dir, out)
+    (out / "student" / "my_notes.ipynb").write_text("{}")  # the user's: never removed
+    (source_dir / "99_gone.py").write_text((source_dir / "00_test.py").read_text())
+    build_notebooks(source_dir, out)
+    (source_dir / "99_gone.py").unlink()  # its notebooks are now stale: labkit's own, unchanged, so removed
+    with pytest.warns(UserWarning, match=r"my_notes\.ipynb is no longer an output, but it is yours"):
+        built = build_notebooks(source_dir, out)
     assert [p.name for p in built["solution"]] == ["00_test.ipynb"]
-    assert sorted(p.name for p in (out / "student").iterdir()) == ["00_test.ipynb"]
+    assert sorted(p.name for p in (out / "student").glob("*.ipynb")) == ["00_test.ipynb", "my_notes.ipynb"]
+    assert sorted(p.name for p in (out / "solution").glob("*.ipynb")) == ["00_test.ipynb"]
     solution = nbformat.read(out / "solution" / "00_test.ipynb", as_version=4)
     student = nbformat.read(out / "student" / "00_test.ipynb", as_version=4)
     nbformat.validate(solution)
@@ -395,7 +400,7 @@ def test_cli_build_and_student(source_dir, tmp_path, capsys):
     assert (tmp_path / "b" / "solution" / "00_test.ipynb").is_file()
     args = parser.parse_args(["student", "--src", str(source_dir), "--out", str(tmp_path / "s")])
     assert course_cli.run(args) == 0
-    assert [p.name for p in (tmp_path / "s").iterdir()] == ["00_test.ipynb"]
+    assert [p.name for p in (tmp_path / "s").glob("*.ipynb")] == ["00_test.ipynb"]
     assert "1 learner notebook(s)" in capsys.readouterr().out
     assert make_student(source_dir, tmp_path / "s")[0].name == "00_test.ipynb"
     args = parser.parse_args(["book"])

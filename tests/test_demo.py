@@ -8,7 +8,7 @@ import rasterio
 
 from labkit.cli import main
 from labkit.datasets import load_slovenia
-from labkit.errors import ConfigError
+from labkit.errors import ConfigError, OutputExistsError
 
 pytestmark = pytest.mark.slow
 
@@ -60,16 +60,18 @@ def test_demo_refuses_to_replace_a_foreign_folder(tmp_path):
     precious = tmp_path / "mine"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
+    (precious / "report.md").write_text("my report")
     from labkit.demo import run_demo
 
-    with pytest.raises(ConfigError, match="does not hold a previous demo's outputs"):
+    with pytest.raises(OutputExistsError, match="report.md already exists and is not an unchanged output of labkit"):
         run_demo(precious, n_estimators=5, progress=False)
     assert (precious / "thesis.tex").read_text() == "years of work"
+    assert (precious / "report.md").read_text() == "my report"
 
 
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     (tmp_path / "x").mkdir()
-    (tmp_path / "x" / "keep.txt").write_text("data")
+    (tmp_path / "x" / "metrics.json").write_text("{}")
     assert main(["demo", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "labkit demo: error:" in capsys.readouterr().err
 

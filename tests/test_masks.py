@@ -484,9 +484,9 @@ def test_dilate_keyword_of_every_constructor():
 def test_dilation_bad_inputs_are_refused():
     mask = _layer(np.zeros((1, 3, 3), "uint8"))
     for pixels in (-1, 1.5, True):
-        with pytest.raises(ConfigError, match=r"dilate_mask: dilate must be a whole number of pixels >= 0; got"):
+        with pytest.raises(ConfigError, match=r"dilate_mask: dilate must be a whole number of pixels from 0 to 1000; got"):
             dilate_mask(mask, pixels)
-    with pytest.raises(ConfigError, match=r"mask_from_scl: dilate must be a whole number of pixels >= 0; got -2"):
+    with pytest.raises(ConfigError, match=r"mask_from_scl: dilate must be a whole number of pixels from 0 to 1000; got -2"):
         mask_from_scl(mask, dilate=-2)
     with pytest.raises(DataModelError, match=r"dilate_mask: mask is not a validity mask: mask: dtype must be uint8"):
         dilate_mask(mask.astype("int64"), 1)

@@ -15,6 +15,9 @@ def configure(parser) -> None:
                         help="share of each class's polygons used for training (default: %(default)s)")
     parser.add_argument("--trees", type=positive_int, default=200, help="random forest size (default: %(default)s)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed of the split and the forest")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace files of the demo's names in --out even if they are yours or were changed "
+                             "(an earlier demo's unchanged files are replaced anyway)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -22,7 +25,7 @@ def run(args) -> int:
     from ..demo import run_demo
 
     summary = run_demo(args.out, step=args.step, train_size=args.train_size, n_estimators=args.trees,
-                       random_state=args.seed, progress=not args.no_progress)
+                       random_state=args.seed, overwrite=args.overwrite, progress=not args.no_progress)
     seconds = sum(summary["timings_s"].values())
     print(
         f"labkit demo: overall accuracy {summary['overall_accuracy']:.3f}, kappa {summary['kappa']:.3f}, "

@@ -26,12 +26,12 @@ import ast
 import copy
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from ..errors import LabkitError
+from ..outputs import atomic_files, check_destination, is_own_output
 
 SOLUTION_TAG = "solution"
 """Cells with this tag hold the solution of an exercise."""
@@ -307,22 +307,20 @@ def to_student(nb):
 # ----------------------------------------------------------------------------------------- the notebooks
 
 
-def _write(nb, path: Path) -> Path:
-    """Write a notebook atomically (never half a notebook), replacing the previous build of it."""
+def _write_notebooks(notebooks: dict[str, object], folder: Path, *, overwrite: bool, stale: bool) -> list[Path]:
+    """Write ``{file name: notebook}`` into ``folder`` all-or-nothing (:func:`labkit.outputs.atomic_files`).
+
+    With ``stale``, the folder's other notebooks that labkit wrote there and nobody changed since are removed
+    (their source is gone); nothing else is ever removed.
+    """
     import nbformat
 
-    from ..outputs import atomic_path
-
-    with atomic_path(path, overwrite=True) as tmp:
-        nbformat.write(nb, tmp)
-    return path
-
-
-def _clean_stale(folder: Path, keep: set[str]) -> None:
-    """Remove the notebooks of ``folder`` whose source is gone (renamed or deleted)."""
-    for old in folder.glob("*.ipynb"):
-        if old.name not in keep:
-            old.unlink()
+    old = sorted(p.name for p in folder.glob("*.ipynb")) if stale and folder.is_dir() else []
+    with atomic_files(folder, overwrite=overwrite, expected=list(notebooks),
+                      stale=[n for n in old if n not in notebooks]) as staging:
+        for name, nb in notebooks.items():
+            nbformat.write(nb, staging / name)
+    return [folder / name for name in notebooks]
 
 
 def build_notebooks(
@@ -330,8 +328,9 @@ def build_notebooks(
 ) -> dict[str, list[Path]]:
     """Build both variants of every notebook: ``out/solution/NN_name.ipynb`` and ``out/student/NN_name.ipynb``.
 
-    Every source is read and checked before anything is written; notebooks in ``out`` whose source is gone are
-    removed. Nothing is executed (``make nbtest`` and the book do that).
+    Every source is read and checked before anything is written; the notebooks of an earlier build whose source is
+    gone are removed (only those labkit wrote and nobody changed since: see :func:`labkit.outputs.atomic_files`).
+    Nothing is executed (``make nbtest`` and the book do that).
 
     Parameters
     ----------
@@ -356,16 +355,12 @@ def build_notebooks(
     ['00_data_cube.ipynb']
     """
     out = Path(out)
-    notebooks = {path: read_source(path) for path in course_sources(src)}
-    names = {f"{path.stem}.ipynb" for path in notebooks}
-    built: dict[str, list[Path]] = {"solution": [], "student": []}
-    for variant in built:
-        (out / variant).mkdir(parents=True, exist_ok=True)
-        _clean_stale(out / variant, names)
-    for path, nb in notebooks.items():
-        built["solution"].append(_write(nb, out / "solution" / f"{path.stem}.ipynb"))
-        built["student"].append(_write(to_student(nb), out / "student" / f"{path.stem}.ipynb"))
-    return built
+    notebooks = {f"{path.stem}.ipynb": read_source(path) for path in course_sources(src)}
+    for variant in ("solution", "student"):  # before anything is written
+        check_destination(out / variant, kind="folder")
+    return {"solution": _write_notebooks(notebooks, out / "solution", overwrite=True, stale=True),
+            "student": _write_notebooks({name: to_student(nb) for name, nb in notebooks.items()}, out / "student",
+                                        overwrite=True, stale=True)}
 
 
 def make_student(src: str | os.PathLike = "course", out: str | os.PathLike = "student") -> list[Path]:
@@ -375,8 +370,9 @@ def make_student(src: str | os.PathLike = "course", out: str | os.PathLike = "st
     ----------
     src : path, default "course"
     out : path, default "student"
-        Created if needed; the course's notebooks there are overwritten. Nothing else is removed: notebooks of the
-        learner's own (or of a course version that had them) stay.
+        Created if needed. A notebook there that labkit wrote and the learner has not changed is replaced; one the
+        learner changed is kept, and the fresh copy is written beside it as ``NN_name.new.ipynb``. Nothing is
+        ever removed.
 
     Returns
     -------
@@ -388,10 +384,18 @@ def make_student(src: str | os.PathLike = "course", out: str | os.PathLike = "st
     >>> [p.name for p in make_student("course", "student")]  # doctest: +SKIP
     ['00_data_cube.ipynb']
     """
-    out = Path(out)
-    notebooks = {path: read_source(path) for path in course_sources(src)}
-    out.mkdir(parents=True, exist_ok=True)
-    return [_write(to_student(nb), out / f"{path.stem}.ipynb") for path, nb in notebooks.items()]
+    out = check_destination(out, kind="folder")
+    notebooks = {}
+    for path in course_sources(src):
+        name = f"{path.stem}.ipynb"
+        if (out / name).exists() and not is_own_output(out / name):  # the learner's work: kept
+            name = f"{path.stem}.new.ipynb"
+        notebooks[name] = to_student(read_source(path))
+    kept = [n.replace(".new.ipynb", ".ipynb") for n in notebooks if n.endswith(".new.ipynb")]
+    if kept:
+        print(f"Kept your changed notebook(s) {', '.join(kept)} in {out}/; the fresh copies are beside them "
+              "(NN_name.new.ipynb).")
+    return _write_notebooks(notebooks, out, overwrite=False, stale=False)
 
 
 # -------------------------------------------------------------------------------------------------- the book
@@ -586,11 +590,14 @@ def build_book(notebooks: str | os.PathLike = "build/course/solution", book: str
     if not sources:
         raise BookBuildError(f"No notebooks in {notebooks}/: build them first with `labkit course build`.")
     check_toc(book, [p.stem for p in sources])
-    target = book / "notebooks"
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for path in sources:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.write(_book_copy(nb), target / path.name)
+    target = check_destination(book / "notebooks", kind="folder")
+    copies = {}
+    for path in sources:  # every notebook read before anything is written
+        try:
+            copies[path.name] = _book_copy(nbformat.read(path, as_version=4))
+        except Exception as error:  # noqa: BLE001  (nbformat raises several types for a damaged notebook)
+            raise BookBuildError(f"{path}: not a readable notebook ({type(error).__name__}: "
+                                 f"{str(error).splitlines()[0] if str(error) else ''}). Build it again with "
+                                 "`labkit course build`.") from None
+    _write_notebooks(copies, target, overwrite=True, stale=True)
     return run_jupyter_book(book, builder=builder, echo=echo)

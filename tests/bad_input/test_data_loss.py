@@ -6,9 +6,11 @@ checks that a labkit error said why and that every file of the user's is still t
 
 from __future__ import annotations
 
+import shutil
+
 import geopandas as gpd
+import nbformat
 import pytest
-from .damage import user_files
 from shapely.geometry import Point
 
 from labkit.accuracy import assess_accuracy
@@ -17,6 +19,8 @@ from labkit.errors import ConfigError, OutputError, OutputExistsError
 from labkit.io import write_bands, write_cog, write_dates, write_json, write_samples, write_vector, write_zarr
 from labkit.outputs import atomic_files, atomic_paths
 from labkit.report import write_accuracy_report, write_report
+
+from .damage import user_files
 
 
 @pytest.fixture
@@ -111,11 +115,20 @@ def test_synth_refuses_a_polygons_path_that_is_a_folder(precious, capsys):
     _intact(precious.with_suffix(".gpkg"))
 
 
-def test_demo_refuses_a_folder_of_the_users(precious):
+@pytest.mark.slow
+def test_demo_writes_beside_the_users_files_and_replaces_only_its_own(precious):
     from labkit.demo import run_demo
 
-    with pytest.raises(ConfigError, match="does not hold a previous demo's outputs"):
-        run_demo(precious, overwrite=True, progress=False)
+    run_demo(precious, n_estimators=2, progress=False)
+    _intact(precious)
+    run_demo(precious, n_estimators=3, progress=False)  # its own files, unchanged: replaced without asking
+    _intact(precious)
+    (precious / "report.md").write_text("my edits")  # changed: now the user's
+    with pytest.raises(OutputExistsError, match="report.md already exists and is not an unchanged output"):
+        run_demo(precious, n_estimators=2, progress=False)
+    assert (precious / "report.md").read_text() == "my edits"
+    run_demo(precious, n_estimators=2, progress=False, overwrite=True)  # unless asked
+    assert (precious / "report.md").read_text().startswith("# labkit demo")
     _intact(precious)
 
 
@@ -190,7 +203,7 @@ def test_a_value_json_cannot_hold_is_refused_before_the_file_is_touched(tmp_path
 
     loop = Loop()
     loop["self"] = loop
-    with pytest.raises(ValueError, match="Circular reference"):
+    with pytest.raises(ConfigError, match=r"cannot be written as JSON \(nested too deeply, or circular\)"):
         write_json(loop, target, overwrite=True)
     assert "0.9" in target.read_text()
 
@@ -210,3 +223,65 @@ def test_a_failed_replacement_keeps_the_previous_map(tmp_path, cube):
         write_cog(bad, first, dtype="uint8", nodata=255, overwrite=True)
     assert first.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tif"]
+
+
+# ------------------------------------------------------------------------------------------------ the course
+
+
+@pytest.fixture
+def one_source(tmp_path):
+    """A course folder with the first real notebook source."""
+    from pathlib import Path
+
+    src = tmp_path / "src"
+    src.mkdir()
+    first = sorted((Path(__file__).parents[2] / "course").glob("[0-9][0-9]_*.py"))[0]
+    (src / first.name).write_text(first.read_text())
+    return src
+
+
+def test_make_student_keeps_a_learners_work(one_source, tmp_path, capsys):
+    from labkit.course.build import make_student
+
+    out = tmp_path / "student"
+    (name,) = [p.name for p in make_student(one_source, out)]
+    make_student(one_source, out)  # unchanged: replaced quietly
+    assert capsys.readouterr().out == ""
+    work = out / name
+    work.write_text(work.read_text().replace('"cells": [', '"cells": [{"cell_type": "markdown", "id": "mine", '
+                                                           '"metadata": {}, "source": "my answer"}, ', 1))
+    mine = work.read_bytes()
+    written = make_student(one_source, out)
+    assert work.read_bytes() == mine  # the learner's notebook is kept...
+    assert [p.name for p in written] == [name.replace(".ipynb", ".new.ipynb")]  # ... the fresh copy is beside it
+    assert "Kept your changed notebook(s)" in capsys.readouterr().out
+
+
+def test_course_build_never_removes_a_users_notebook(one_source, tmp_path):
+    from labkit.course.build import build_notebooks
+
+    out = tmp_path / "build"
+    (out / "solution").mkdir(parents=True)
+    (out / "solution" / "my_experiments.ipynb").write_text("{}")
+    with pytest.warns(UserWarning, match="my_experiments.ipynb is no longer an output, but it is yours"):
+        build_notebooks(one_source, out)
+    assert (out / "solution" / "my_experiments.ipynb").read_text() == "{}"
+
+
+def test_a_damaged_notebook_stops_the_book_before_anything_is_written(tmp_path):
+    from pathlib import Path
+
+    from labkit.course.build import BookBuildError, build_book
+
+    book = tmp_path / "book"
+    shutil.copytree(Path(__file__).parents[2] / "book", book, ignore=shutil.ignore_patterns("_build", "notebooks"))
+    (book / "notebooks").mkdir()
+    (book / "notebooks" / "my_page.md").write_text("mine")
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    for source in sorted((Path(__file__).parents[2] / "course").glob("[0-9][0-9]_*.py")):
+        nbformat.write(nbformat.v4.new_notebook(), notebooks / f"{source.stem}.ipynb")
+    (notebooks / "00_data_cube.ipynb").write_text('{"cells": [')  # truncated
+    with pytest.raises(BookBuildError, match=r"00_data_cube\.ipynb: not a readable notebook"):
+        build_book(notebooks, book)
+    assert [p.name for p in (book / "notebooks").iterdir()] == ["my_page.md"]

@@ -140,3 +140,22 @@ def test_a_store_with_other_mask_codes_is_refused_when_read(cube, mask, tmp_path
     zarr.open_array(path / "mask", mode="r+", zarr_format=2)[0, 0, 0] = 9
     with pytest.raises(Exception, match=r"codes must be 0"):
         read_zarr(path, with_mask=True, chunks=None)
+
+
+def test_a_sample_file_holding_inf_reads_as_nan(samples, tmp_path):
+    from labkit.io import read_samples, write_samples
+
+    X = samples["X"].values.copy()
+    X[0, 0, 0], X[1, 2, 1] = np.inf, -np.inf
+    back = read_samples(write_samples(samples.assign(X=(samples["X"].dims, X)), tmp_path / "s.nc"))
+    assert np.isnan(back["X"].values[0, 0, 0]) and np.isnan(back["X"].values[1, 2, 1])
+    assert np.isfinite(back["X"].values).sum() == X.size - 2
+
+
+def test_a_sample_table_holding_inf_reads_as_nan(tmp_path):
+    from labkit.sample_tables import read_csv_wide
+
+    path = tmp_path / "s.csv"
+    path.write_text("class,d1.red,d1.nir,d2.red,d2.nir\n1,0.1,0.5,0.2,0.6\n2,0.3,0.2,inf,-inf\n")
+    samples = read_csv_wide(path, label_column="class", bands=["red", "nir"])
+    assert np.isnan(samples["X"].values[1, 1]).all() and np.isfinite(samples["X"].values[0]).all()
