@@ -38,6 +38,7 @@ from .datamodel import validate
 from ._hashing import splitmix64
 from .errors import ConfigError, DataModelError
 from .inference import NO_CLASS
+from .params import flag, integer, number, seed
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,10 @@ def _check_missing(values: np.ndarray, name: str, who: str, pair: tuple[str, str
     )
 
 
-def _class_codes(values, name: str, who: str) -> np.ndarray:
-    """``values`` as a flat array of integer class codes: missing labels are a :class:`DataModelError`, anything
-    else than whole numbers a :class:`ConfigError`.
+def _class_codes(values, name: str, who: str, *, data: bool = True) -> np.ndarray:
+    """``values`` as a flat array of integer class codes: missing labels in data (``data=True``) are a
+    :class:`DataModelError`, anything else than whole numbers (NaN too, in a parameter such as ``labels``) a
+    :class:`ConfigError`.
 
     Example
     -------
@@ -116,7 +118,8 @@ def _class_codes(values, name: str, who: str) -> np.ndarray:
     [1, 2]
     """
     values = np.asarray(values).ravel()
-    _check_missing(values, name, who)
+    if data:
+        _check_missing(values, name, who)
     if values.dtype.kind in "iu":
         return values
     try:
@@ -132,6 +135,61 @@ def _class_codes(values, name: str, who: str) -> np.ndarray:
     return numeric.astype(np.int64)
 
 
+def _report_labels(labels, found: Mapping[str, np.ndarray], who: str) -> list[int]:
+    """The class codes to report: every code ``found`` in the data (``{argument: codes}``) by default, in order; or
+    ``labels``, checked (integer codes, each once) and refused when it misses a class of the data, whose samples would
+    silently drop out of every count: a :class:`DataModelError` naming those classes and where they are.
+
+    Example
+    -------
+    >>> _report_labels([2, 1, 9], {"y_true": np.array([1, 2])}, "assess_accuracy")
+    [2, 1, 9]
+    >>> _report_labels([1, 2], {"y_true": np.array([1, 2, 3]), "y_pred": np.array([1, 2, 2])}, "assess_accuracy")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: assess_accuracy: labels [1, 2] miss class(es) [3] of y_true: their samples would drop out of every count and score. Add them to labels, or leave labels out (every class of the data).
+    """
+    present = {name: sorted(set(np.unique(codes).tolist())) for name, codes in found.items()}
+    if labels is None:
+        return sorted(set().union(*present.values()))
+    labels = [int(c) for c in _class_codes(labels, "labels", who, data=False)]
+    repeated = sorted({c for c in labels if labels.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"{who}: labels must list each class once; {repeated} repeat in {labels}.")
+    missing = {name: [c for c in codes if c not in labels] for name, codes in present.items()}
+    missing = {name: codes for name, codes in missing.items() if codes}
+    if missing:
+        classes = sorted(set().union(*missing.values()))
+        where = " and ".join(missing)
+        raise DataModelError(f"{who}: labels {labels} miss class(es) {classes} of {where}: their samples would drop "
+                             "out of every count and score. Add them to labels, or leave labels out (every class of "
+                             "the data).")
+    return labels
+
+
+def _names(class_names, who: str) -> dict[int, str]:
+    """``class_names`` checked: None, or a mapping of integer class codes to names (as ``{code: str(name)}``).
+
+    Example
+    -------
+    >>> _names({1: "crop", 2: "water"}, "assess_accuracy")
+    {1: 'crop', 2: 'water'}
+    >>> _names("abc", "assess_accuracy")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: assess_accuracy: class_names must be a mapping {class code: name}, such as {1: 'crop', 2: 'forest'}; got 'abc'.
+    """
+    if class_names is None:
+        return {}
+    if isinstance(class_names, pd.Series):
+        class_names = class_names.to_dict()
+    if not isinstance(class_names, Mapping):
+        raise ConfigError(f"{who}: class_names must be a mapping {{class code: name}}, such as {{1: 'crop', 2: "
+                          f"'forest'}}; got {class_names!r}.")
+    codes = _class_codes(list(class_names), "class_names' keys", who, data=False) if class_names else []
+    return {int(code): str(name) for code, name in zip(codes, class_names.values())}
+
+
 def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] | None = None) -> AccuracyReport:
     """Confusion matrix, overall accuracy, kappa and per-class scores.
 
@@ -140,14 +198,17 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
     y_true, y_pred : sequences of class codes of the same length
         Integers (or whole floats); no missing label.
     labels : class codes to report, in order (default: every code in either)
+        It may add classes absent from the data, never leave out one that is present.
     class_names : optional ``{code: name}``
 
     Raises
     ------
     DataModelError
-        Missing labels (NaN, None) in ``y_true``, ``y_pred`` or ``labels``: how many, and where.
+        Missing labels (NaN, None) in ``y_true`` or ``y_pred``: how many, and where; ``labels`` that leave out a
+        class of ``y_true`` or ``y_pred`` (its samples would silently drop out of the scores).
     ConfigError
-        Different lengths, no sample, labels that are not integer codes.
+        Different lengths, no sample, labels that are not integer codes (NaN in ``labels`` included) or repeat,
+        ``class_names`` that is not a mapping of codes to names.
 
     Example
     -------
@@ -160,13 +221,13 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
     labkit.errors.DataModelError: assess_accuracy: 1 of the 3 labels in y_true is missing (NaN or None), at positions [2]. Drop the unlabelled samples from both arguments first, e.g. keep = pandas.notna(y_true) & pandas.notna(y_pred).
     """
     who = "assess_accuracy"
+    names = _names(class_names, who)
     y_true, y_pred = _class_codes(y_true, "y_true", who), _class_codes(y_pred, "y_pred", who)
     if y_true.shape != y_pred.shape:
         raise ConfigError(f"assess_accuracy: {y_true.size} reference labels but {y_pred.size} predictions.")
     if y_true.size == 0:
         raise ConfigError("assess_accuracy: no samples to assess.")
-    labels = np.union1d(y_true, y_pred) if labels is None else _class_codes(labels, "labels", who)
-    labels = [int(c) for c in labels]
+    labels = _report_labels(labels, {"y_true": y_true, "y_pred": y_pred}, who)
     with warnings.catch_warnings():
         # A single class on both sides is a valid (if dull) assessment: no advice to pass labels, which we do.
         warnings.filterwarnings("ignore", "A single label was found", UserWarning)
@@ -186,7 +247,7 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
         recall=dict(zip(labels, map(float, recall))),
         f1=dict(zip(labels, map(float, f1))),
         support=dict(zip(labels, map(int, support))),
-        class_names=dict(class_names or {}),
+        class_names=names,
     )
 
 
@@ -203,6 +264,7 @@ def plot_confusion_matrix(report: AccuracyReport | RunsSummary, ax=None, *, norm
     """
     import matplotlib.pyplot as plt
 
+    normalize = flag(normalize, "normalize", "plot_confusion_matrix")
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 + 0.7 * len(report.labels), 1 + 0.6 * len(report.labels)))
     counts = report.confusion
@@ -242,6 +304,7 @@ class MeanStd(NamedTuple):
         >>> MeanStd(0.91234, 0.0129).format()
         '0.912 ± 0.013'
         """
+        digits = integer(digits, "digits", "MeanStd.format", low=0)
         return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
 
 
@@ -411,12 +474,18 @@ def pixel_counts(class_map: xr.DataArray, *, nodata: int | None = NO_CLASS) -> d
     {1: 2, 2: 3}
     """
     _check_codes(class_map, "pixel_counts")
+    nodata = _nodata(nodata, "pixel_counts")
 
     def count(block, y0, x0):
         codes, n = np.unique(np.asarray(block), return_counts=True)
         return {int(c): int(k) for c, k in zip(codes, n) if nodata is None or c != nodata}
 
     return _over_blocks(class_map, count, _sum_counts)
+
+
+def _nodata(nodata, who: str) -> int | None:
+    """``nodata`` checked: None or an integer code."""
+    return None if nodata is None else integer(nodata, "nodata", who)
 
 
 def _strata_counts(strata, what: str, nodata) -> dict[int, int]:
@@ -572,7 +641,9 @@ def stratified_sample_design(
     Raises
     ------
     ConfigError
-        Both or neither of the sizes, a target or accuracy out of range, a class without a user's accuracy.
+        Both sizes, a ``target_se`` not strictly between 0 and 1, ``n_total`` not an integer >= 1,
+        ``min_per_class`` not an integer >= 0, a user's accuracy that is not a number from 0 to 1, a class without
+        one; all but the last before the map is counted.
 
     Example
     -------
@@ -589,47 +660,51 @@ def stratified_sample_design(
         raise ConfigError(f"{what}: give either target_se or n_total, not both.")
     if n_total is None and target_se is None:
         target_se = 0.01
-    if target_se is not None and not 0 < target_se < 1:
-        raise ConfigError(f"{what}: target_se must be in (0, 1), a standard error of overall accuracy such as 0.01; "
-                          f"got {target_se}.")
-    if n_total is not None and (int(n_total) != n_total or n_total < 1):
-        raise ConfigError(f"{what}: n_total must be a whole number of points >= 1; got {n_total}.")
-    if int(min_per_class) != min_per_class or min_per_class < 0:
-        raise ConfigError(f"{what}: min_per_class must be a whole number >= 0; got {min_per_class}.")
+    if target_se is not None:  # a standard error of overall accuracy, such as 0.01
+        target_se = number(target_se, "target_se", what, low=0, high=1, closed="neither")
+    if n_total is not None:
+        n_total = integer(n_total, "n_total", what, low=1)
+    min_per_class = integer(min_per_class, "min_per_class", what, low=0)
+    nodata = _nodata(nodata, what)
+    names = _names(class_names, what)
+    if isinstance(expected_user_accuracy, Mapping):
+        given = {integer(c, "a class code of expected_user_accuracy", what):
+                 number(u, f"expected_user_accuracy[{c}]", what, low=0, high=1)
+                 for c, u in expected_user_accuracy.items()}
+    else:
+        given = number(expected_user_accuracy, "expected_user_accuracy", what, low=0, high=1)
     counts = {c: n for c, n in _strata_counts(class_map, what, nodata).items() if n > 0 and c != nodata}
     labels = list(counts)
-    if isinstance(expected_user_accuracy, Mapping):
-        missing = [c for c in labels if c not in expected_user_accuracy]
+    if isinstance(given, dict):
+        missing = [c for c in labels if c not in given]
         if missing:
             raise ConfigError(f"{what}: expected_user_accuracy gives no value for classes {missing} of the map.")
-        users = {c: float(expected_user_accuracy[c]) for c in labels}
+        users = {c: given[c] for c in labels}
     else:
-        users = {c: float(expected_user_accuracy) for c in labels}
-    bad = {c: u for c, u in users.items() if not 0 <= u <= 1}
-    if bad:
-        raise ConfigError(f"{what}: expected user's accuracies must lie in [0, 1]; got {bad}.")
+        users = {c: given for c in labels}
     total = sum(counts.values())
     weights = {c: counts[c] / total for c in labels}
     if n_total is None:
         spread = sum(weights[c] * math.sqrt(users[c] * (1 - users[c])) for c in labels)
         n_required = max(1, math.ceil(round((spread / target_se) ** 2, 9)))
     else:
-        n_required = int(n_total)
-    allocation = _allocate(weights, n_required, int(min_per_class), {c: int(counts[c]) for c in labels})
+        n_required = n_total
+    allocation = _allocate(weights, n_required, min_per_class, {c: int(counts[c]) for c in labels})
     return SampleDesign(labels=labels, strata_pixels=counts, weights=weights, expected_user_accuracy=users,
                         target_se=target_se, n_required=n_required, allocation=allocation,
-                        min_per_class=int(min_per_class), class_names=dict(class_names or {}))
+                        min_per_class=min_per_class, class_names=names)
 
 
 def _seed(random_state) -> np.uint64:
+    """The 64-bit key of the draw, from a seed checked by :func:`labkit.params.seed`."""
+    random_state = seed(random_state, "draw_stratified_sample")
     if random_state is None:
         return np.uint64(np.random.SeedSequence().generate_state(1, np.uint64)[0])
     if isinstance(random_state, np.random.Generator):
         return np.uint64(random_state.integers(0, 2**63))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return np.uint64(int(random_state) % 2**64)
-    raise ConfigError(f"draw_stratified_sample: random_state must be an int, a numpy Generator or None; "
-                      f"got {random_state!r}.")
+    if isinstance(random_state, np.random.RandomState):
+        return np.uint64(random_state.randint(0, 2**63, dtype=np.int64))
+    return np.uint64(random_state)
 
 
 def draw_stratified_sample(
@@ -653,7 +728,7 @@ def draw_stratified_sample(
         Numpy or dask; integer codes.
     allocation : :class:`SampleDesign` or mapping ``{class code: points}``
     random_state : int, numpy Generator or None
-        The seed; None draws a different sample each time.
+        The seed (an integer from 0 to 2**32 - 1); None draws a different sample each time.
     nodata : int or None, default :data:`~labkit.inference.NO_CLASS`
 
     Returns
@@ -665,7 +740,8 @@ def draw_stratified_sample(
     Raises
     ------
     ConfigError
-        An allocation asking for more points than a stratum has pixels, for the ``nodata`` code, or negative.
+        A bad ``random_state`` or ``nodata``; an allocation whose codes or numbers of points are not integers (>= 0),
+        that asks for more points than a stratum has pixels, or for the ``nodata`` code.
 
     Example
     -------
@@ -678,6 +754,8 @@ def draw_stratified_sample(
     import geopandas as gpd
 
     what = "draw_stratified_sample"
+    key = _seed(random_state)
+    nodata = _nodata(nodata, what)
     validate(class_map, "class_map")
     if isinstance(allocation, SampleDesign):
         allocation = allocation.allocation
@@ -686,14 +764,14 @@ def draw_stratified_sample(
                           f"{type(allocation).__name__}.")
     wanted = {}
     for code, n in allocation.items():
-        if int(n) != n or n < 0:
-            raise ConfigError(f"{what}: the number of points of class {code} must be a whole number >= 0; got {n}.")
+        code = integer(code, "a class code of allocation", what)
+        n = integer(n, f"the number of points of class {code}", what, low=0)
         if nodata is not None and code == nodata:
             raise ConfigError(f"{what}: the allocation asks for points in class {code}, the code of unclassified "
                               "pixels (nodata); sample points must fall on classified pixels.")
         if n > 0:
-            wanted[int(code)] = int(n)
-    seed = splitmix64(np.array([_seed(random_state)]))[0]
+            wanted[code] = n
+    salt = splitmix64(np.array([key]))[0]
     width = class_map.sizes["x"]
 
     def candidates(block, y0, x0):
@@ -704,7 +782,7 @@ def draw_stratified_sample(
             where = np.flatnonzero(flat == code)
             rows, cols = np.divmod(where, block.shape[1])
             index = (rows + y0).astype(np.uint64) * np.uint64(width) + (cols + x0).astype(np.uint64)
-            keys = splitmix64(index ^ seed)
+            keys = splitmix64(index ^ salt)
             if keys.size > n:
                 keep = np.argpartition(keys, n - 1)[:n]
                 keys, index = keys[keep], index[keep]
@@ -918,10 +996,13 @@ def estimate_area(
     Raises
     ------
     DataModelError
-        Missing classes (NaN, None) in ``map_classes`` or ``reference_classes``: how many, and where.
+        Missing classes (NaN, None) in ``map_classes`` or ``reference_classes``: how many, and where; ``labels``
+        that leave out a class of the strata or the reference.
     ConfigError
-        Different lengths, no sample, a point in a class the map does not hold, a stratum with pixels but fewer
-        than 2 points (its variance cannot be estimated), labels missing some class.
+        Checked first: ``pixel_area`` or ``z`` not a finite number > 0, ``labels`` that are not integer codes (NaN
+        included) or repeat, bad ``class_names``, ``unit`` or ``nodata``. Then: different lengths, no sample, a point
+        in a class the map does not hold, a stratum with pixels but fewer than 2 points (its variance cannot be
+        estimated).
 
     Example
     -------
@@ -936,6 +1017,14 @@ def estimate_area(
     (21158, 6158, 0.95)
     """
     what = "estimate_area"
+    pixel_area = number(pixel_area, "pixel_area", what, low=0, closed="neither")
+    z = number(z, "z", what, low=0, closed="neither")
+    if unit is not None and not isinstance(unit, str):
+        raise ConfigError(f"{what}: unit must be None or the name of the area unit, such as 'ha'; got {unit!r}.")
+    nodata = _nodata(nodata, what)
+    names = _names(class_names, what)
+    if labels is not None:  # their form now; whether they cover the data's classes once the strata are counted
+        labels = [int(c) for c in _class_codes(labels, "labels", what, data=False)]
     mapped = np.asarray(map_classes).ravel()
     reference = np.asarray(reference_classes).ravel()
     if mapped.shape != reference.shape:
@@ -947,22 +1036,13 @@ def estimate_area(
         _check_missing(values, f"{name}_classes", what, ("map_classes", "reference_classes"))
         if not np.issubdtype(values.dtype, np.integer):
             raise ConfigError(f"{what}: {name} classes must be integer codes; got dtype {values.dtype}.")
-    if not (np.isfinite(pixel_area) and pixel_area > 0):
-        raise ConfigError(f"{what}: pixel_area must be a positive area; got {pixel_area}.")
     strata = {c: n for c, n in _strata_counts(strata_pixel_counts, what, nodata).items() if n > 0}
     outside = sorted(set(np.unique(mapped).tolist()) - set(strata))
     if outside:
         raise ConfigError(f"{what}: sample points fall in map classes {outside}, of which the map has no pixel "
                           f"(strata: {list(strata)}). Give the pixel count of every class the points were drawn in.")
-    found = sorted(set(strata) | set(np.unique(reference).tolist()))
-    if labels is None:
-        labels = found
-    else:
-        labels = [int(c) for c in labels]
-        missing = [c for c in found if c not in labels]
-        if missing or len(set(labels)) != len(labels):
-            raise ConfigError(f"{what}: labels must list every class of the strata and the sample once; missing "
-                              f"{missing}." if missing else f"{what}: labels {labels} repeat a class.")
+    labels = _report_labels(labels, {"strata_pixel_counts": np.array(list(strata), dtype=np.int64),
+                                     "reference_classes": reference}, what)
     k = len(labels)
     position = {c: i for i, c in enumerate(labels)}
     counts = np.zeros((k, k), dtype=np.int64)
@@ -1021,10 +1101,10 @@ def estimate_area(
         area=per_class(col * total_area),
         area_se=per_class(np.sqrt(var_prop) * total_area),
         mapped_area=per_class(N * pixel_area),
-        pixel_area=float(pixel_area),
+        pixel_area=pixel_area,
         unit=unit or ("pixels" if pixel_area == 1 else "area units"),
-        z=float(z),
-        class_names=dict(class_names or {}),
+        z=z,
+        class_names=names,
     )
 
 

@@ -4,8 +4,8 @@ Takes a cube (the same bands and dates the model was trained on) and a fitted cl
 ``(y, x)`` and a confidence map (the highest class probability). Only one block of the cube is in memory at a time,
 so a dask-backed cube larger than memory streams through. Before any block, the cube is checked against what the
 model was fitted on (:func:`labkit.models.fit_model` records it): its bands are read by name in the model's order,
-and a missing band or another number of dates is refused. Comes after :mod:`labkit.models`, before
-:mod:`labkit.accuracy`.
+and a missing band, another number of dates or other days of the year are refused. Comes after :mod:`labkit.models`,
+before :mod:`labkit.accuracy`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 from itertools import product
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
 from .datamodel import validate
 from .errors import BandError, ConfigError, DataModelError
+from .params import flag, integer
 
 #: Class-map value of pixels that could not be classified (no valid value on some date and band).
 NO_CLASS = 255
@@ -35,9 +37,47 @@ def _match_signature(cube: xr.DataArray, signature) -> xr.DataArray:
         raise DataModelError(f"predict_cube: the model was fitted on series of {signature.n_time} dates; the cube has "
                              f"{cube.sizes['time']}. Gap-fill the cube onto the model's dates (fill_gaps with the "
                              "same step and period), or fit the model on samples of this cube.")
+    _check_days_of_year(cube, signature)
     if bands == list(signature.bands):
         return cube
     return cube.sel(band=list(signature.bands))
+
+
+def _day_tolerance(times: np.ndarray) -> float:
+    """Days by which a cube's date may differ from the model's: half the median spacing of the model's dates, at least
+    1 day (a leap year shifts a calendar date by one)."""
+    if len(times) < 2:
+        return 1.0
+    spacing = np.diff(np.sort(times.astype("datetime64[s]")).astype(np.int64)) / 86400.0
+    return max(1.0, float(np.median(spacing)) / 2)
+
+
+def _check_days_of_year(cube: xr.DataArray, signature) -> None:
+    """Refuse a cube whose dates fall on other days of the year than the model's (by more than
+    :func:`_day_tolerance`). Another year on the same days is the same calendar (temporal transfer), and passes."""
+    cube_times = cube["time"].values
+    if signature.times is None or not np.issubdtype(cube_times.dtype, np.datetime64):
+        return
+    model_times = np.asarray(signature.times, dtype="datetime64[ns]")
+    model_doy = pd.DatetimeIndex(model_times).day_of_year.to_numpy()
+    cube_doy = pd.DatetimeIndex(cube_times.astype("datetime64[ns]")).day_of_year.to_numpy()
+    apart = np.abs(cube_doy - model_doy)
+    apart = np.minimum(apart, 365 - apart).clip(min=0)  # circular: Dec 31 and Jan 1 are 1 day apart
+    tolerance = _day_tolerance(model_times)
+    far = np.flatnonzero(apart > tolerance)
+    if far.size:
+        k = int(far[0])
+
+        def day(times, doy):
+            return f"{np.datetime_as_string(times[k], unit='D')} (day {doy[k]} of its year)"
+
+        raise DataModelError(
+            f"predict_cube: the cube's dates fall on other days of the year than the model's: date {k} of the cube is "
+            f"{day(cube_times, cube_doy)}, the model's is {day(model_times, model_doy)}, {int(apart[k])} days apart "
+            f"({far.size} of {len(apart)} dates beyond the tolerance of {tolerance:g} days: half the median spacing of "
+            "the model's dates, at least 1). Gap-fill the cube onto the model's dates (fill_gaps with the same step "
+            "and period, in any year), or fit the model on samples of this cube."
+        )
 
 
 def _series_shape(model) -> tuple[int, int] | None:
@@ -72,6 +112,21 @@ def _model_input(cube: xr.DataArray, model) -> xr.DataArray:
         return _match_signature(cube, signature)
     _check_shape(cube, model)
     return cube
+
+
+def _check_class_codes(classes: np.ndarray) -> None:
+    """Refuse class labels that are not integer codes (text, fractions): a class map holds codes."""
+    if classes.dtype.kind in "iu":
+        return
+    whole = classes.dtype.kind == "f" and bool(np.all(np.isfinite(classes) & (classes == np.round(classes))))
+    if not whole:
+        shown = [c.item() if isinstance(c, np.generic) else c for c in classes[:5]]
+        raise ConfigError(
+            f"predict_cube: the model's classes_ must be integer class codes for a class map; got {shown}"
+            f"{' ...' if classes.size > 5 else ''} ({classes.dtype}). Fit the model on integer codes: extract_samples "
+            "and the sample-table readers map text labels to codes 1, 2... (the names are kept in the sample set's "
+            "class_name)."
+        )
 
 
 def _classify(model, pixels: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,12 +167,14 @@ def predict_cube(
     Raises
     ------
     ConfigError
-        An unfitted model, class codes that do not fit a uint8 map, a bad ``block_size``.
+        An unfitted model, class labels that are not integer codes (text) or do not fit a uint8 map, a
+        ``block_size`` that is not an integer >= 1, a ``progress`` that is not True or False.
     BandError
         The cube lacks a band of the model's signature (names them, and the cube's bands).
     DataModelError
-        Not a cube; another number of dates than the model's signature; a model without a signature whose shape
-        (dates x bands, or number of features) differs from the cube's.
+        Not a cube; another number of dates than the model's signature, or dates on other days of the year (by
+        more than half the spacing of the model's dates, at least 1 day: the same days in another year pass); a
+        model without a signature whose shape (dates x bands, or number of features) differs from the cube's.
 
     Example
     -------
@@ -130,12 +187,13 @@ def predict_cube(
     >>> class_map.values.tolist()[0], float(confidence.min())
     ([4, 4, 4], 1.0)
     """
+    block_size = integer(block_size, "block_size", "predict_cube", low=1)
+    progress = flag(progress, "progress", "predict_cube")
     validate(cube, "cube")
-    if int(block_size) < 1:
-        raise ConfigError(f"predict_cube: block_size must be a positive number of pixels; got {block_size}.")
     classes = np.asarray(getattr(model, "classes_", []))
     if classes.size == 0:
         raise ConfigError("predict_cube: the model is not fitted (no classes_). Call model.fit(X, y) first.")
+    _check_class_codes(classes)
     if classes.min() < 0 or classes.max() >= NO_CLASS:
         raise ConfigError(f"predict_cube: class codes must lie in 0..{NO_CLASS - 1} for a uint8 class map; "
                           f"got {classes.min()}..{classes.max()}.")

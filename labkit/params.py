@@ -91,8 +91,10 @@ def number(value, name: str, who: str, *, low: float | None = None, high: float 
     return value
 
 
-def seed(value, who: str, name: str = "random_state"):
+def seed(value, who: str, name: str = "random_state", *, generator: bool = True):
     """A random seed as scikit-learn and numpy take it: None, an integer from 0 to 2**32 - 1, or a generator.
+
+    ``generator=False`` refuses numpy's ``Generator`` (scikit-learn takes a ``RandomState`` only).
 
     Example
     -------
@@ -103,6 +105,9 @@ def seed(value, who: str, name: str = "random_state"):
     ...
     labkit.errors.ConfigError: split_by_group: random_state must be None or an integer from 0 to 4294967295; got -1.
     """
+    if isinstance(value, np.random.Generator) and not generator:
+        _fail(who, name, f"None, an integer from 0 to {SEED_MAX} or a numpy RandomState (scikit-learn takes no "
+                         "numpy Generator)", value)
     if value is None or isinstance(value, np.random.Generator | np.random.RandomState):
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= SEED_MAX:

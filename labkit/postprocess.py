@@ -16,7 +16,7 @@ Both accept numpy- and dask-backed inputs; with dask the result stays lazy and i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import xarray as xr
@@ -24,6 +24,7 @@ import xarray as xr
 from .datamodel import validate
 from .errors import ConfigError, DataModelError, GridMismatchError
 from .inference import NO_CLASS
+from .params import integer
 
 #: Class-map value of pixels where the vote of :func:`fuse_class_maps` is tied.
 UNDECIDED = 254
@@ -51,6 +52,14 @@ def _check_same_grid(arrays: Sequence[xr.DataArray], what: str, kind: str) -> No
         if crs_a is not None and crs_b is not None and crs_a != crs_b:
             raise GridMismatchError(f"{what}: {kind} {i} is in {crs_b}, {kind} 0 in {crs_a}; reproject one first "
                                     "(rio.reproject_match).")
+
+
+def _runs(values, name: str, what: str, kind: str) -> list:
+    """The runs given to a fusion as a list: a sequence of arrays, not one array (which would be split into rows)."""
+    if isinstance(values, xr.DataArray | np.ndarray | str) or not isinstance(values, Sequence | Iterable):
+        raise ConfigError(f"{what}: {name} must be a sequence of {kind}, one per run (a list); got a "
+                          f"{type(values).__name__}.")
+    return list(values)
 
 
 def _georeference_like(result: xr.DataArray, like: xr.DataArray, nodata) -> xr.DataArray:
@@ -109,7 +118,8 @@ def fuse_class_maps(
     Raises
     ------
     ConfigError
-        No map, an unknown method, ``undecided`` equal to ``nodata`` or not representable in the maps' dtype.
+        No map, an unknown method, ``undecided`` or ``nodata`` not an integer, equal, or not representable in the
+        maps' dtype.
     DataModelError
         An input is not a class map.
     GridMismatchError
@@ -125,7 +135,9 @@ def fuse_class_maps(
     [[1, 1, 254, 3]]
     """
     what = "fuse_class_maps"
-    maps = list(maps)
+    maps = _runs(maps, "maps", what, "class maps (y, x)")
+    undecided = integer(undecided, "undecided", what)
+    nodata = integer(nodata, "nodata", what)
     if method != "vote":
         raise ConfigError(f"{what}: unknown method {method!r}; the only one is 'vote' (majority vote).")
     if not maps:
@@ -192,7 +204,7 @@ def fuse_probabilities(
     Raises
     ------
     ConfigError
-        No probabilities given, or no ``class`` coordinate.
+        No probabilities given, no ``class`` coordinate, or a ``nodata`` that is not an integer.
     DataModelError
         An input is not (class, y, x) probabilities in [0, 1], or the runs' classes differ.
     GridMismatchError
@@ -210,7 +222,8 @@ def fuse_probabilities(
     ([[3, 7]], [[0.7, 0.7]])
     """
     what = "fuse_probabilities"
-    probs_list = list(probs_list)
+    probs_list = _runs(probs_list, "probs_list", what, "probabilities (class, y, x)")
+    nodata = integer(nodata, "nodata", what)
     if not probs_list:
         raise ConfigError(f"{what}: no probabilities to fuse; pass one (class, y, x) array per run.")
     for i, probs in enumerate(probs_list):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +36,7 @@ from rasterio.features import rasterize
 from .datamodel import make_samples, validate
 from .errors import ConfigError, DataModelError
 from .inputs import finite_or_nan
+from .params import flag, integer, number, seed
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 POINT_TYPES = ("Point", "MultiPoint")
@@ -51,6 +52,11 @@ def _listed(values, limit: int = 10) -> str:
 
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
+
+
+def _has_field(frame: pd.DataFrame, field) -> bool:
+    """Whether ``field`` names a column of ``frame`` (False for a value that cannot name one, such as a list)."""
+    return isinstance(field, Hashable) and field in frame.columns
 
 
 def _check_option(who: str, name: str, value: str) -> None:
@@ -100,7 +106,7 @@ def _check_reference(reference, class_field: str, id_field: str | None) -> None:
     if not isinstance(reference, gpd.GeoDataFrame):
         raise ConfigError(f"extract_samples: polygons must be a GeoDataFrame; got {type(reference).__name__}.")
     for name, field in (("class_field", class_field), ("id_field", id_field)):
-        if field is not None and field not in reference.columns:
+        if (field is not None or name == "class_field") and not _has_field(reference, field):
             raise ConfigError(f"extract_samples: the polygons have no field {field!r} ({name}); fields: "
                               f"{[c for c in reference.columns if c != reference.geometry.name]}.")
     if reference.crs is None:
@@ -149,7 +155,7 @@ def _class_codes(reference, class_field: str, name_field: str | None) -> tuple[n
         codes = {name: code for code, name in enumerate(names, start=1)}
         return labels.astype(str).map(codes).to_numpy(dtype="int64"), {c: n for n, c in codes.items()}
     names = None
-    if name_field and name_field in reference.columns:
+    if name_field and _has_field(reference, name_field):
         names = dict(zip(labels.astype(int), reference[name_field].astype(str)))
     return labels.to_numpy(dtype="int64"), names
 
@@ -172,6 +178,21 @@ def _take(window, ly: np.ndarray, lx: np.ndarray) -> np.ndarray:
     return np.asarray(window)[:, :, ly, lx]
 
 
+def _pixel_indices(values, name: str, size: int) -> np.ndarray:
+    """Row (or column) numbers as a flat int64 array, each from 0 to ``size - 1`` (a negative one would wrap around)."""
+    values = np.asarray(values).ravel()
+    if values.size and values.dtype.kind not in "iu":
+        raise ConfigError(f"read_pixels: {name} must hold integer pixel positions; got {values.dtype} values such as "
+                          f"{values[:1].tolist()[0]!r}.")
+    values = values.astype(np.int64)
+    outside = (values < 0) | (values >= size)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise ConfigError(f"read_pixels: {name} must hold positions from 0 to {size - 1}; got {int(values[first])} at "
+                          f"position {first} ({int(outside.sum())} outside).")
+    return values
+
+
 def read_pixels(cube: xr.DataArray, iy, ix) -> np.ndarray:
     """The values of the cube at pixels ``(iy[k], ix[k])``, as an array ``(sample, time, band)``.
 
@@ -183,7 +204,12 @@ def read_pixels(cube: xr.DataArray, iy, ix) -> np.ndarray:
     ----------
     cube : cube (time, band, y, x)
     iy, ix : arrays of int
-        Row and column of each pixel.
+        Row and column of each pixel, from 0 (a negative position is refused, not counted from the end).
+
+    Raises
+    ------
+    ConfigError
+        Positions that are not integers, outside the cube, or rows and columns of different lengths.
 
     Example
     -------
@@ -193,7 +219,10 @@ def read_pixels(cube: xr.DataArray, iy, ix) -> np.ndarray:
     >>> read_pixels(cube, [0, 3], [1, 3])[:, 0, 0]
     array([ 1., 15.])
     """
-    iy, ix = np.asarray(iy, dtype=np.int64), np.asarray(ix, dtype=np.int64)
+    iy, ix = _pixel_indices(iy, "iy", cube.sizes["y"]), _pixel_indices(ix, "ix", cube.sizes["x"])
+    if iy.shape != ix.shape:
+        raise ConfigError(f"read_pixels: iy and ix must give one row and one column per pixel; got {iy.size} rows and "
+                          f"{ix.size} columns.")
     n_time, n_band = cube.sizes["time"], cube.sizes["band"]
     out = np.empty((iy.size, n_time, n_band), dtype=cube.dtype)
     if iy.size == 0:
@@ -297,8 +326,8 @@ def extract_samples(
     validate(cube, "cube")
     _check_option(who, "on_outside", on_outside)
     _check_option(who, "on_too_few", on_too_few)
-    if not isinstance(min_samples_per_class, (int, np.integer)) or min_samples_per_class < 0:
-        raise ConfigError(f"{who}: min_samples_per_class must be an integer >= 0; got {min_samples_per_class!r}.")
+    min_samples_per_class = integer(min_samples_per_class, "min_samples_per_class", who, low=0)
+    all_touched = flag(all_touched, "all_touched", who)
     _check_reference(polygons, class_field, id_field)
     reference = polygons.to_crs(cube.rio.crs).reset_index(drop=True)
     codes, names = _class_codes(reference, class_field, name_field)
@@ -419,18 +448,6 @@ def _n_train(n_groups: int, train_size: float) -> int:
     return min(max(1, round(train_size * n_groups)), n_groups - 1)
 
 
-def _check_fraction(who: str, train_size) -> None:
-    if isinstance(train_size, bool) or not isinstance(train_size, (int, float, np.floating, np.integer)) or not (
-            0 < train_size < 1):
-        raise ConfigError(f"{who}: train_size must be in (0, 1); got {train_size}.")
-
-
-def _check_count(who: str, name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"The {name!r} parameter of {who} must be an int in the range [{minimum}, inf). "
-                          f"Got {value!r} instead.")
-
-
 class PolygonSplit:
     """Train/validation split of the polygons of each class, repeated ``n_runs`` times (iota2's *runs*).
 
@@ -477,6 +494,12 @@ class PolygonSplit:
         """The number of runs."""
         return self.n_runs
 
+    def _check(self, who: str = "PolygonSplit") -> None:
+        """Refuse bad parameters (:mod:`labkit.params`), naming ``who`` (the function the user called)."""
+        integer(self.n_runs, "n_runs", who, low=1)
+        number(self.train_size, "train_size", who, low=0, high=1, closed="neither")
+        seed(self.random_state, who)
+
     def n_distinct_splits(self, y, groups) -> int:
         """How many different splits of these polygons exist (the most runs that can differ).
 
@@ -485,6 +508,7 @@ class PolygonSplit:
         >>> PolygonSplit(train_size=0.5).n_distinct_splits([1, 1, 1, 1, 2], [1, 2, 3, 4, 5])
         6
         """
+        self._check()
         y, groups = np.asarray(y).ravel(), np.asarray(groups).ravel()
         total = 1
         for code in np.unique(y):
@@ -503,8 +527,7 @@ class PolygonSplit:
             A polygon whose samples belong to several classes.
         """
         who = "PolygonSplit"
-        _check_count(who, "n_runs", self.n_runs, 1)
-        _check_fraction(who, self.train_size)
+        self._check(who)
         y, groups = _as_arrays(who, X, y, groups)
         _check_one_stratum(who, y, groups)
         distinct = self.n_distinct_splits(y, groups)
@@ -574,6 +597,13 @@ class PolygonKFold:
         """The number of folds."""
         return self.n_splits
 
+    def _check(self, who: str = "PolygonKFold") -> None:
+        """Refuse bad parameters (:mod:`labkit.params`), naming ``who`` (the function the user called)."""
+        integer(self.n_splits, "n_splits", who, low=2)
+        flag(self.stratify, "stratify", who)
+        flag(self.shuffle, "shuffle", who)
+        seed(self.random_state, who, generator=False)
+
     def split(self, X, y, groups) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(train, validation)`` arrays of sample positions, one pair per fold.
 
@@ -585,7 +615,7 @@ class PolygonKFold:
         from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
         who = "PolygonKFold"
-        _check_count(who, "n_splits", self.n_splits, 2)
+        self._check(who)
         y, groups = _as_arrays(who, X, y, groups)
         n_groups = np.unique(groups).size
         if n_groups < self.n_splits:
@@ -609,7 +639,7 @@ class PolygonKFold:
 def _strata(who: str, samples: xr.Dataset, by_region: bool) -> np.ndarray:
     """What each sample is stratified by: its class, or its (region, class) pair."""
     label = samples["label"].values
-    if not by_region:
+    if not flag(by_region, "by_region", who):
         return label
     if "region" not in samples:
         raise DataModelError(f"{who}: by_region=True needs a 'region' variable; set it with "
@@ -646,6 +676,14 @@ def split_runs(
     iterator of (train, validation) sample sets
         Checked before the first is drawn (bad parameters raise at the call, not at the first ``next``).
 
+    Raises
+    ------
+    ConfigError
+        ``n_runs`` not an integer >= 1, ``train_size`` not strictly between 0 and 1, a bad ``random_state``
+        (:func:`labkit.params.seed`), a ``by_region`` that is not True or False, before anything is drawn.
+    DataModelError
+        A polygon whose samples belong to several classes (or regions); ``by_region`` without ``region``.
+
     See Also
     --------
     PolygonSplit : the splitter behind it.
@@ -658,9 +696,10 @@ def split_runs(
     >>> len(runs), [sorted(set(val.group.values.tolist())) for _, val in runs]
     (3, [[2, 4, 5], [3, 4, 6], [2, 5, 7]])
     """
+    splitter = PolygonSplit(n_runs, train_size=train_size, random_state=random_state)
+    splitter._check("split_runs")
     validate(samples, "samples")
     strata = _strata("split_runs", samples, by_region)
-    splitter = PolygonSplit(n_runs, train_size=train_size, random_state=random_state)
     return _pairs_of(samples, splitter.split(None, strata, samples["group"].values))
 
 
@@ -683,6 +722,14 @@ def split_by_group(
     by_region : bool, default False
         Split each region within itself (needs a ``region`` variable, see :func:`assign_regions`).
 
+    Raises
+    ------
+    ConfigError
+        ``train_size`` not strictly between 0 and 1, a bad ``random_state``, a ``by_region`` that is not True or
+        False, before anything is drawn.
+    DataModelError
+        A polygon whose samples belong to several classes (or regions); ``by_region`` without ``region``.
+
     Example
     -------
     >>> import numpy as np, labkit.datamodel as dm
@@ -691,11 +738,11 @@ def split_by_group(
     >>> set(train.group.values.tolist()) & set(val.group.values.tolist())
     set()
     """
+    splitter = PolygonSplit(1, train_size=train_size, random_state=random_state)
+    splitter._check("split_by_group")
     validate(samples, "samples")
-    _check_fraction("split_by_group", train_size)
     strata = _strata("split_by_group", samples, by_region)
     _check_one_stratum("split_by_group", strata, samples["group"].values)
-    splitter = PolygonSplit(1, train_size=train_size, random_state=random_state)
     return next(_pairs_of(samples, splitter.split(None, strata, samples["group"].values)))
 
 
@@ -716,6 +763,15 @@ def split_folds(
     by_region : bool, default False
         Stratify by region and class (needs ``region``).
 
+    Raises
+    ------
+    ConfigError
+        ``n_splits`` not an integer >= 2, ``stratify``, ``shuffle`` or ``by_region`` not True or False, a bad
+        ``random_state`` (None, or an integer from 0 to 2**32 - 1: scikit-learn's splitters take no numpy
+        Generator), before anything is drawn.
+    DataModelError
+        A polygon whose samples belong to several classes (or regions); ``by_region`` without ``region``.
+
     See Also
     --------
     PolygonKFold : the splitter behind it.
@@ -727,9 +783,10 @@ def split_folds(
     >>> [val.sizes["sample"] for _, val in split_folds(s, 3)]
     [2, 2, 2]
     """
+    splitter = PolygonKFold(n_splits, stratify=stratify, shuffle=shuffle, random_state=random_state)
+    splitter._check("split_folds")
     validate(samples, "samples")
     strata = _strata("split_folds", samples, by_region)
-    splitter = PolygonKFold(n_splits, stratify=stratify, shuffle=shuffle, random_state=random_state)
     return _pairs_of(samples, splitter.split(None, strata, samples["group"].values))
 
 
@@ -787,7 +844,7 @@ def assign_regions(
         raise ConfigError(f"{who}: by must be 'group' or 'sample'; got {by!r}.")
     if not isinstance(regions, gpd.GeoDataFrame):
         raise ConfigError(f"{who}: regions must be a GeoDataFrame; got {type(regions).__name__}.")
-    if field not in regions.columns:
+    if not _has_field(regions, field):
         raise ConfigError(f"{who}: the regions have no field {field!r}; fields: "
                           f"{[c for c in regions.columns if c != regions.geometry.name]}.")
     if regions.crs is None:
@@ -892,6 +949,12 @@ def balance_classes(
     sample set
         The kept samples in their original order.
 
+    Raises
+    ------
+    ConfigError
+        ``max_per_class`` or ``min_per_class`` not an integer >= 1, ``oversample`` not True or False, a bad
+        ``random_state``, ``min_per_class`` without ``oversample=True`` or above ``max_per_class``.
+
     Example
     -------
     >>> import labkit.datamodel as dm
@@ -903,17 +966,19 @@ def balance_classes(
     [3, 3]
     """
     who = "balance_classes"
-    validate(samples, "samples")
     if max_per_class is not None:
-        _check_count(who, "max_per_class", max_per_class, 1)
+        max_per_class = integer(max_per_class, "max_per_class", who, low=1)
+    oversample = flag(oversample, "oversample", who)
+    random_state = seed(random_state, who)
     if min_per_class is not None:
-        _check_count(who, "min_per_class", min_per_class, 1)
+        min_per_class = integer(min_per_class, "min_per_class", who, low=1)
         if not oversample:
             raise ConfigError(f"{who}: min_per_class={min_per_class} needs oversample=True (without it, small classes "
                               "are left as they are).")
         if max_per_class is not None and min_per_class > max_per_class:
             raise ConfigError(f"{who}: min_per_class ({min_per_class}) is larger than max_per_class "
                               f"({max_per_class}).")
+    validate(samples, "samples")
     rng = np.random.default_rng(random_state)
     label, group = samples["label"].values, samples["group"].values
     codes, sizes = np.unique(label, return_counts=True)

@@ -456,12 +456,20 @@ def test_area_estimates_plot():
     (([1, 1, 3, 3], [1, 1, 3, 3]), {}, r"sample points fall in map classes \[3\], of which the map has no pixel"),
     (([1, 1, 2], [1, 1, 2]), {}, r"at least 2 sample points .* strata 2 \(1 point\(s\)\)"),
     (([1, 1], [1, 1]), {}, r"strata 2 \(0 point\(s\)\) have fewer"),
-    (([1, 1, 2, 2], [1, 1, 2, 2]), {"labels": [1]}, r"labels must list every class .* missing \[2\]"),
-    (([1, 1, 2, 2], [1, 1, 2, 2]), {"pixel_area": 0}, r"pixel_area must be a positive area; got 0"),
+    (([1, 1, 2, 2], [1, 1, 2, 2]), {"pixel_area": 0}, r"^estimate_area: pixel_area must be a finite number > 0; "
+                                                      r"got 0\.0\.$"),
 ])
 def test_estimate_area_refuses_bad_input(args, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         estimate_area(*args, {1: 10, 2: 10}, **kwargs)
+
+
+def test_estimate_area_labels_must_cover_the_strata_and_the_reference():
+    with pytest.raises(DataModelError, match=r"^estimate_area: labels \[1\] miss class\(es\) \[2\] of "
+                                             r"strata_pixel_counts and reference_classes: their samples would drop out"):
+        estimate_area([1, 1, 2, 2], [1, 1, 2, 2], {1: 10, 2: 10}, labels=[1])
+    with pytest.raises(ConfigError, match=r"^estimate_area: labels must list each class once; \[1\] repeat"):
+        estimate_area([1, 1, 2, 2], [1, 1, 2, 2], {1: 10, 2: 10}, labels=[1, 2, 1])
 
 
 def test_estimate_area_refuses_bad_strata():
@@ -541,10 +549,12 @@ def test_allocation_is_exact_proportional_and_within_bounds(strata, n_total, min
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"target_se": 0.01, "n_total": 100}, r"give either target_se or n_total, not both"),
-    ({"target_se": 0}, r"target_se must be in \(0, 1\)"),
-    ({"n_total": 2.5}, r"n_total must be a whole number of points >= 1; got 2.5"),
-    ({"min_per_class": -1}, r"min_per_class must be a whole number >= 0; got -1"),
-    ({"expected_user_accuracy": 1.5}, r"expected user's accuracies must lie in \[0, 1\]; got \{1: 1.5, 2: 1.5\}"),
+    ({"target_se": 0}, r"target_se must be a finite number > 0 and < 1; got 0\.0\.$"),
+    ({"n_total": 2.5}, r"n_total must be an integer >= 1; got 2\.5\.$"),
+    ({"min_per_class": -1}, r"min_per_class must be an integer >= 0; got -1\.$"),
+    ({"expected_user_accuracy": 1.5}, r"expected_user_accuracy must be a finite number from 0 to 1; got 1\.5\.$"),
+    ({"expected_user_accuracy": {1: 0.9, 2: float("nan")}}, r"expected_user_accuracy\[2\] must be a finite number "
+                                                             r"from 0 to 1; got nan\.$"),
     ({"expected_user_accuracy": {1: 0.9}}, r"expected_user_accuracy gives no value for classes \[2\]"),
 ])
 def test_design_refuses_bad_parameters(kwargs, message):
@@ -602,11 +612,12 @@ def test_draw_refuses_bad_allocations(patchwork):
         draw_stratified_sample(patchwork.chunk({"y": 20, "x": 20}), {3: 20}, random_state=0)
     with pytest.raises(ConfigError, match=r"asks for points in class 255, the code of unclassified pixels"):
         draw_stratified_sample(patchwork, {255: 3}, random_state=0)
-    with pytest.raises(ConfigError, match=r"the number of points of class 1 must be a whole number >= 0; got -1"):
+    with pytest.raises(ConfigError, match=r"the number of points of class 1 must be an integer >= 0; got -1\.$"):
         draw_stratified_sample(patchwork, {1: -1}, random_state=0)
     with pytest.raises(ConfigError, match=r"allocation must be a SampleDesign or a mapping"):
         draw_stratified_sample(patchwork, [10, 10], random_state=0)
-    with pytest.raises(ConfigError, match=r"random_state must be an int, a numpy Generator or None"):
+    with pytest.raises(ConfigError, match=r"^draw_stratified_sample: random_state must be None or an integer from 0 "
+                                          r"to 4294967295; got 'seed'\.$"):
         draw_stratified_sample(patchwork, {1: 1}, random_state="seed")
     with pytest.raises(DataModelError, match=r"class map: dims must be \('y', 'x'\)"):
         draw_stratified_sample(patchwork.transpose("x", "y"), {1: 1}, random_state=0)

@@ -147,7 +147,7 @@ def test_unfitted_model_is_refused(toy):
 @pytest.mark.parametrize("block_size", [0, -3])
 def test_block_size_must_be_positive(toy, block_size):
     cube, _, model = toy
-    with pytest.raises(ConfigError, match=rf"block_size must be a positive number of pixels; got {block_size}"):
+    with pytest.raises(ConfigError, match=rf"^predict_cube: block_size must be an integer >= 1; got {block_size}\.$"):
         predict_cube(cube, model, block_size=block_size)
 
 

@@ -481,7 +481,7 @@ def test_bad_fold_arguments_are_refused():
     with pytest.raises(ConfigError, match=r"no variable 'polygon' along 'sample' to group by; variables along "
                                           r"'sample': \['group'\]"):
         make_folds(samples, 3, group_by="polygon")
-    with pytest.raises(ConfigError, match=r"folds must be an integer of at least 2; got 1"):
+    with pytest.raises(ConfigError, match=r"^make_folds: folds must be an integer >= 2; got 1\.$"):
         make_folds(samples, 1)
 
 

@@ -466,7 +466,8 @@ def test_polygon_with_several_classes_is_refused():
 
 @pytest.mark.parametrize("train_size", [0, 1, 1.5, -0.2])
 def test_train_size_out_of_range_is_refused(train_size):
-    with pytest.raises(ConfigError, match=rf"train_size must be in \(0, 1\); got {train_size}"):
+    with pytest.raises(ConfigError, match=rf"^split_by_group: train_size must be a finite number > 0 and < 1; got "
+                                          rf"{float(train_size)}\.$"):
         split_by_group(_samples([1, 1], [1, 1]), train_size=train_size)
 
 
@@ -530,11 +531,12 @@ def test_split_runs_checks_its_arguments_at_the_call():
     samples = _samples([1, 1, 2, 2], [1, 1, 1, 1])
     with pytest.raises(ConfigError, match=r"5 runs were asked, but these polygons allow only 4 different split\(s\)"):
         split_runs(samples, 5, train_size=0.5)
-    with pytest.raises(ConfigError, match=r"The 'n_runs' parameter of PolygonSplit must be an int in the range "
-                                          r"\[1, inf\)\. Got 0 instead\."):
+    with pytest.raises(ConfigError, match=r"^split_runs: n_runs must be an integer >= 1; got 0\.$"):
         split_runs(samples, 0)
-    with pytest.raises(ConfigError, match=r"PolygonSplit: train_size must be in \(0, 1\); got 1\.2"):
+    with pytest.raises(ConfigError, match=r"^split_runs: train_size must be a finite number > 0 and < 1; got 1\.2\.$"):
         split_runs(samples, 2, train_size=1.2)
+    with pytest.raises(ConfigError, match=r"^PolygonSplit: n_runs must be an integer >= 1; got 0\.$"):
+        list(PolygonSplit(0).split(None, [1, 2], [1, 2]))
 
 
 def test_splitters_check_y_and_groups():
@@ -729,8 +731,7 @@ def test_balance_options_are_checked():
         balance_classes(samples, min_per_class=2)
     with pytest.raises(ConfigError, match=r"min_per_class \(5\) is larger than max_per_class \(3\)"):
         balance_classes(samples, max_per_class=3, min_per_class=5, oversample=True)
-    with pytest.raises(ConfigError, match=r"The 'max_per_class' parameter of balance_classes must be an int in the "
-                                          r"range \[1, inf\)\. Got 0 instead\."):
+    with pytest.raises(ConfigError, match=r"^balance_classes: max_per_class must be an integer >= 1; got 0\.$"):
         balance_classes(samples, max_per_class=0)
 
 

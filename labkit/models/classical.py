@@ -12,11 +12,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
 from ..features import STATS, temporal_stats
+from ..inputs import finite_or_nan
 from .registry import _build, register_model
 
 
 class SeriesFeatures(TransformerMixin, BaseEstimator):
     """Flatten ``(n_samples, n_time, n_band)`` series to rows and append temporal statistics per band.
+
+    ``+inf`` and ``-inf`` are missing values, as ``NaN`` is, everywhere in labkit: they come out as ``NaN`` (the input
+    is not changed), so that the model after this step sees ``NaN`` only, and the statistics ignore them. Models that
+    cannot take missing values (the SVM) refuse them by name.
 
     Parameters
     ----------
@@ -33,6 +38,8 @@ class SeriesFeatures(TransformerMixin, BaseEstimator):
     >>> X = np.arange(12, dtype=float).reshape(2, 3, 2)
     >>> SeriesFeatures(stats=["max"]).fit_transform(X).shape
     (2, 8)
+    >>> SeriesFeatures(stats=["max"]).fit_transform(np.array([[1.0, np.inf, 3.0]])).tolist()
+    [[1.0, nan, 3.0, 3.0]]
     """
 
     def __init__(self, stats: Sequence[str] = STATS):
@@ -52,6 +59,8 @@ class SeriesFeatures(TransformerMixin, BaseEstimator):
         if X.shape[1:] != (self.n_time_, self.n_band_):
             raise ConfigError(f"SeriesFeatures: fitted on series of {self.n_time_} dates x {self.n_band_} bands; "
                               f"got {X.shape[1]} x {X.shape[2]}.")
+        if np.isinf(X).any():  # missing, as NaN is; on a copy, never in the caller's array
+            X = finite_or_nan(X.copy())
         flat = X.reshape(len(X), -1)
         if not self.stats:
             return flat

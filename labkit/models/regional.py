@@ -64,8 +64,11 @@ class RegionalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : array (n_samples,)
         region : array (n_samples,), optional
             The region of each sample; None fits a single model on all samples.
-        **fit_params : passed to each model's ``fit`` (sample-aligned arrays are split by region).
+        **fit_params : passed to each model's ``fit`` (sample-aligned arrays are split by region); for a pipeline, a
+            plain name (``sample_weight``) goes to its final step.
         """
+        from .training import _route_fit_params
+
         if y is None:
             raise ValueError("RegionalClassifier requires y to be passed, but the target y is None.")
         X, y = self._as_array(X), column_or_1d(y, warn=True)
@@ -81,7 +84,7 @@ class RegionalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             params = {k: (np.asarray(v)[rows] if np.ndim(v) and len(v) == len(y) else v) for k, v in fit_params.items()}
             single_class = len(np.unique(y[rows])) == 1
             model = DummyClassifier(strategy="most_frequent") if single_class else clone(self.estimator)
-            self.estimators_[value] = model.fit(X[rows], y[rows], **params)
+            self.estimators_[value] = model.fit(X[rows], y[rows], **_route_fit_params(model, params))
         first = next(iter(self.estimators_.values()))
         if hasattr(first, "n_features_in_"):
             self.n_features_in_ = first.n_features_in_

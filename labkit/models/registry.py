@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ..errors import ConfigError
 from ..features import STATS
+from ..params import seed
 from . import _lightgbm
 
 
@@ -307,8 +308,10 @@ class ModelConfig(BaseModel):
     def build(self, random_state: int | None = None):
         """The unfitted estimator this config describes.
 
-        ``random_state`` seeds every ``random_state`` parameter left unset (None) in the model.
+        ``random_state`` seeds every ``random_state`` parameter left unset (None) in the model; it is checked first
+        (:func:`labkit.params.seed`).
         """
+        random_state = seed(random_state, "ModelConfig.build", generator=False)
         estimator = _build(self.model, self.params, self.stats)
         if self.per_region:
             from .regional import RegionalClassifier
@@ -353,6 +356,8 @@ def _build(name: str, params: Mapping[str, Any], stats):
     :func:`~labkit.models.make_classifier`."""
     params = dict(params)
     estimator = _build_registered(MODELS[name], params, stats) if name in MODELS else _build_dotted(name, params, stats)
+    if "random_state" in params:  # a seed as every labkit function takes it (LightGBM's own check takes any int)
+        seed(params["random_state"], f"model {name!r}")
     _check_estimator_params(estimator)
     return estimator
 
@@ -402,12 +407,22 @@ def seed_estimator(estimator, random_state: int | None):
 
     Returns the estimator (changed in place); ``random_state=None`` changes nothing.
 
+    Raises
+    ------
+    ConfigError
+        ``random_state`` is not None, an integer from 0 to 2**32 - 1 or a numpy RandomState.
+
     Example
     -------
     >>> from labkit.models import make_classifier
     >>> seed_estimator(make_classifier("rf"), 7).get_params()["model__random_state"]
     7
+    >>> seed_estimator(make_classifier("rf"), -1)
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: seed_estimator: random_state must be None or an integer from 0 to 4294967295; got -1.
     """
+    random_state = seed(random_state, "seed_estimator", generator=False)
     if random_state is None:
         return estimator
     unset = {key: random_state for key, value in estimator.get_params(deep=True).items()
@@ -424,7 +439,8 @@ def make_model(model, *, random_state: int | None = None, **params):
         A registered name (``"rf"``, ``"svm"``, ``"lgbm"``...), the dotted path of a scikit-learn classifier, a
         config (see :class:`ModelConfig`), or an estimator (cloned, so the one given is never fitted).
     random_state : int, optional
-        Seeds every ``random_state`` parameter left unset.
+        Seeds every ``random_state`` parameter left unset; checked before the model is built (an integer from 0 to
+        2**32 - 1, as scikit-learn takes).
     **params : hyperparameters, with a name or a dotted path only.
 
     Returns
@@ -434,7 +450,8 @@ def make_model(model, *, random_state: int | None = None, **params):
     Raises
     ------
     ConfigError
-        Unknown name (listing the registered ones), bad path, unknown or invalid hyperparameter.
+        Unknown name (listing the registered ones), bad path, unknown or invalid hyperparameter, bad
+        ``random_state``.
 
     Example
     -------
@@ -447,6 +464,7 @@ def make_model(model, *, random_state: int | None = None, **params):
     """
     from sklearn.base import clone
 
+    random_state = seed(random_state, "make_model", generator=False)
     if isinstance(model, str):
         return parse_model_config({"model": model, "params": params}).build(random_state)
     if params:

@@ -16,7 +16,7 @@ StratifiedGroupKFold`, which also keeps the classes' shares similar from fold to
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,9 +27,10 @@ from ..accuracy import AccuracyReport, RunsSummary, assess_accuracy, summarize_r
 from ..datamodel import class_names as _class_names
 from ..datamodel import validate
 from ..errors import ConfigError
+from ..params import integer, seed
 from . import _lightgbm
 from .registry import describe_model, make_model
-from .training import _region_kwargs, fit_model, input_signature
+from .training import _check_training_set, _region_kwargs, fit_model, input_signature
 
 METRICS = {"overall_accuracy": "overall accuracy", "kappa": "kappa", "macro_f1": "macro F1"}
 """The scores reported for each fold, and how they are printed."""
@@ -42,7 +43,8 @@ def _groups(samples: xr.Dataset, group_by: str | None, where: str) -> np.ndarray
     if group_by is None:
         return np.arange(samples.sizes["sample"])
     along_sample = [name for name, var in samples.data_vars.items() if var.dims == ("sample",) and name != "label"]
-    if group_by not in samples.variables or samples[group_by].dims != ("sample",):
+    known = isinstance(group_by, Hashable) and group_by in samples.variables
+    if not known or samples[group_by].dims != ("sample",):
         raise ConfigError(f"{where}: the sample set has no variable {group_by!r} along 'sample' to group by; "
                           f"variables along 'sample': {along_sample}.")
     return samples[group_by].values
@@ -73,8 +75,10 @@ def make_folds(
     Raises
     ------
     ConfigError
-        Fewer than 2 folds, no such variable, or a class present in fewer groups than there are folds (some fold
-        would not test that class and one would not train on it).
+        Fewer than 2 folds, a bad seed, no such variable, or a class present in fewer groups than there are folds
+        (some fold would not test that class and one would not train on it).
+    DataModelError
+        A sample set without samples or with a single class.
 
     Example
     -------
@@ -91,9 +95,10 @@ def make_folds(
 
     from ..samples import PolygonKFold
 
+    folds = integer(folds, "folds", "make_folds", low=2)
+    random_state = seed(random_state, "make_folds", generator=False)
     validate(samples, "samples")
-    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
-        raise ConfigError(f"make_folds: folds must be an integer of at least 2; got {folds!r}.")
+    _check_training_set(samples, None, "make_folds")
     groups = _groups(samples, group_by, "make_folds")
     labels = samples["label"].values
     names = _class_names(samples)
@@ -244,8 +249,12 @@ def cross_validate(
     Raises
     ------
     ConfigError
-        Unknown model or group variable, too many folds for a class (see :func:`make_folds`), an unknown or bad
-        hyperparameter (before any fold is fitted), LightGBM refusing one while fitting.
+        Unknown model or group variable, bad ``folds`` or ``random_state``, too many folds for a class (see
+        :func:`make_folds`), an unknown or bad hyperparameter (before any fold is fitted), LightGBM refusing one
+        while fitting.
+    DataModelError
+        A sample set without samples or with a single class, or with missing values (NaN, ±inf) in ``X`` for a
+        model that cannot take them (the SVM): before any fold is fitted.
 
     See Also
     --------
@@ -264,9 +273,12 @@ def cross_validate(
     """
     from sklearn.base import clone
 
+    folds = integer(folds, "folds", "cross_validate", low=2)
+    random_state = seed(random_state, "cross_validate", generator=False)
     validate(samples, "samples")
-    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
     estimator = make_model(model, random_state=random_state)
+    _check_training_set(samples, estimator, "cross_validate")
+    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
     X, y = samples["X"].values, samples["label"].values
     names = _class_names(samples)
     predictions = np.empty_like(y)
@@ -403,8 +415,11 @@ def search_hyperparameters(
     Raises
     ------
     ConfigError
-        As :func:`make_folds`; a grid key that is no parameter of the model; a per-region model (tune its
-        ``estimator`` on each region's samples instead); LightGBM refusing a candidate's hyperparameter.
+        As :func:`make_folds`; bad ``n_iter``, ``random_state`` or ``n_jobs``; a grid key that is no parameter of
+        the model; a per-region model (tune its ``estimator`` on each region's samples instead); LightGBM refusing a
+        candidate's hyperparameter.
+    DataModelError
+        As :func:`cross_validate`: no samples, a single class, missing values for a model that cannot take them.
 
     Example
     -------
@@ -421,6 +436,12 @@ def search_hyperparameters(
 
     from .regional import RegionalClassifier
 
+    who = "search_hyperparameters"
+    folds = integer(folds, "folds", who, low=2)
+    n_iter = None if n_iter is None else integer(n_iter, "n_iter", who, low=1)
+    random_state = seed(random_state, who, generator=False)
+    if n_jobs is not None and integer(n_jobs, "n_jobs", who) == 0:
+        raise ConfigError(f"{who}: n_jobs must be None or a non-zero integer (-1: every processor); got 0.")
     validate(samples, "samples")
     estimator = make_model(model, random_state=random_state)
     if isinstance(estimator, RegionalClassifier):
@@ -435,6 +456,7 @@ def search_hyperparameters(
     short = {full: given for mapping in names for given, full in mapping.items()}
     if n_iter is None:
         _check_candidates(estimator, full_grids, short)
+    _check_training_set(samples, estimator, who)
     splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
     common = {"scoring": _scorer(scoring), "cv": splits, "n_jobs": n_jobs, "refit": True, "error_score": "raise"}
     if n_iter is None:

@@ -10,6 +10,10 @@ have. :class:`CalibratedSVC` makes the choice explicit:
 * when a class has a single training sample, no fold can hold it out: the sigmoids are fitted on the SVM's own
   (in-sample) decision values. Probabilities are then over-confident, predictions are not affected much; the
   attribute ``calibration_`` says which was done.
+
+An SVM cannot take missing values: a sample with NaN (or ±inf, which labkit reads as missing) in ``X`` is refused,
+in ``fit`` and in ``predict``, with a :class:`~labkit.errors.DataModelError` that counts them and gives the fix
+(gap-fill the cube before sampling). :func:`labkit.inference.predict_cube` leaves such pixels unclassified.
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..errors import DataModelError
+from .training import _refuse_missing
+
+PREDICT_FIX = ("Gap-fill them (labkit.gapfill.fill_gaps), or leave them out: labkit.inference.predict_cube leaves "
+               "such pixels unclassified.")
 
 SVC_PARAMS = ("C", "kernel", "degree", "gamma", "coef0", "shrinking", "tol", "cache_size", "class_weight", "max_iter")
 
@@ -46,6 +56,12 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
         Folds fitted in parallel.
     random_state : int, optional
         Seed of the calibration folds' shuffling.
+
+    Raises
+    ------
+    DataModelError
+        In ``fit``: samples with missing values (NaN, ±inf) in ``X`` (how many, where, and the fix), a single
+        class. In ``predict``, ``predict_proba`` and ``decision_function``: samples with missing values.
 
     Attributes
     ----------
@@ -72,6 +88,10 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     '2-fold'
     >>> model.predict([[0.0, 0.0], [4.0, 4.0]]).tolist(), model.predict_proba(X).shape
     ([0, 1], (42, 3))
+    >>> model.predict([[0.0, np.nan]])
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: CalibratedSVC.predict: 1 of the 1 samples to classify holds missing values (NaN or ±inf) in X, at positions [0], and this model cannot take them. Gap-fill them (labkit.gapfill.fill_gaps), or leave them out: labkit.inference.predict_cube leaves such pixels unclassified.
     """
 
     _parameter_constraints: dict = {
@@ -101,11 +121,13 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit the SVM on all of ``X`` and its probability calibration; return ``self``."""
-        X, y = validate_data(self, X, y)
+        X, y = validate_data(self, X, y, ensure_all_finite=False)
+        _refuse_missing(X, "CalibratedSVC.fit")
         check_classification_targets(y)
         classes, counts = np.unique(y, return_counts=True)
         if len(classes) < 2:
-            raise ValueError(f"CalibratedSVC needs samples of at least two classes; got 1 class ({classes[0]!r}).")
+            raise DataModelError(f"CalibratedSVC.fit: y holds a single class ({classes[0]}: {counts[0]} samples); "
+                                 "an SVM needs samples of at least two classes.")
         svc = SVC(**{name: getattr(self, name) for name in SVC_PARAMS})
         folds = int(min(self.calibration_folds, counts.min()))
         if folds >= 2:
@@ -122,19 +144,25 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
         self.n_iter_ = self.calibrated_.calibrated_classifiers_[0].estimator.n_iter_
         return self
 
+    def _validate_X(self, X, who: str):
+        """``X`` checked against ``fit``'s (features), without missing values."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite=False)
+        _refuse_missing(X, f"CalibratedSVC.{who}", what="samples to classify", fix=PREDICT_FIX)
+        return X
+
     def predict_proba(self, X):
         """Probability of each class (columns in the order of ``classes_``), rows summing to 1."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        X = self._validate_X(X, "predict_proba")
         return self.calibrated_.predict_proba(X)
 
     def predict(self, X):
         """The class of highest probability."""
-        proba = self.predict_proba(X)
+        X = self._validate_X(X, "predict")
+        proba = self.calibrated_.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def decision_function(self, X):
         """The SVM's decision values (one-vs-rest, as :meth:`sklearn.svm.SVC.decision_function`)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        X = self._validate_X(X, "decision_function")
         return self.calibrated_.calibrated_classifiers_[0].estimator.decision_function(X)

@@ -5,6 +5,10 @@ other dates, it classifies without a word, and wrongly. :func:`fit_model` fits a
 stores the bands (names, in order), the number of dates and the dates on the fitted model as ``input_signature_``;
 :func:`labkit.inference.predict_cube` then reads the cube's bands by name in that order, and refuses a cube that
 lacks a band or has another number of dates, before classifying anything.
+
+Before anything is fitted, the sample set is checked (:func:`_check_training_set`, used by :func:`fit_model`,
+:func:`~labkit.models.cross_validate` and :func:`~labkit.models.search_hyperparameters`): it has samples, at least two
+classes, and no missing value (NaN, or ±inf, which labkit reads as missing) when the model cannot take them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ..datamodel import validate
-from ..errors import ConfigError
+from ..errors import ConfigError, DataModelError
 from . import _lightgbm
 
 __all__ = ["InputSignature", "fit_model", "input_signature"]
@@ -79,6 +83,129 @@ def _region_kwargs(model, samples: xr.Dataset, rows: np.ndarray | None = None) -
     return {"region": region if rows is None else region[rows]}
 
 
+def _final_estimator(model):
+    """The estimator that gets the features: the last step of a pipeline (nested ones too), the ``estimator`` of a
+    per-region model."""
+    from sklearn.pipeline import Pipeline
+
+    from .regional import RegionalClassifier
+
+    while True:
+        if isinstance(model, Pipeline):
+            model = model.steps[-1][1]
+        elif isinstance(model, RegionalClassifier):
+            model = model.estimator
+        else:
+            return model
+
+
+def _takes_missing(model) -> bool:
+    """Whether a model takes missing values (NaN) in X, as its final estimator's scikit-learn tags say
+    (``allow_nan``: True for trees, forests and LightGBM, False for the SVM); True when it has no tags (it decides)."""
+    from sklearn.utils import get_tags
+
+    final = _final_estimator(model)
+    if not hasattr(final, "__sklearn_tags__"):
+        return True
+    try:
+        return bool(get_tags(final).input_tags.allow_nan)
+    except Exception:  # noqa: BLE001  (tags that cannot be read: let the model decide)
+        return True
+
+
+GAP_FILL_FIX = ("Gap-fill the cube before sampling (labkit.gapfill.fill_gaps), or drop those samples: "
+                "samples.isel(sample=numpy.isfinite(samples.X).all(['time', 'band'])).")
+"""How to get rid of missing values in a sample set (said by every refusal of them)."""
+
+
+def _refuse_missing(X, who: str, *, what: str = "samples", fix: str = GAP_FILL_FIX) -> None:
+    """Refuse rows of ``X`` (samples first) that hold a missing value, NaN or ±inf: a :class:`DataModelError` naming
+    how many, where, and ``fix``. For models that cannot take missing values (see :func:`_takes_missing`).
+
+    Example
+    -------
+    >>> _refuse_missing(np.array([[1.0, 2.0], [np.inf, 0.0]]), "CalibratedSVC")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: CalibratedSVC: 1 of the 2 samples holds missing values (NaN or ±inf) in X, at positions [1], and this model cannot take them. Gap-fill the cube before sampling (labkit.gapfill.fill_gaps), or drop those samples: samples.isel(sample=numpy.isfinite(samples.X).all(['time', 'band'])).
+    """
+    X = np.asarray(X)
+    if X.dtype.kind not in "fc" or X.size == 0:
+        return
+    missing = ~np.isfinite(X.reshape(len(X), -1)).all(axis=1)
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing)
+    verb = "holds" if len(rows) == 1 else "hold"
+    raise DataModelError(f"{who}: {len(rows)} of the {len(X)} {what} {verb} missing values (NaN or ±inf) in X, at "
+                         f"positions {rows[:5].tolist()}{' ...' if len(rows) > 5 else ''}, and this model cannot take "
+                         f"them. {fix}")
+
+
+def _check_training_set(samples: xr.Dataset, model, who: str) -> None:
+    """Refuse a sample set that cannot train ``model``: no sample, fewer than two classes (in ``label``), or missing
+    values in ``X`` for a model that cannot take them (``model`` None: not checked). Raises :class:`DataModelError`
+    naming the counts, before anything is fitted.
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> one_class = dm.make_samples(np.zeros((3, 1, 1)), [4, 4, 4], [0, 1, 2], bands=["NDVI"])
+    >>> _check_training_set(one_class, None, "fit_model")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: fit_model: the sample set holds a single class in 'label' (code 4: 3 samples); a classifier needs samples of at least 2 classes. Add reference samples of other classes, or check how the samples were selected.
+    """
+    n = samples.sizes["sample"]
+    if n == 0:
+        raise DataModelError(f"{who}: the sample set has no samples (its 'sample' dimension is empty); there is "
+                             "nothing to train on. Check how it was made (extract_samples, a split or a selection "
+                             "that kept nothing).")
+    codes, counts = np.unique(samples["label"].values, return_counts=True)
+    if len(codes) < 2:
+        raise DataModelError(f"{who}: the sample set holds a single class in 'label' (code {codes[0]}: {counts[0]} "
+                             "samples); a classifier needs samples of at least 2 classes. Add reference samples of "
+                             "other classes, or check how the samples were selected.")
+    if model is not None and not _takes_missing(model):
+        _refuse_missing(samples["X"].values, f"{who} ({_name(_final_estimator(model))})")
+
+
+def _route_fit_params(model, fit_params: dict) -> dict:
+    """``fit_params`` as ``model.fit`` takes them: for a pipeline, a plain name (``sample_weight``) goes to its final
+    step (``model__sample_weight``, through nested pipelines too); names with ``__`` and other models: unchanged.
+
+    Example
+    -------
+    >>> from labkit.models import make_model
+    >>> _route_fit_params(make_model("svm"), {"sample_weight": [1.0]})
+    {'model__svc__sample_weight': [1.0]}
+    """
+    from sklearn.pipeline import Pipeline
+
+    prefix, final = "", model
+    while isinstance(final, Pipeline):
+        name, final = final.steps[-1]
+        prefix += f"{name}__"
+    if not prefix:
+        return dict(fit_params)
+    return {(key if "__" in key else prefix + key): value for key, value in fit_params.items()}
+
+
+def _check_sample_weight(fit_params: dict, n: int, who: str) -> None:
+    """``sample_weight``, when given: one finite number >= 0 per sample."""
+    if fit_params.get("sample_weight") is None:
+        return
+    weight = np.asarray(fit_params["sample_weight"])
+    if weight.shape != (n,) or weight.dtype.kind not in "iuf":
+        raise ConfigError(f"{who}: sample_weight must give one number per sample ({n}); got "
+                          f"{weight.dtype} values of shape {weight.shape}.")
+    bad = ~np.isfinite(weight) | (weight < 0) if weight.dtype.kind == "f" else weight < 0
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ConfigError(f"{who}: sample_weight must hold finite numbers >= 0; got {weight[first].item()!r} at "
+                          f"position {first} ({int(bad.sum())} such value(s)).")
+
+
 def _name(model) -> str:
     """The class name of the model's LightGBM step, else of the model (for messages)."""
     steps = [model, *getattr(model, "get_params", dict)(deep=True).values()]
@@ -96,7 +223,8 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     samples : sample set
         ``X`` and ``label`` are fitted on; a per-region model (:class:`~labkit.models.RegionalClassifier`) also
         gets ``region``.
-    **fit_params : passed to the model's ``fit`` (``sample_weight=...``).
+    **fit_params : passed to the model's ``fit`` (``sample_weight=...``); for a pipeline, a plain name goes to its
+        final step (``sample_weight`` as ``model__sample_weight``), as scikit-learn's pipelines need.
 
     Returns
     -------
@@ -106,9 +234,11 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     Raises
     ------
     ConfigError
-        A bad model; a per-region model and samples without ``region``; LightGBM refusing a hyperparameter.
+        A bad model; a per-region model and samples without ``region``; a ``sample_weight`` that does not give one
+        finite number >= 0 per sample; LightGBM refusing a hyperparameter.
     DataModelError
-        ``samples`` is not a sample set.
+        ``samples`` is not a sample set, has no sample or a single class, or holds missing values (NaN, ±inf) in
+        ``X`` for a model that cannot take them (the SVM), each before anything is fitted.
 
     Example
     -------
@@ -123,8 +253,10 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     signature = input_signature(samples)
     if not callable(getattr(model, "fit", None)):
         model = make_model(model)
+    _check_training_set(samples, model, "fit_model")
+    _check_sample_weight(fit_params, samples.sizes["sample"], "fit_model")
     X, y = samples["X"].values, samples["label"].values
     with _lightgbm.fit_errors(_name(model)):
-        model.fit(X, y, **_region_kwargs(model, samples), **fit_params)
+        model.fit(X, y, **_region_kwargs(model, samples), **_route_fit_params(model, fit_params))
     model.input_signature_ = signature
     return model

@@ -9,22 +9,26 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 import zarr
 
 from labkit.cli import main
+from labkit.io import write_samples
 
 from .conftest import LABKIT
 from .damage import copy_of, truncate
 
 
 @pytest.fixture
-def files(tmp_path, cog, store, samples_file):
+def files(tmp_path, cog, store, samples, samples_file):
     """Paths of bad inputs, by name."""
     (tmp_path / "notes.txt").write_text("not data")
     (tmp_path / "empty.nc").write_bytes(b"")
     (tmp_path / "folder").mkdir()
     (tmp_path / "folder" / "mine.txt").write_text("mine")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "report.md").write_text("my report")
     broken = truncate(copy_of(cog, "broken.tif"))
     incomplete = tmp_path / "incomplete.zarr"
     shutil.copytree(store, incomplete)
@@ -34,9 +38,14 @@ def files(tmp_path, cog, store, samples_file):
     temporary = tmp_path / ".x.tif.labkit-host-1-0123abcd.tmp.tif"
     temporary.write_bytes(cog.read_bytes())
     damaged_samples = truncate(copy_of(samples_file, "damaged.nc"))
+    holed = samples.copy(deep=True)
+    holed["X"].values[[2, 9], 1, 0] = np.nan  # an SVM cannot take missing values
+    nan_samples = write_samples(holed, tmp_path / "nan_samples.nc")
+    empty_samples = write_samples(samples.isel(sample=[]), tmp_path / "empty_samples.nc")
     return {"tmp": tmp_path, "text": tmp_path / "notes.txt", "empty": tmp_path / "empty.nc",
-            "folder": tmp_path / "folder", "broken": broken, "incomplete": incomplete, "temporary": temporary,
-            "samples": samples_file, "damaged_samples": damaged_samples, "store": store}
+            "folder": tmp_path / "folder", "taken": tmp_path / "taken", "broken": broken, "incomplete": incomplete, "temporary": temporary,
+            "samples": samples_file, "damaged_samples": damaged_samples, "store": store, "nan_samples": nan_samples,
+            "empty_samples": empty_samples}
 
 
 CASES = {
@@ -68,11 +77,17 @@ CASES = {
     "cv: negative seed": ["cv", "{samples}", "--model", "rf", "--seed", "-1"],
     "cv: json on a folder": ["cv", "{samples}", "--model", "rf", "--json", "{folder}", "--overwrite"],
     "cv: json not writable": ["cv", "{samples}", "--model", "rf", "--json", "/sys/labkit-test/cv.json"],
+    "cv: NaN samples with svm": ["cv", "{nan_samples}", "--model", "svm"],
+    "cv: empty sample set": ["cv", "{empty_samples}", "--model", "rf"],
     "demo: out is a file": ["demo", "--out", "{text}"],
-    "demo: folder of the user's": ["demo", "--out", "{folder}"],
+    "demo: a report of the user's": ["demo", "--out", "{taken}"],
     "demo: not writable": ["demo", "--out", "/sys/labkit-test/demo"],
     "demo: zero trees": ["demo", "--out", "{tmp}/demo", "--trees", "0"],
     "course: no sources": ["course", "build", "--src", "{folder}", "--out", "{tmp}/built"],
+    "course: build into a file": ["course", "build", "--out", "{text}"],
+    "course: build not writable": ["course", "build", "--out", "/sys/labkit-test/course"],
+    "course: student into a file": ["course", "student", "--out", "{text}"],
+    "course: book without notebooks": ["course", "book", "--notebooks", "{folder}"],
 }
 
 

@@ -37,7 +37,9 @@ def test_missing_labels_are_counted_located_and_the_fix_given(y_true, y_pred, me
 
 
 def test_missing_code_in_labels_argument():
-    with pytest.raises(DataModelError, match=r"1 of the 2 labels in labels is missing"):
+    # labels is a parameter, not data: NaN there is a bad class code (a ConfigError), named as such
+    with pytest.raises(ConfigError, match=r"^assess_accuracy: labels must hold integer class codes; got nan at "
+                                          r"position 1"):
         assess_accuracy([1, 2], [1, 2], labels=[1, NAN])
 
 

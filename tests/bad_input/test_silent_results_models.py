@@ -1,8 +1,11 @@
 """Models applied to cubes they do not fit: matched by band name, or refused before any block, never silently wrong.
 
 Issue 7. ``fit_model`` records the bands and dates a model reads (``input_signature_``); ``predict_cube`` reads a
-cube's bands by name in that order, and refuses a missing band or another number of dates. A model fitted on arrays
-is checked by its shape. A model without ``predict_proba`` classifies with ``predict``, confidence NaN.
+cube's bands by name in that order, and refuses a missing band, another number of dates, or dates on other days of
+the year (the same days in another year pass: temporal transfer). A model fitted on arrays is checked by its shape. A
+model without ``predict_proba`` classifies with ``predict``, confidence NaN. Also silent results of training and
+validation: ±inf in samples is fitted as missing (never as a value), ``sample_weight`` reaches the final step of a
+pipeline, and ``labels`` that leave out a class of the data are refused rather than dropping its samples.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 import labkit.datamodel as dm
+from labkit.accuracy import assess_accuracy
 from labkit.errors import BandError, ConfigError, DataModelError
 from labkit.inference import NO_CLASS, predict_cube
 from labkit.models import (
@@ -205,3 +209,126 @@ def test_predict_only_model_keeps_nan_pixels_unclassified(scene):
     class_map, confidence = predict_cube(holed, model)
     assert class_map.values[1, 2] == NO_CLASS and (class_map.values != NO_CLASS).sum() == HEIGHT * WIDTH - 1
     assert np.isnan(confidence.values).all()
+
+
+# ------------------------------------------------------------------------------- dates: the same days of the year
+
+
+def test_dates_on_other_days_of_the_year_are_refused(scene, fitted):  # audit #47
+    cube, _, _ = scene
+    shifted = cube.assign_coords(time=DATES + np.timedelta64(7, "D"))  # same count, 7 days later: tolerance 5
+    with pytest.raises(DataModelError, match=r"^predict_cube: the cube's dates fall on other days of the year than "
+                                             r"the model's: date 0 of the cube is 2021-04-08 \(day 98 of its year\), "
+                                             r"the model's is 2021-04-01 \(day 91 of its year\), 7 days apart \(4 of "
+                                             r"4 dates beyond the tolerance of 5 days: half the median spacing of "
+                                             r"the model's dates, at least 1\)\. Gap-fill the cube onto the model's "
+                                             r"dates"):
+        predict_cube(shifted, fitted)
+    one_off = cube.assign_coords(time=np.r_[DATES[:3], DATES[3] + np.timedelta64(30, "D")])
+    with pytest.raises(DataModelError, match=r"date 3 of the cube is 2021-05-31 \(day 151 of its year\), the model's "
+                                             r"is 2021-05-01 \(day 121 of its year\), 30 days apart \(1 of 4 dates"):
+        predict_cube(one_off, fitted)
+
+
+@pytest.mark.parametrize("start", ["2023-04-01", "2020-04-01", "2021-04-04"])  # another year, a leap year, 3 days
+def test_the_same_days_of_another_year_pass(scene, fitted, start):
+    """Temporal transfer: a model applied to another year on the same day-of-year grid classifies as before."""
+    cube, truth, _ = scene
+    moved = cube.assign_coords(time=np.datetime64(start) + 10 * np.arange(N_TIME))
+    class_map, _ = predict_cube(moved, fitted)
+    np.testing.assert_array_equal(class_map.values, truth)
+
+
+def test_days_of_the_year_are_compared_around_new_year(scene):
+    """31 December of a leap year (day 366) and 2 January (day 2) are 1 day apart, not 364."""
+    cube, truth, samples = scene
+    model_dates = np.datetime64("2020-12-31") + 10 * np.arange(N_TIME)
+    model = fit_model(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0),
+                      samples.assign_coords(time=model_dates))
+    class_map, _ = predict_cube(cube.assign_coords(time=np.datetime64("2022-01-02") + 10 * np.arange(N_TIME)), model)
+    np.testing.assert_array_equal(class_map.values, truth)
+
+
+def test_without_dates_no_day_is_compared(scene):
+    cube, truth, samples = scene
+    undated = dm.make_samples(samples.X.values, samples.label.values, samples.group.values, bands=BANDS)
+    model = fit_model(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0), undated)
+    class_map, _ = predict_cube(cube.assign_coords(time=DATES + np.timedelta64(100, "D")), model)
+    np.testing.assert_array_equal(class_map.values, truth)
+
+
+# ------------------------------------------------------------------------------------ labels left out of a report
+
+
+def test_labels_that_leave_out_a_class_are_refused():  # audit #52: was OA 1.0 on 2 of the 3 samples
+    with pytest.raises(DataModelError, match=r"^assess_accuracy: labels \[1, 2\] miss class\(es\) \[3\] of y_true and "
+                                             r"y_pred: their samples would drop out of every count and score"):
+        assess_accuracy([1, 2, 3], [1, 2, 3], labels=[1, 2])
+    with pytest.raises(DataModelError, match=r"labels \[2, 1\] miss class\(es\) \[3\] of y_pred:"):
+        assess_accuracy([1, 2, 2], [1, 2, 3], labels=[2, 1])
+    report = assess_accuracy([1, 2, 3], [1, 2, 3], labels=[3, 2, 1, 9])  # more classes than the data: fine
+    assert report.confusion.sum() == 3 and report.labels == [3, 2, 1, 9]
+
+
+def test_cross_validation_reports_every_sample(scene):
+    _, _, samples = scene
+    result = cross_validate(samples, {"model": "rf", "params": {"n_estimators": 5, "n_jobs": 1}}, folds=2)
+    assert int(result.confusion.sum()) == samples.sizes["sample"]
+
+
+# --------------------------------------------------------------------------------- ±inf is missing, as NaN is
+
+
+def _with(samples, value, rows=(0, 5, 9)):
+    X = samples.X.values.copy()
+    for k, row in enumerate(rows):
+        X[row, k % N_TIME, k % len(BANDS)] = value
+    return samples.copy(data={**{k: v.values for k, v in samples.data_vars.items()}, "X": X})
+
+
+@pytest.mark.parametrize("name", ["rf", "lgbm"])
+@pytest.mark.parametrize("infinite", [np.inf, -np.inf])
+def test_infinite_values_are_fitted_as_missing(scene, name, infinite):  # audit #38, #39, #41
+    """RF raised "Input X contains infinity"; LightGBM fitted silently, taking inf for a value. Both now see NaN."""
+    _, _, samples = scene
+    params = {"rf": {"n_estimators": 10}, "lgbm": {"n_estimators": 10, "min_child_samples": 2}}[name]
+    with_inf, with_nan = _with(samples, infinite), _with(samples, np.nan)
+    model_inf = fit_model(make_classifier(name, n_jobs=1, random_state=0, **params), with_inf)
+    model_nan = fit_model(make_classifier(name, n_jobs=1, random_state=0, **params), with_nan)
+    np.testing.assert_array_equal(model_inf.predict_proba(with_nan.X.values), model_nan.predict_proba(with_nan.X.values))
+    np.testing.assert_array_equal(model_inf.predict_proba(with_inf.X.values), model_nan.predict_proba(with_nan.X.values))
+    assert np.isinf(with_inf.X.values).sum() == 3  # the caller's samples are left as they were
+
+
+def test_series_features_turn_infinity_into_nan_and_statistics_ignore_it():
+    X = np.array([[[1.0], [np.inf], [3.0]], [[-np.inf], [2.0], [0.0]]], dtype="float32")
+    out = SeriesFeatures(stats=["max", "min"]).fit_transform(X)
+    np.testing.assert_array_equal(out, [[1.0, np.nan, 3.0, 3.0, 1.0], [np.nan, 2.0, 0.0, 2.0, 0.0]])
+    assert np.isinf(X).sum() == 2
+
+
+# ------------------------------------------------------------------------------------------------ sample_weight
+
+
+@pytest.mark.parametrize("name", ["rf", "svm", "lgbm"])
+def test_sample_weight_reaches_the_final_step(scene, name):  # audit #46: "Pipeline.fit does not accept ..."
+    _, truth, samples = scene
+    n = samples.sizes["sample"]
+    params = {"rf": {"n_estimators": 10, "n_jobs": 1}, "svm": {}, "lgbm": {"n_estimators": 10, "n_jobs": 1}}[name]
+    plain = fit_model(make_classifier(name, random_state=0, **params), samples)
+    weighted = fit_model(make_classifier(name, random_state=0, **params), samples, sample_weight=np.ones(n))
+    X = samples.X.values
+    np.testing.assert_allclose(weighted.predict_proba(X), plain.predict_proba(X))  # weights of 1: the same model
+
+
+def test_sample_weight_changes_the_model(scene):
+    _, _, samples = scene
+    label = samples.label.values
+    weights = np.where(label == 3, 0.0, 1.0)  # class 3 weighs nothing: the forest never predicts it
+    model = fit_model(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0), samples,
+                      sample_weight=weights)
+    assert 3 not in model.predict(samples.X.values)
+    regional = samples.assign(region=("sample", np.arange(samples.sizes["sample"]) % 2))
+    per_region = fit_model(RegionalClassifier(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0)),
+                           regional, sample_weight=weights)
+    assert 3 not in per_region.predict(regional.X.values, region=regional.region.values)
