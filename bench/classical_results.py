@@ -2,7 +2,7 @@
 
 For each dataset and model, :func:`labkit.models.cross_validate` (with :func:`labkit.accuracy.assess_accuracy` on
 each fold) gives overall accuracy, Cohen's kappa and macro F1 as mean ± standard deviation over the folds. The models
-are labkit's defaults (``make_classifier(name)``: the series plus temporal statistics, then 200 trees, an RBF SVM
+are labkit's defaults (``make_model(name)``: the series plus temporal statistics, then 200 trees, an RBF SVM
 with cross-validated Platt probabilities, or 200 rounds of LightGBM), seeded with ``--seed``; nothing is tuned.
 
 * **dl4sits-victoria** (Sentinel-2, Victoria, Australia; 73 dates x 10 bands, 8 classes): the published train and

@@ -46,7 +46,7 @@ from labkit.course import check
 from labkit.datamodel import class_names
 from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps
-from labkit.models import make_classifier
+from labkit.models import make_model
 from labkit.samples import PolygonSplit, balance_classes, extract_samples, split_by_group
 
 # %% [markdown]
@@ -247,7 +247,7 @@ print(f"{in_validation.sum()} validation pixels from {len(my_validation_polygons
 def evaluate(train_index, validation_index, seed):
     """Train on the capped training pixels, predict the validation pixels; return OA, kappa and the leakage."""
     training = balance_classes(samples.isel(sample=train_index), max_per_class=500, random_state=seed)
-    model = make_classifier("rf", n_estimators=50, random_state=0)
+    model = make_model("rf", n_estimators=50, random_state=0)
     model.fit(training["X"].values, training["label"].values)
     report = assess_accuracy(labels[validation_index], model.predict(samples["X"].values[validation_index]))
     leak = np.isin(groups[validation_index], groups[train_index]).mean()

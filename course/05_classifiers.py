@@ -48,7 +48,7 @@ from labkit.datamodel import class_names
 from labkit.datasets import load_slovenia
 from labkit.errors import ConfigError
 from labkit.gapfill import fill_gaps
-from labkit.models import cross_validate, make_classifier, make_folds, make_model, search_hyperparameters
+from labkit.models import cross_validate, make_folds, make_model, search_hyperparameters
 from labkit.samples import extract_samples, split_by_group
 
 # %% [markdown]
@@ -88,12 +88,12 @@ print(f"{thin.sizes['sample']} samples from {np.unique(thin.group).size} polygon
 # %% [markdown]
 # ## 2. Three classifiers, one interface
 #
-# `make_classifier(name)` returns an untrained model that follows scikit-learn's interface: `fit(X, y)`, then
+# `make_model(name)` returns an untrained model that follows scikit-learn's interface: `fit(X, y)`, then
 # `predict(X)` and `predict_proba(X)`. `X` is the sample set's array, one series per sample. Each model is a
 # scikit-learn `Pipeline` of two steps:
 
 # %%
-model = make_classifier("rf", random_state=0)
+model = make_model("rf", random_state=0)
 model
 
 # %% [markdown]
@@ -110,7 +110,7 @@ model
 train, validation = split_by_group(thin, train_size=0.7, random_state=0)
 first_try = {}
 for name in ("rf", "svm", "lgbm"):
-    fitted = make_classifier(name, random_state=0).fit(train.X.values, train.label.values)
+    fitted = make_model(name, random_state=0).fit(train.X.values, train.label.values)
     report = assess_accuracy(validation.label.values, fitted.predict(validation.X.values))
     first_try[name] = {"overall accuracy": report.overall_accuracy, "kappa": report.kappa, "macro F1": report.macro_f1}
 pd.DataFrame(first_try).T.round(3)
@@ -305,7 +305,7 @@ print(f"overall accuracy {scores['overall_accuracy']:.3f}, kappa {scores['kappa'
 # importance of each date, over the mean NDVI curve of each class.
 
 # %%
-forest = make_classifier("rf", random_state=0).fit(X, y)
+forest = make_model("rf", random_state=0).fit(X, y)
 importances = forest.named_steps["model"].feature_importances_
 
 fig, ax = plt.subplots(figsize=(10, 3.5))
@@ -346,7 +346,7 @@ print(f"The forest relies most on the NDVI of {pd.Timestamp(top_date):%d %B %Y}.
 #
 # ## Summary
 #
-# - labkit's classical models (`make_classifier("rf" | "svm" | "lgbm")`, or any scikit-learn classifier by its
+# - labkit's classical models (`make_model("rf" | "svm" | "lgbm")`, or any scikit-learn classifier by its
 #   import path with `make_model`) share scikit-learn's interface: `fit`, `predict`, `predict_proba`. A first step
 #   turns each series into features: the values of every date plus temporal statistics.
 # - **Cross-validate by polygon** (`cross_validate(samples, model, folds, group_by="group")`): every polygon is

@@ -64,7 +64,7 @@ from labkit.datasets import load_slovenia
 from labkit.features import STATS
 from labkit.gapfill import fill_gaps
 from labkit.inference import NO_CLASS, predict_cube
-from labkit.models import make_classifier
+from labkit.models import make_model
 from labkit.postprocess import UNDECIDED, fuse_class_maps, fuse_probabilities
 from labkit.report import plot_class_map, write_accuracy_report
 from labkit.samples import extract_samples, split_by_group
@@ -95,7 +95,7 @@ def class_probabilities(model, cube):
 runs = []
 for seed in (0, 1, 2):
     train, validation = split_by_group(samples, train_size=0.7, random_state=seed)
-    model = make_classifier("rf", stats=STATS, n_estimators=40, random_state=seed)
+    model = make_model("rf", stats=STATS, n_estimators=40, random_state=seed)
     model.fit(train["X"].values, train["label"].values)
     run_map, _ = predict_cube(filled, model, block_size=64)
     scores = assess_accuracy(validation["label"].values, model.predict(validation["X"].values),

@@ -21,7 +21,7 @@ from .gapfill import fill_gaps
 from .inference import NO_CLASS, predict_cube
 from .io import write_cog, write_json
 from .masks import count_valid
-from .models import fit_model, make_classifier
+from .models import fit_model, make_model
 from .outputs import atomic_files, check_files
 from .report import REPORT_FILES, class_colors, write_report
 from .samples import extract_samples, split_by_group
@@ -101,7 +101,7 @@ def run_demo(
     samples = extract_samples(filled, polygons)
     train, validation = split_by_group(samples, train_size=train_size, random_state=random_state)
     lap("samples")
-    model = fit_model(make_classifier("rf", stats=STATS, n_estimators=n_estimators, random_state=random_state), train)
+    model = fit_model(make_model("rf", stats=STATS, n_estimators=n_estimators, random_state=random_state), train)
     lap("training")
     class_map, confidence = predict_cube(filled, model, block_size=64)
     lap("prediction")

@@ -9,7 +9,7 @@ from sklearn.dummy import DummyClassifier
 import labkit.datamodel as dm
 from labkit.errors import ConfigError, DataModelError
 from labkit.inference import NO_CLASS, predict_cube
-from labkit.models import make_classifier
+from labkit.models import make_model
 
 HEIGHT, WIDTH, N_TIME = 9, 8, 6
 
@@ -30,7 +30,7 @@ def toy():
     cube = dm.make_cube(values, np.datetime64("2021-04-01") + 10 * np.arange(N_TIME), ["NDVI", "NDWI"],
                         transform=(10.0, 0, 600000.0, 0, -10.0, 5100000.0), crs="EPSG:32632")
     pixels = values.transpose(2, 3, 0, 1).reshape(HEIGHT * WIDTH, N_TIME, 2)
-    model = make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0).fit(pixels, truth.ravel())
+    model = make_model("rf", n_estimators=10, n_jobs=1, random_state=0).fit(pixels, truth.ravel())
     return cube, truth, model
 
 
@@ -141,7 +141,7 @@ def test_single_class_model():
 def test_unfitted_model_is_refused(toy):
     cube, _, _ = toy
     with pytest.raises(ConfigError, match=r"the model is not fitted \(no classes_\)\. Call model\.fit\(X, y\) first"):
-        predict_cube(cube, make_classifier("rf", n_estimators=10))
+        predict_cube(cube, make_model("rf", n_estimators=10))
 
 
 @pytest.mark.parametrize("block_size", [0, -3])

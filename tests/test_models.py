@@ -18,15 +18,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import labkit.datamodel as dm
 from labkit.errors import ConfigError
 from labkit.features import STATS
+
+
 from labkit.models import (
-    CLASSIFIERS,
     MODELS,
     CalibratedSVC,
     ModelConfig,
     RegionalClassifier,
     SeriesFeatures,
     cross_validate,
-    make_classifier,
     make_folds,
     make_model,
     model_names,
@@ -36,11 +36,13 @@ from labkit.models import (
     seed_estimator,
 )
 
-# scikit-learn 1.9 deprecates SVC(probability=True); make_classifier("svm") no longer uses it (see CalibratedSVC).
+# scikit-learn 1.9 deprecates SVC(probability=True); make_model("svm") no longer uses it (see CalibratedSVC).
 # Any FutureWarning or DeprecationWarning raised here is an error.
 pytestmark = pytest.mark.filterwarnings("error::FutureWarning", "error::DeprecationWarning")
 
 FAST = {"rf": {"n_estimators": 10, "n_jobs": 1}, "svm": {}, "lgbm": {"n_estimators": 20, "n_jobs": 1}}
+
+CLASSIFIERS = ["lgbm", "rf", "svm"]  # the registered classical classifiers
 
 
 def separable_series(n_per_class=40, n_time=8, n_band=2, seed=0):
@@ -161,7 +163,7 @@ def _expected_failures(estimator):
         return CALIBRATED_SVC_CHECKS
     if isinstance(estimator, RegionalClassifier):
         return {}
-    failures = dict(PIPELINE_CHECKS)  # make_classifier's pipelines: SeriesFeatures' choices, plus the model's
+    failures = dict(PIPELINE_CHECKS)  # the classical models' pipelines: SeriesFeatures' choices, plus the model's
     model = estimator.named_steps["model"]
     if type(model).__name__ == "LGBMClassifier":
         failures["check_supervised_y_no_nan"] = "LightGBM fits on a target with inf (LightGBM's behaviour)"
@@ -172,9 +174,9 @@ LABKIT_ESTIMATORS = [
     SeriesFeatures(),
     CalibratedSVC(calibration_folds=2, random_state=0),
     RegionalClassifier(LogisticRegression()),  # without region: one model for all samples
-    make_classifier("rf", n_estimators=5, n_jobs=1, random_state=0),
-    make_classifier("lgbm", n_estimators=5, n_jobs=1, random_state=0),
-]  # make_classifier("svm") is scikit-learn's StandardScaler and CalibratedSVC in a Pipeline, both checked already
+    make_model("rf", n_estimators=5, n_jobs=1, random_state=0),
+    make_model("lgbm", n_estimators=5, n_jobs=1, random_state=0),
+]  # make_model("svm") is scikit-learn's StandardScaler and CalibratedSVC in a Pipeline, both checked already
 
 
 @pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")  # only in the expected-failed complex check
@@ -188,11 +190,11 @@ def test_labkit_estimators_pass_sklearn_checks(estimator, check):
 # ---------------------------------------------------------------------------------------------- classifiers
 
 
-@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_classifier_separates_separable_series(name):
     X, y = separable_series(seed=0)
     X_test, y_test = separable_series(n_per_class=20, seed=1)
-    model = make_classifier(name, random_state=0, **FAST[name]).fit(X, y)
+    model = make_model(name, random_state=0, **FAST[name]).fit(X, y)
     assert model.classes_.tolist() == [2, 5, 9]
     assert (model.predict(X_test) == y_test).mean() >= 0.95
     proba = model.predict_proba(X_test)
@@ -203,17 +205,17 @@ def test_classifier_separates_separable_series(name):
                                   model.predict(X_test)[y_test == 5] == 5)
 
 
-@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_classifier_is_a_pipeline_starting_with_series_features(name):
-    model = make_classifier(name, stats=("max", "mean"), **FAST[name])
+    model = make_model(name, stats=("max", "mean"), **FAST[name])
     assert [step for step, _ in model.steps] == ["features", "model"]
     assert isinstance(model.named_steps["features"], SeriesFeatures)
     assert model.get_params()["features__stats"] == ("max", "mean")
 
 
-@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_clone_and_params(name):
-    model = make_classifier(name, random_state=3, **FAST[name])
+    model = make_model(name, random_state=3, **FAST[name])
     copy = clone(model)
     assert copy is not model and copy.named_steps["model"] is not model.named_steps["model"]
     params, copied = model.get_params(), copy.get_params()
@@ -225,19 +227,19 @@ def test_clone_and_params(name):
 
 
 def test_hyperparameters_reach_the_model():
-    rf = make_classifier("rf", n_estimators=7, max_depth=3, random_state=0)
+    rf = make_model("rf", n_estimators=7, max_depth=3, random_state=0)
     assert (rf.named_steps["model"].n_estimators, rf.named_steps["model"].max_depth) == (7, 3)
-    svm = make_classifier("svm", C=4.0, calibration_folds=3)
+    svm = make_model("svm", C=4.0, calibration_folds=3)
     assert svm.get_params()["model__svc__C"] == 4.0
     assert isinstance(svm.named_steps["model"].named_steps["svc"], CalibratedSVC)  # predict_proba without the
     assert "model__svc__probability" not in svm.get_params()  # deprecated SVC(probability=True)
-    lgbm = make_classifier("lgbm", n_estimators=9, num_leaves=5)
+    lgbm = make_model("lgbm", n_estimators=9, num_leaves=5)
     assert (lgbm.named_steps["model"].n_estimators, lgbm.named_steps["model"].num_leaves) == (9, 5)
 
 
 def test_set_params_changes_the_features():
     X, y = separable_series(n_per_class=10)
-    model = make_classifier("rf", **FAST["rf"]).set_params(features__stats=("max",))
+    model = make_model("rf", **FAST["rf"]).set_params(features__stats=("max",))
     model.fit(X, y)
     assert model.named_steps["model"].n_features_in_ == 8 * 2 + 2
 
@@ -247,19 +249,21 @@ def test_sample_set_arrays_go_straight_in():
 
     X, y = separable_series(n_per_class=15)
     samples = dm.make_samples(X, y, np.arange(len(y)), bands=["B04", "B08"])
-    model = make_classifier("rf", random_state=0, **FAST["rf"]).fit(samples.X.values, samples.label.values)
+    model = make_model("rf", random_state=0, **FAST["rf"]).fit(samples.X.values, samples.label.values)
     assert set(model.predict(samples.X.values[:5]).tolist()) <= {2, 5, 9}
 
 
 def test_unknown_model_is_refused_with_the_choices():
-    with pytest.raises(ConfigError, match=r"Unknown model 'xgb'; choose one of \['lgbm', 'rf', 'svm'\]"):
-        make_classifier("xgb")
+    with pytest.raises(ConfigError, match=r"unknown model 'xgb'; choose a registered model \(lgbm, .*rf, .*svm"):
+        make_model("xgb")
+    with pytest.raises(ConfigError, match=r"unknown model 'ltea' \(did you mean 'ltae'\?\)"):
+        make_model("ltea")
 
 
 def test_unknown_hyperparameter_is_refused():
     with pytest.raises(ConfigError, match=r"model 'rf' \(RandomForestClassifier\) has no parameter\(s\) \['n_trees'\]; "
                                           r"its parameters: \['n_estimators'"):
-        make_classifier("rf", n_trees=10)
+        make_model("rf", n_trees=10)
 
 
 # ------------------------------------------------------------------------------------- SVM probabilities
@@ -303,7 +307,7 @@ def test_svm_pipeline_emits_no_future_warning():
     X, y = separable_series(n_per_class=6)
     with __import__("warnings").catch_warnings():
         __import__("warnings").simplefilter("error")
-        make_classifier("svm", random_state=0).fit(X, y).predict_proba(X)
+        make_model("svm", random_state=0).fit(X, y).predict_proba(X)
 
 
 # --------------------------------------------------------------------------- models by name, path and config
@@ -312,7 +316,7 @@ def test_svm_pipeline_emits_no_future_warning():
 def test_registered_names_are_the_classical_models():
     assert {"rf", "svm", "lgbm"} <= set(model_names()) and model_names() == sorted(MODELS)
     for name in CLASSIFIERS:
-        assert type(make_model(name)) is type(make_classifier(name))
+        assert type(make_model(name)) is type(make_model(name))
 
 
 def test_dotted_path_model_gets_the_features_step_and_params():
@@ -336,19 +340,18 @@ def test_config_per_region_wraps_the_model():
 
 
 @pytest.mark.parametrize(("config", "message"), [
-    ({"model": "xgb"}, r"field 'model': unknown model 'xgb'; choose a registered model \(lgbm, rf, svm.*\) or the "
-                       r"dotted import path of a scikit-learn classifier, such as 'sklearn\.ensemble\."),
+    ({"model": "xgb"}, r"field 'model': unknown model 'xgb'; choose a registered model \(lgbm, .*rf, .*svm.*\) or "
+                       r"the dotted import path of a scikit-learn estimator, such as 'sklearn\.ensemble\."),
     ({"model": "rff"}, r"field 'model': unknown model 'rff' \(did you mean 'rf'\?\)"),
     ({"model": "sklearn.ensemble.ExtraTreeClassifier"},
      r"field 'model': module 'sklearn\.ensemble' has no attribute 'ExtraTreeClassifier' \(did you mean "
      r"'ExtraTreesClassifier'\?\)"),
     ({"model": "sklearn.ensembl.ExtraTreesClassifier"}, r"field 'model': cannot import module 'sklearn\.ensembl'"),
     ({"model": "sklearn.preprocessing.StandardScaler"},
-     r"field 'model': 'sklearn\.preprocessing\.StandardScaler' is not a scikit-learn classifier: it has no "
+     r"field 'model': 'sklearn\.preprocessing\.StandardScaler' is not a scikit-learn estimator: it has no "
      r"predict or predict_proba method"),
     ({"model": "sklearn.metrics.f1_score"}, r"field 'model': 'sklearn\.metrics\.f1_score' is a function, not an "
                                             r"estimator class"),
-    ({"model": "sklearn.ensemble.RandomForestRegressor"}, r"field 'model': .*RandomForestRegressor' is a regressor"),
     ({"model": "sklearn.ensemble.ExtraTreesClassifier", "params": {"n_trees": 5}},
      r"field 'params': ExtraTreesClassifier has no parameter\(s\) \['n_trees'\]; its parameters: \['n_estimators'"),
     ({"model": "sklearn.ensemble.ExtraTreesClassifier", "params": {"n_estimators": 0}},
@@ -386,9 +389,9 @@ def test_make_model_takes_estimators_and_configs():
 
 
 def test_seed_fills_only_unset_random_states():
-    model = seed_estimator(make_classifier("svm", random_state=None), 11)
+    model = seed_estimator(make_model("svm", random_state=None), 11)
     assert model.get_params()["model__svc__random_state"] == 11
-    assert seed_estimator(make_classifier("rf", random_state=2), 11).get_params()["model__random_state"] == 2
+    assert seed_estimator(make_model("rf", random_state=2), 11).get_params()["model__random_state"] == 2
 
 
 class _RawSeriesModel(ClassifierMixin, BaseEstimator):
@@ -514,7 +517,7 @@ def test_cross_validate_scores_and_summed_confusion(times):
 
 def test_cross_validate_is_reproducible_and_clones_the_model():
     samples = _sample_set()
-    forest = make_classifier("rf", n_estimators=5, n_jobs=1)
+    forest = make_model("rf", n_estimators=5, n_jobs=1)
     first = cross_validate(samples, forest, folds=3, group_by="group", random_state=5)
     again = cross_validate(samples, forest, folds=3, group_by="group", random_state=5)
     np.testing.assert_array_equal(first.predictions, again.predictions)  # the seed reached the unseeded forest
@@ -653,14 +656,14 @@ def test_regional_classifier_errors():
 def test_regional_classifier_takes_series_and_params():
     X, y = separable_series(n_per_class=10)
     region = np.tile([1, 2], 15)
-    model = RegionalClassifier(make_classifier("rf", n_estimators=5, n_jobs=1, random_state=0))
+    model = RegionalClassifier(make_model("rf", n_estimators=5, n_jobs=1, random_state=0))
     assert model.get_params()["estimator__model__n_estimators"] == 5
     model.set_params(estimator__model__n_estimators=7).fit(X, y, region=region)
     assert model.estimators_[1].named_steps["model"].n_estimators == 7
     assert (model.predict(X, region=region) == y).mean() > 0.9
 
 
-@pytest.mark.parametrize("estimator", [*LABKIT_ESTIMATORS, make_classifier("svm")], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", [*LABKIT_ESTIMATORS, make_model("svm")], ids=lambda e: type(e).__name__)
 def test_html_display_emits_no_warning(estimator):
     # Jupyter shows an estimator with its HTML repr, which parses the docstrings (numpydoc): the book fails on any
     # warning a cell prints.

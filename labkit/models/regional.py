@@ -23,7 +23,7 @@ class RegionalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : classifier
-        Any classifier with scikit-learn's API (``make_classifier("rf")``, a dotted-path model...). Cloned once per
+        Any classifier with scikit-learn's API (``make_model("rf")``, a dotted-path model...). Cloned once per
         region, never fitted itself.
 
     Attributes

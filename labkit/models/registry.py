@@ -1,15 +1,24 @@
-"""Models by name: the registry behind :func:`make_model`, ``labkit cv`` and model configs.
+"""The one model registry: every model labkit builds, classical or deep, by name; and the one builder, make_model.
 
 A model is named in three ways, all turned into an unfitted estimator by :func:`make_model`:
 
-* a **registered name**: ``"rf"``, ``"svm"``, ``"lgbm"`` (see :data:`MODELS`; later modules add theirs with
-  :func:`register_model`, e.g. deep models);
-* a **dotted path** to any scikit-learn classifier class, ``"sklearn.ensemble.ExtraTreesClassifier"``, which gets
-  the same :class:`~labkit.models.SeriesFeatures` step in front as the registered classical models;
+* a **registered name**: ``"rf"``, ``"svm"``, ``"lgbm"``, ``"tempcnn"``, ``"ltae"``... (see :data:`MODELS` and
+  :func:`describe_models`; :mod:`.classical` and :mod:`.deep` register theirs with :func:`register_model`);
+* a **dotted path** to any scikit-learn classifier (or regressor) class, ``"sklearn.ensemble.ExtraTreesClassifier"``,
+  which gets the same :class:`~labkit.models.series.SeriesFeatures` step in front as the registered classical models;
 * a **config**, a mapping checked by :class:`ModelConfig`: ``{"model": ..., "params": {...}, "stats": [...],
   "per_region": false}`` (what a YAML or JSON file holds).
 
-Every model takes ``X`` as a sample set's array ``(n_samples, n_time, n_band)`` and follows scikit-learn's API.
+Each entry declares what its model consumes (pixel series ``(sample, time, band)`` or image patches), whether it
+reads the acquisition dates, whether it can run on a GPU, and its task (classification or regression). Every model
+follows scikit-learn's API; hyperparameters are checked by name (with a "did you mean") and value before anything
+is fitted.
+
+Example
+-------
+>>> import labkit.models  # registers the classical and deep models
+>>> MODELS["tempcnn"].inputs, MODELS["ltae"].uses_dates, MODELS["rf"].gpu
+('series', True, False)
 """
 
 from __future__ import annotations
@@ -30,6 +39,13 @@ from ..params import seed
 from . import _lightgbm
 
 
+INPUTS = ("series", "patches")
+"""What a model consumes: pixel ``series`` ``(sample, time, band)``, or image ``patches`` ``(sample, time, band, y,
+x)``."""
+
+TASKS = ("classification", "regression")
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """A registered model.
@@ -44,12 +60,20 @@ class ModelEntry:
     description : str
         One line, shown in listings.
     takes_stats : bool, default True
-        Whether the model starts with :class:`~labkit.models.SeriesFeatures` (classical models do; a network that
-        reads the raw series does not).
+        Whether the model starts with :class:`~labkit.models.series.SeriesFeatures` (classical models do; a network
+        that reads the raw series does not).
     estimator : str, optional
         Dotted import path of the class whose ``__init__`` receives the hyperparameters (``"lightgbm.LGBMClassifier"``):
         unknown names are refused by that class's parameters, with a "did you mean". Without it, by the parameters
         of ``build`` when it names them all.
+    inputs : {"series", "patches"}, default "series"
+        What the model consumes (:data:`INPUTS`).
+    uses_dates : bool, default False
+        Whether the model reads the acquisition dates (day of year) of each observation, so that it runs on series
+        that were not gap-filled and on samples whose dates differ.
+    gpu : bool, default False
+        Whether the model can run on a GPU (``device="cuda"``).
+    task : {"classification", "regression"}, default "classification"
     """
 
     name: str
@@ -57,6 +81,10 @@ class ModelEntry:
     description: str
     takes_stats: bool = True
     estimator: str | None = None
+    inputs: str = "series"
+    uses_dates: bool = False
+    gpu: bool = False
+    task: str = "classification"
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -64,7 +92,8 @@ MODELS: dict[str, ModelEntry] = {}
 
 
 def register_model(name: str, build: Callable[..., Any], *, description: str, takes_stats: bool = True,
-                   estimator: str | None = None, replace: bool = False) -> ModelEntry:
+                   estimator: str | None = None, inputs: str = "series", uses_dates: bool = False,
+                   gpu: bool = False, task: str = "classification", replace: bool = False) -> ModelEntry:
     """Register a model under ``name``, so that :func:`make_model`, configs and ``labkit cv`` know it.
 
     See :class:`ModelEntry` for the parameters.
@@ -77,31 +106,47 @@ def register_model(name: str, build: Callable[..., Any], *, description: str, ta
     Example
     -------
     >>> from sklearn.neighbors import KNeighborsClassifier
-    >>> from labkit.models import make_classifier
-    >>> entry = register_model("knn-demo", lambda stats=STATS, **p: make_classifier("rf", stats=stats, **p),
+    >>> entry = register_model("rf-demo", lambda stats=STATS, **p: make_model("rf", stats=stats, **p),
     ...                        description="an example")
-    >>> "knn-demo" in model_names()
+    >>> "rf-demo" in model_names()
     True
-    >>> del MODELS["knn-demo"]
+    >>> del MODELS["rf-demo"]
     """
     if not re.fullmatch(r"[A-Za-z][\w-]*", name):
         raise ConfigError(f"register_model: {name!r} is not a valid model name (letters, digits, '-' and '_'; no "
                           "dots, which mark import paths).")
     if name in MODELS and not replace:
         raise ConfigError(f"register_model: a model named {name!r} is already registered; pass replace=True.")
-    MODELS[name] = entry = ModelEntry(name, build, description, takes_stats, estimator)
+    if inputs not in INPUTS or task not in TASKS:
+        raise ConfigError(f"register_model: inputs must be one of {INPUTS} and task one of {TASKS}; got "
+                          f"{inputs!r} and {task!r}.")
+    MODELS[name] = entry = ModelEntry(name, build, description, takes_stats, estimator, inputs, uses_dates, gpu, task)
     return entry
 
 
-def model_names() -> list[str]:
-    """The registered model names, sorted.
+def model_names(task: str | None = None) -> list[str]:
+    """The registered model names, sorted; only those of ``task`` when given.
 
     Example
     -------
-    >>> model_names()[:3]
-    ['lgbm', 'rf', 'svm']
+    >>> import labkit.models
+    >>> model_names("regression")[:2]
+    ['lgbm-regressor', 'rf-regressor']
     """
-    return sorted(MODELS)
+    return sorted(name for name, entry in MODELS.items() if task is None or entry.task == task)
+
+
+def describe_models() -> list[dict[str, object]]:
+    """One row per registered model: name, task, inputs, dates, GPU, description (``labkit models`` prints them).
+
+    Example
+    -------
+    >>> import labkit.models
+    >>> [row for row in describe_models() if row["name"] == "rf"][0]["task"]
+    'classification'
+    """
+    return [{"name": e.name, "task": e.task, "inputs": e.inputs, "dates": e.uses_dates, "gpu": e.gpu,
+             "description": e.description} for e in sorted(MODELS.values(), key=lambda e: (e.task, e.name))]
 
 
 # ---------------------------------------------------------------------------------------------- dotted paths
@@ -114,16 +159,16 @@ def _unknown_name_message(name: str) -> str:
     close = difflib.get_close_matches(name, model_names(), n=1)
     return (f"unknown model {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
             + f"; choose a registered model ({', '.join(model_names())}) or the dotted import path of a scikit-learn "
-            f"classifier, such as {DOTTED_EXAMPLE!r}")
+            f"estimator, such as {DOTTED_EXAMPLE!r}")
 
 
 def resolve_estimator_class(path: str) -> type:
-    """The classifier class at a dotted import path, checked to follow scikit-learn's API.
+    """The classifier (or regressor) class at a dotted import path, checked to follow scikit-learn's API.
 
     Raises
     ------
     ConfigError
-        The module or the attribute does not exist, or it is not a classifier class with ``fit``, ``get_params``
+        The module or the attribute does not exist, or it is not an estimator class with ``fit``, ``get_params``
         and ``predict`` or ``predict_proba``.
 
     Example
@@ -154,16 +199,34 @@ def resolve_estimator_class(path: str) -> type:
     if not (callable(getattr(cls, "predict_proba", None)) or callable(getattr(cls, "predict", None))):
         missing.append("predict or predict_proba")
     if missing:
-        raise ConfigError(f"{path!r} is not a scikit-learn classifier: it has no {' / '.join(missing)} method.")
+        raise ConfigError(f"{path!r} is not a scikit-learn estimator: it has no {' / '.join(missing)} method.")
+    return cls
+
+
+def task_of(model) -> str:
+    """``"classification"`` or ``"regression"``: what a model name, dotted path, config or estimator does.
+
+    Example
+    -------
+    >>> import labkit.models
+    >>> task_of("rf"), task_of("sklearn.linear_model.Ridge")
+    ('classification', 'regression')
+    """
     from sklearn.base import RegressorMixin, is_regressor
 
-    try:
-        regressor = is_regressor(cls())  # the tags of an instance with default parameters
-    except Exception:  # noqa: BLE001  (a class that needs parameters: judge by its bases)
-        regressor = issubclass(cls, RegressorMixin)
-    if regressor:
-        raise ConfigError(f"{path!r} is a regressor; labkit's models classify, so give a classifier.")
-    return cls
+    if isinstance(model, ModelConfig | Mapping):
+        model = parse_model_config(model).model
+    if isinstance(model, str):
+        if model in MODELS:
+            return MODELS[model].task
+        cls = resolve_estimator_class(model)
+        try:
+            return "regression" if is_regressor(cls()) else "classification"
+        except Exception:  # noqa: BLE001  (a class that needs parameters: judge by its bases)
+            return "regression" if issubclass(cls, RegressorMixin) else "classification"
+    steps = getattr(model, "steps", None)
+    final = steps[-1][1] if steps else model
+    return "regression" if is_regressor(final) else "classification"
 
 
 def _signature_names(target, skip: tuple[str, ...] = ()) -> list[str]:
@@ -339,7 +402,7 @@ def _build_registered(entry: ModelEntry, params: dict, stats):
 def _build_dotted(path: str, params: dict, stats):
     from sklearn.pipeline import Pipeline
 
-    from .classical import SeriesFeatures
+    from .series import SeriesFeatures
 
     cls = resolve_estimator_class(path)
     _check_param_names(cls.__name__, cls, params)
@@ -352,8 +415,7 @@ def _build_dotted(path: str, params: dict, stats):
 
 def _build(name: str, params: Mapping[str, Any], stats):
     """The unfitted estimator named ``name`` with ``params``, every hyperparameter's name and value checked first
-    (:class:`ConfigError`). The one builder behind :func:`make_model`, configs and
-    :func:`~labkit.models.make_classifier`."""
+    (:class:`ConfigError`). The one builder behind :func:`make_model` and configs."""
     params = dict(params)
     estimator = _build_registered(MODELS[name], params, stats) if name in MODELS else _build_dotted(name, params, stats)
     if "random_state" in params:  # a seed as every labkit function takes it (LightGBM's own check takes any int)
@@ -414,10 +476,9 @@ def seed_estimator(estimator, random_state: int | None):
 
     Example
     -------
-    >>> from labkit.models import make_classifier
-    >>> seed_estimator(make_classifier("rf"), 7).get_params()["model__random_state"]
+    >>> seed_estimator(make_model("rf"), 7).get_params()["model__random_state"]
     7
-    >>> seed_estimator(make_classifier("rf"), -1)
+    >>> seed_estimator(make_model("rf"), -1)
     Traceback (most recent call last):
     ...
     labkit.errors.ConfigError: seed_estimator: random_state must be None or an integer from 0 to 4294967295; got -1.
@@ -430,17 +491,21 @@ def seed_estimator(estimator, random_state: int | None):
     return estimator.set_params(**unset) if unset else estimator
 
 
-def make_model(model, *, random_state: int | None = None, **params):
-    """An unfitted model from a name, a dotted path, a config or an estimator.
+def make_model(model, *, random_state: int | None = None, stats=None, **params):
+    """An unfitted model from a name, a dotted path, a config or an estimator: labkit's one model builder.
 
     Parameters
     ----------
     model : str, mapping, ModelConfig or estimator
-        A registered name (``"rf"``, ``"svm"``, ``"lgbm"``...), the dotted path of a scikit-learn classifier, a
-        config (see :class:`ModelConfig`), or an estimator (cloned, so the one given is never fitted).
+        A registered name (``"rf"``, ``"svm"``, ``"lgbm"``, ``"tempcnn"``...; see :func:`describe_models`), the
+        dotted path of a scikit-learn classifier or regressor, a config (see :class:`ModelConfig`), or an estimator
+        (cloned, so the one given is never fitted).
     random_state : int, optional
         Seeds every ``random_state`` parameter left unset; checked before the model is built (an integer from 0 to
         2**32 - 1, as scikit-learn takes).
+    stats : list of str, optional
+        With a name or a dotted path of a classical model: the temporal statistics of its features step
+        (:class:`~labkit.models.series.SeriesFeatures`; default all of :data:`labkit.features.STATS`).
     **params : hyperparameters, with a name or a dotted path only.
 
     Returns
@@ -460,13 +525,16 @@ def make_model(model, *, random_state: int | None = None, **params):
     >>> make_model("xgb")
     Traceback (most recent call last):
     ...
-    labkit.errors.ConfigError: Invalid model config: field 'model': unknown model 'xgb'; choose a registered model (lgbm, rf, svm) or the dotted import path of a scikit-learn classifier, such as 'sklearn.ensemble.ExtraTreesClassifier'.
+    labkit.errors.ConfigError: Invalid model config: field 'model': unknown model 'xgb'; choose a registered model (...) or the dotted import path of a scikit-learn estimator, such as 'sklearn.ensemble.ExtraTreesClassifier'.
     """
     from sklearn.base import clone
 
     random_state = seed(random_state, "make_model", generator=False)
     if isinstance(model, str):
-        return parse_model_config({"model": model, "params": params}).build(random_state)
+        return parse_model_config({"model": model, "params": params, "stats": stats}).build(random_state)
+    if stats is not None:
+        raise ConfigError("make_model: stats go with a model name or a dotted path; for a config put them in its "
+                          "'stats'.")
     if params:
         raise ConfigError(f"make_model: hyperparameters {sorted(params)} go with a model name or a dotted path; "
                           "for a config put them in its 'params', for an estimator use set_params.")

@@ -1,7 +1,7 @@
 """Bad hyperparameters, bad parameters and bad command-line options: refused before any work, with a message that
 names them.
 
-Issue 7. Unknown hyperparameters of every kind of model (registered, dotted path, through ``make_classifier``,
+Issue 7. Unknown hyperparameters of every kind of model (registered, dotted path, through ``make_model``,
 ``make_model``, a config or ``labkit cv --params``) give a ConfigError with "did you mean" and the accepted names;
 LightGBM's values are checked when the model is built; a LightGBMError raised while fitting becomes a ConfigError;
 every numeric option of every command is checked by argparse; every seed, number and flag of the models, inference,
@@ -33,7 +33,6 @@ from labkit.io import write_samples
 from labkit.models import (
     cross_validate,
     fit_model,
-    make_classifier,
     make_folds,
     make_model,
     parse_model_config,
@@ -79,9 +78,9 @@ def test_unknown_hyperparameter_names_the_closest_and_the_accepted(model, params
 @pytest.mark.parametrize(("name", "params", "close"), [("rf", {"n_estimator": 10}, "n_estimators"),
                                                        ("svm", {"C": 1.0, "kernal": "linear"}, "kernel"),
                                                        ("lgbm", {"num_leave": 3}, "num_leaves")])
-def test_make_classifier_goes_through_the_same_check(name, params, close):
-    with pytest.raises(ConfigError, match=rf"^model '{name}' .* has no parameter\(s\) .*did you mean '{close}'\?"):
-        make_classifier(name, **params)
+def test_make_model_goes_through_the_same_check(name, params, close):
+    with pytest.raises(ConfigError, match=rf"model '{name}' .* has no parameter\(s\) .*did you mean '{close}'\?"):
+        make_model(name, **params)
 
 
 def test_several_unknown_names_each_get_their_suggestion():
@@ -119,7 +118,7 @@ def test_lightgbm_values_are_checked_when_the_model_is_built(params, message):
     with pytest.raises(ConfigError, match=message):
         make_model("lgbm", **params)
     with pytest.raises(ConfigError, match=message):
-        make_classifier("lgbm", **params)
+        make_model("lgbm", **params)
 
 
 def _samples(n_per_class=12, seed=0):
@@ -278,7 +277,7 @@ SEED_CALLS = {  # (who, call(samples, seed)): every public function of these sta
                                                                      random_state=seed),
     "make_model": lambda s, seed: make_model("rf", random_state=seed),
     "ModelConfig.build": lambda s, seed: parse_model_config(RF).build(seed),
-    "seed_estimator": lambda s, seed: seed_estimator(make_classifier("rf"), seed),
+    "seed_estimator": lambda s, seed: seed_estimator(make_model("rf"), seed),
     "draw_stratified_sample": lambda s, seed: draw_stratified_sample(
         _class_map(), {1: 1}, random_state=seed),
 }
@@ -554,9 +553,12 @@ def test_read_pixels_refuses_positions_outside_the_cube(cube):
 
 
 def test_a_seed_among_the_hyperparameters_is_checked_too():
-    with pytest.raises(ConfigError, match=r"^model 'lgbm': random_state must be None or an integer from 0 to "
+    with pytest.raises(ConfigError, match=r"^make_model: random_state must be None or an integer from 0 to "
                                           r"4294967295; got -1\.$"):
-        make_classifier("lgbm", random_state=-1)  # LightGBM's own check takes any integer
+        make_model("lgbm", random_state=-1)  # LightGBM's own check takes any integer
+    with pytest.raises(ConfigError, match=r"model 'lgbm': random_state must be None or an integer from 0 to "
+                                          r"4294967295; got -1\.$"):
+        make_model({"model": "lgbm", "params": {"random_state": -1}})
     with pytest.raises(ConfigError, match=r"^Invalid model config: field 'params': model 'rf': random_state must be "
                                           r"None or an integer from 0 to 4294967295; got 'x'\.$"):
         make_model({"model": "rf", "params": {"random_state": "x"}})

@@ -17,7 +17,7 @@ from labkit.gapfill import fill_gaps
 from labkit.inference import NO_CLASS, predict_cube
 from labkit.io import read_dates, read_zarr, write_zarr
 from labkit.masks import combine_masks, count_valid, dilate_mask, valid_fraction_per_date
-from labkit.models import fit_model, make_classifier
+from labkit.models import fit_model, make_model
 from labkit.samples import extract_samples
 
 DATES = ["2021-01-01", "2021-01-11", "2021-01-21", "2021-01-31", "2021-02-10"]
@@ -91,7 +91,7 @@ def test_a_pixel_with_inf_is_not_classified_nor_sampled(cube):
     samples = extract_samples(dirty, polygons, class_field="class")
     assert not np.isinf(samples["X"].values).any()
     assert np.isnan(samples["X"].values).sum() == 1  # the inf became the missing value it is
-    model = fit_model(make_classifier("rf", n_estimators=5, random_state=0), samples.fillna(0))
+    model = fit_model(make_model("rf", n_estimators=5, random_state=0), samples.fillna(0))
     class_map, _ = predict_cube(dirty, model, block_size=16)
     assert class_map.values[0, 0] == NO_CLASS and (class_map.values != NO_CLASS).sum() == 64 * 64 - 1
 

@@ -27,7 +27,7 @@ from labkit.models import (
     cross_validate,
     fit_model,
     input_signature,
-    make_classifier,
+    make_model,
     search_hyperparameters,
 )
 
@@ -54,7 +54,7 @@ def scene():
 @pytest.fixture(scope="module")
 def fitted(scene):
     _, _, samples = scene
-    return fit_model(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0), samples)
+    return fit_model(make_model("rf", n_estimators=10, n_jobs=1, random_state=0), samples)
 
 
 # ------------------------------------------------------------------------------------------------- fit_model
@@ -74,13 +74,13 @@ def test_fit_model_without_dates_records_none(scene):
 
 def test_fit_model_fits_in_place_and_passes_regions(scene):
     _, _, samples = scene
-    model = make_classifier("rf", n_estimators=5, n_jobs=1, random_state=0)
+    model = make_model("rf", n_estimators=5, n_jobs=1, random_state=0)
     assert fit_model(model, samples) is model
     regional = samples.assign(region=("sample", np.arange(samples.sizes["sample"]) % 2))
-    per_region = fit_model(RegionalClassifier(make_classifier("rf", n_estimators=5, n_jobs=1)), regional)
+    per_region = fit_model(RegionalClassifier(make_model("rf", n_estimators=5, n_jobs=1)), regional)
     assert sorted(per_region.estimators_) == [0, 1]
     with pytest.raises(ConfigError, match=r"per-region model needs the sample set's 'region' variable"):
-        fit_model(RegionalClassifier(make_classifier("rf", n_estimators=5)), samples)
+        fit_model(RegionalClassifier(make_model("rf", n_estimators=5)), samples)
 
 
 def test_selection_records_the_signature(scene):
@@ -115,7 +115,7 @@ def test_extra_bands_are_left_out(scene, fitted):
 def test_without_a_signature_the_same_cube_gives_another_map(scene):
     """What the signature prevents: the same model, fitted on arrays, takes the bands by position."""
     cube, truth, samples = scene
-    model = make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0).fit(samples.X.values,
+    model = make_model("rf", n_estimators=10, n_jobs=1, random_state=0).fit(samples.X.values,
                                                                                  samples.label.values)
     class_map, _ = predict_cube(cube.isel(band=[2, 0, 1]), model)
     assert (class_map.values != truth).mean() > 0.5
@@ -169,7 +169,7 @@ def test_refused_before_any_block_runs(scene, fitted):
 ])
 def test_model_fitted_on_arrays_is_checked_by_its_series_shape(n_time, n_band, message):
     rng = np.random.default_rng(1)
-    model = make_classifier("rf", n_estimators=3, n_jobs=1).fit(rng.random((10, 4, 3)), np.repeat([1, 2], 5))
+    model = make_model("rf", n_estimators=3, n_jobs=1).fit(rng.random((10, 4, 3)), np.repeat([1, 2], 5))
     cube = dm.make_cube(rng.random((n_time, n_band, 2, 2)), DATES[0] + 10 * np.arange(n_time), BANDS[:n_band],
                         transform=(10.0, 0, 0.0, 0, -10.0, 20.0), crs="EPSG:32632")
     with pytest.raises(DataModelError, match=message):
@@ -243,7 +243,7 @@ def test_days_of_the_year_are_compared_around_new_year(scene):
     """31 December of a leap year (day 366) and 2 January (day 2) are 1 day apart, not 364."""
     cube, truth, samples = scene
     model_dates = np.datetime64("2020-12-31") + 10 * np.arange(N_TIME)
-    model = fit_model(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0),
+    model = fit_model(make_model("rf", n_estimators=10, n_jobs=1, random_state=0),
                       samples.assign_coords(time=model_dates))
     class_map, _ = predict_cube(cube.assign_coords(time=np.datetime64("2022-01-02") + 10 * np.arange(N_TIME)), model)
     np.testing.assert_array_equal(class_map.values, truth)
@@ -252,7 +252,7 @@ def test_days_of_the_year_are_compared_around_new_year(scene):
 def test_without_dates_no_day_is_compared(scene):
     cube, truth, samples = scene
     undated = dm.make_samples(samples.X.values, samples.label.values, samples.group.values, bands=BANDS)
-    model = fit_model(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0), undated)
+    model = fit_model(make_model("rf", n_estimators=10, n_jobs=1, random_state=0), undated)
     class_map, _ = predict_cube(cube.assign_coords(time=DATES + np.timedelta64(100, "D")), model)
     np.testing.assert_array_equal(class_map.values, truth)
 
@@ -293,8 +293,8 @@ def test_infinite_values_are_fitted_as_missing(scene, name, infinite):  # audit 
     _, _, samples = scene
     params = {"rf": {"n_estimators": 10}, "lgbm": {"n_estimators": 10, "min_child_samples": 2}}[name]
     with_inf, with_nan = _with(samples, infinite), _with(samples, np.nan)
-    model_inf = fit_model(make_classifier(name, n_jobs=1, random_state=0, **params), with_inf)
-    model_nan = fit_model(make_classifier(name, n_jobs=1, random_state=0, **params), with_nan)
+    model_inf = fit_model(make_model(name, n_jobs=1, random_state=0, **params), with_inf)
+    model_nan = fit_model(make_model(name, n_jobs=1, random_state=0, **params), with_nan)
     np.testing.assert_array_equal(model_inf.predict_proba(with_nan.X.values), model_nan.predict_proba(with_nan.X.values))
     np.testing.assert_array_equal(model_inf.predict_proba(with_inf.X.values), model_nan.predict_proba(with_nan.X.values))
     assert np.isinf(with_inf.X.values).sum() == 3  # the caller's samples are left as they were
@@ -315,8 +315,8 @@ def test_sample_weight_reaches_the_final_step(scene, name):  # audit #46: "Pipel
     _, truth, samples = scene
     n = samples.sizes["sample"]
     params = {"rf": {"n_estimators": 10, "n_jobs": 1}, "svm": {}, "lgbm": {"n_estimators": 10, "n_jobs": 1}}[name]
-    plain = fit_model(make_classifier(name, random_state=0, **params), samples)
-    weighted = fit_model(make_classifier(name, random_state=0, **params), samples, sample_weight=np.ones(n))
+    plain = fit_model(make_model(name, random_state=0, **params), samples)
+    weighted = fit_model(make_model(name, random_state=0, **params), samples, sample_weight=np.ones(n))
     X = samples.X.values
     np.testing.assert_allclose(weighted.predict_proba(X), plain.predict_proba(X))  # weights of 1: the same model
 
@@ -325,10 +325,10 @@ def test_sample_weight_changes_the_model(scene):
     _, _, samples = scene
     label = samples.label.values
     weights = np.where(label == 3, 0.0, 1.0)  # class 3 weighs nothing: the forest never predicts it
-    model = fit_model(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0), samples,
+    model = fit_model(make_model("rf", n_estimators=10, n_jobs=1, random_state=0), samples,
                       sample_weight=weights)
     assert 3 not in model.predict(samples.X.values)
     regional = samples.assign(region=("sample", np.arange(samples.sizes["sample"]) % 2))
-    per_region = fit_model(RegionalClassifier(make_classifier("rf", n_estimators=10, n_jobs=1, random_state=0)),
+    per_region = fit_model(RegionalClassifier(make_model("rf", n_estimators=10, n_jobs=1, random_state=0)),
                            regional, sample_weight=weights)
     assert 3 not in per_region.predict(regional.X.values, region=regional.region.values)
