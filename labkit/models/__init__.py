@@ -9,12 +9,16 @@ its missing observations. Comes after :mod:`labkit.samples`, before :mod:`labkit
   :func:`describe_models` (what is registered), :func:`register_model` for new kinds of model;
 * fit: :func:`fit_model` fits on a sample set and records the bands and dates the model reads
   (:class:`InputSignature`), which :func:`labkit.inference.predict_cube` checks;
-* estimators: :class:`SeriesFeatures`, :class:`CalibratedSVC`, :class:`RegionalClassifier` (one model per region);
+* estimators: :class:`SeriesFeatures`, :class:`CalibratedSVC`, :class:`RegionalClassifier` (one model per region),
+  :class:`DeepClassifier` and :class:`DeepRegressor` (the networks of :mod:`labkit.models.deep`);
+* keep: :func:`save_model` and :func:`load_model`, one file with the model's input signature and classes;
 * select: :func:`cross_validate` (:class:`CVResult`), :func:`search_hyperparameters` (:class:`SearchResult`),
   :func:`make_folds` — folds grouped by polygon.
 """
 
 from . import classical  # noqa: F401  (registers rf, svm, lgbm and their regression twins)
+from . import deep  # noqa: F401  (registers the networks; torch is imported when one is built)
+from .persistence import load_model, save_model
 from .regional import RegionalClassifier
 from .registry import (
     MODELS,
@@ -36,6 +40,8 @@ from .svm import CalibratedSVC
 from .training import InputSignature, fit_model, input_signature
 
 __all__ = [
+    "DeepClassifier",
+    "DeepRegressor",
     "MODELS",
     "CVResult",
     "CalibratedSVC",
@@ -50,13 +56,24 @@ __all__ = [
     "describe_models",
     "fit_model",
     "input_signature",
+    "load_model",
     "make_folds",
     "make_model",
     "model_names",
     "parse_model_config",
     "register_model",
     "resolve_estimator_class",
+    "save_model",
     "search_hyperparameters",
     "seed_estimator",
     "task_of",
 ]
+
+
+def __getattr__(name: str):
+    """:class:`DeepClassifier` and :class:`DeepRegressor`, imported on first use (they import torch)."""
+    if name in ("DeepClassifier", "DeepRegressor"):
+        from .deep import estimator
+
+        return getattr(estimator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,236 @@
+"""Save and load every model, classical or deep, with what it reads: :func:`save_model` and :func:`load_model`.
+
+A model file is one zip archive (written atomically) holding:
+
+* ``labkit-model.json``: the format, labkit's version, the task, the model's kind, its **input signature** (band
+  names in order, number of dates and the dates it was fitted on: see :class:`~labkit.models.InputSignature`), its
+  classes and class names, and the SHA-256 of the payload;
+* the payload:
+
+  - a **deep model** (:class:`~labkit.models.deep.estimator.DeepClassifier`, ``DeepRegressor``): its
+    hyperparameters, standardisation and history in the JSON, and the network's weights in ``network.pt``, a plain
+    tensor file loaded with ``torch.load(weights_only=True)``: loading it runs no code from the file;
+  - a **scikit-learn model** (RF, SVM, LightGBM, pipelines...): ``estimator.joblib``. joblib files are pickles:
+    loading one can run code that its author put there. :func:`load_model` checks the payload against the
+    SHA-256 of the archive's JSON (so a damaged or swapped payload is refused), but **load only model files you
+    made or trust**, as with any pickle.
+
+A reloaded model predicts identically, and :func:`labkit.inference.predict_cube` checks a cube against its
+signature as it does for the model that was saved.
+
+Example
+-------
+>>> import tempfile, labkit.datamodel as dm
+>>> from labkit.models import fit_model
+>>> s = dm.make_samples(np.arange(16.0).reshape(8, 1, 2), [1, 1, 1, 1, 2, 2, 2, 2], np.arange(8), bands=["B04", "B08"])
+>>> model = fit_model("sklearn.tree.DecisionTreeClassifier", s)
+>>> path = save_model(model, tempfile.mkdtemp() + "/tree.labkit")
+>>> back = load_model(path)
+>>> back.input_signature_.bands, (back.predict(s.X.values) == model.predict(s.X.values)).all()
+(('B04', 'B08'), np.True_)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ConfigError, ReadError
+from ..outputs import atomic_path
+
+__all__ = ["FORMAT", "load_model", "save_model"]
+
+FORMAT = "labkit-model-1"
+_META = "labkit-model.json"
+
+
+def _is_deep(model) -> bool:
+    from sklearn.base import BaseEstimator
+
+    return isinstance(model, BaseEstimator) and hasattr(model, "network_") and hasattr(model, "scaler_")
+
+
+def _signature_dict(model) -> dict | None:
+    signature = getattr(model, "input_signature_", None)
+    if signature is None:
+        return None
+    times = None if signature.times is None else [str(np.datetime64(t, "s")) for t in signature.times]
+    return {"bands": list(signature.bands), "n_time": int(signature.n_time), "times": times}
+
+
+def _signature_from(data: dict | None):
+    if data is None:
+        return None
+    from .training import InputSignature
+
+    times = None if data["times"] is None else tuple(np.datetime64(t, "ns") for t in data["times"])
+    return InputSignature(tuple(data["bands"]), int(data["n_time"]), times)
+
+
+def _plain(value):
+    """A JSON value for numpy scalars and arrays."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _deep_payload(model) -> tuple[dict, bytes]:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.network_.state_dict(), buffer)
+    params = {k: _plain(v) for k, v in model.get_params(deep=False).items()}
+    state = {"class": f"{type(model).__module__}.{type(model).__name__}", "params": params,
+             "scaler": model.scaler_.to_dict(), "n_times": model.n_times_, "n_bands": model.n_bands_,
+             "history": model.history_, "best_epoch": model.best_epoch_}
+    if hasattr(model, "target_mean_"):
+        state["target"] = {"mean": model.target_mean_, "std": model.target_std_}
+    return state, buffer.getvalue()
+
+
+def save_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Save a fitted model, with its input signature and classes, to one file (see the module's documentation).
+
+    Parameters
+    ----------
+    model : fitted estimator
+        Any fitted scikit-learn-style model; fitted with :func:`labkit.models.fit_model`, it carries its
+        input signature, which is saved with it.
+    path : path
+        The file (``model.labkit`` by convention).
+    overwrite : bool, default False
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ConfigError
+        The model is not fitted.
+    """
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except (NotFittedError, TypeError):
+        raise ConfigError(f"save_model: the model ({type(model).__name__}) is not fitted; fit it first (e.g. "
+                          "labkit.models.fit_model(model, samples)).") from None
+    from .registry import task_of
+
+    classes = getattr(model, "classes_", None)
+    meta = {"format": FORMAT, "labkit_version": __version__, "task": task_of(model),
+            "model": type(model).__name__, "signature": _signature_dict(model),
+            "classes": None if classes is None else _plain(np.asarray(classes)),
+            "class_names": {str(k): v for k, v in (getattr(model, "class_names_", None) or {}).items()}}
+    if _is_deep(model):
+        meta["kind"], name = "deep", "network.pt"
+        meta["deep"], payload = _deep_payload(model)
+    else:
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer)
+        meta["kind"], name, payload = "sklearn", "estimator.joblib", buffer.getvalue()
+    meta["payload"] = {"file": name, "sha256": hashlib.sha256(payload).hexdigest()}
+    text = json.dumps(meta, indent=1, default=_plain)
+    with atomic_path(path, overwrite=overwrite, nbytes=len(payload)) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_META, text)
+            archive.writestr(name, payload)
+    return Path(path)
+
+
+def _read_archive(path) -> tuple[dict, bytes]:
+    from ..outputs import refuse_temporary
+
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(f"{path}: no such model file.")
+    refuse_temporary(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            meta = json.loads(archive.read(_META))
+            payload = archive.read(meta["payload"]["file"])
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        raise ReadError(f"{path} is not a labkit model file ({type(error).__name__}: {error}); save models with "
+                        "labkit.models.save_model.") from None
+    if meta.get("format") != FORMAT:
+        raise ReadError(f"{path}: model format {meta.get('format')!r}, but this labkit ({__version__}) reads "
+                        f"{FORMAT!r}.")
+    if hashlib.sha256(payload).hexdigest() != meta["payload"]["sha256"]:
+        raise ReadError(f"{path}: the model's payload does not match its checksum: the file is damaged or was "
+                        "changed. It is not loaded.")
+    return meta, payload
+
+
+def _load_deep(meta: dict, payload: bytes):
+    import importlib
+
+    import torch
+
+    from .deep.data import BandScaler
+    from .deep.estimator import _network_class
+
+    state = meta["deep"]
+    module, _, name = state["class"].rpartition(".")
+    if module != "labkit.models.deep.estimator" or name not in ("DeepClassifier", "DeepRegressor"):
+        raise ReadError(f"unknown deep model class {state['class']!r}.")
+    model = getattr(importlib.import_module(module), name)(**state["params"])
+    classes = meta["classes"]
+    n_outputs = 1 if classes is None else len(classes)
+    cls = _network_class(model.network)
+    extra = {"n_times": state["n_times"]} if getattr(cls, "fixed_length", False) else {}
+    network = cls(n_bands=state["n_bands"], n_outputs=n_outputs, **extra, **(model.network_params or {}))
+    network.load_state_dict(torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True))
+    model.network_ = network.eval()
+    model.scaler_ = BandScaler.from_dict(state["scaler"])
+    model.n_times_, model.n_bands_ = state["n_times"], state["n_bands"]
+    model.n_features_in_ = model.n_times_ * model.n_bands_
+    model.history_, model.best_epoch_ = state["history"], state["best_epoch"]
+    model.device_ = torch.device("cpu")
+    if classes is not None:
+        model.classes_ = np.asarray(classes)
+    if "target" in state:
+        model.target_mean_, model.target_std_ = state["target"]["mean"], state["target"]["std"]
+    return model
+
+
+def load_model(path: str | os.PathLike):
+    """Load a model saved by :func:`save_model`, with its input signature and class names.
+
+    A deep model's weights are read without running code from the file; a scikit-learn model is unpickled with
+    joblib after its checksum is verified: load only model files you made or trust.
+
+    Raises
+    ------
+    labkit.errors.ReadError
+        Not a model file, another format version, or a payload that does not match its checksum.
+    """
+    meta, payload = _read_archive(path)
+    if meta["kind"] == "deep":
+        model = _load_deep(meta, payload)
+    else:
+        import joblib
+
+        model = joblib.load(io.BytesIO(payload))
+    signature = _signature_from(meta.get("signature"))
+    if signature is not None:
+        model.input_signature_ = signature
+    if meta.get("class_names"):
+        model.class_names_ = {_code(k): v for k, v in meta["class_names"].items()}
+    return model
+
+
+def _code(key: str):
+    return int(key) if key.lstrip("-").isdigit() else key
