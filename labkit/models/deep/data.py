@@ -20,8 +20,8 @@ Example
 >>> [round(float(v), 2) for v in (*scaler.mean, *scaler.std)]
 [3.2, 1.72]
 >>> x, doy, mask, _ = next(iter(SeriesBatches(X, batch_size=2, scaler=scaler)))
->>> mask.tolist(), doy[0].tolist()
-([[True, False, True], [True, True, True]], [0.0, 1.0, 2.0])
+>>> mask.tolist(), doy[0].tolist()  # a missing observation's value and date are 0: never read
+([[True, False, True], [True, True, True]], [0.0, 0.0, 2.0])
 """
 
 from __future__ import annotations
