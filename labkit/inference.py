@@ -129,11 +129,35 @@ def _check_class_codes(classes: np.ndarray) -> None:
         )
 
 
-def _classify(model, pixels: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Class and confidence of each pixel: from ``predict_proba``, or ``predict`` and NaN without it."""
+def _takes(model, method: str, name: str) -> bool:
+    """Whether ``model.method`` has a keyword parameter ``name`` (the dates of a deep model's ``predict``...)."""
+    import inspect
+
+    function = getattr(model, method, None)
+    if function is None:
+        return False
+    try:
+        return name in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _day_of_year(cube: xr.DataArray) -> np.ndarray:
+    """The day of year of each date of the cube (its positions when it has no dates), as a model's ``doy``."""
+    times = cube["time"].values
+    if np.issubdtype(times.dtype, np.datetime64):
+        return pd.DatetimeIndex(times).day_of_year.to_numpy().astype(np.float32)
+    return np.arange(len(times), dtype=np.float32)
+
+
+def _classify(model, pixels: np.ndarray, classes: np.ndarray, extra: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Class and confidence of each pixel: from ``predict_proba``, or ``predict`` and NaN without it.
+
+    ``extra``: the dates (``doy``) for a model whose methods read them.
+    """
     if not hasattr(model, "predict_proba"):
-        return model.predict(pixels), np.full(len(pixels), np.nan, dtype="float32")
-    proba = model.predict_proba(pixels)
+        return model.predict(pixels, **extra), np.full(len(pixels), np.nan, dtype="float32")
+    proba = model.predict_proba(pixels, **extra)
     best = proba.argmax(axis=1)
     return classes[best], proba[np.arange(len(best)), best]
 
@@ -160,7 +184,9 @@ def predict_cube(
 
     Returns
     -------
-    class_map : (y, x) uint8, :data:`NO_CLASS` where a pixel has a NaN (or ±inf) value
+    class_map : (y, x) uint8, :data:`NO_CLASS` where a pixel has a NaN (or ±inf) value; for a model that reads a
+        mask of missing observations (a deep model: its ``predict`` takes ``valid``), only where a pixel has no
+        observation at all. A model whose ``predict`` takes ``doy`` gets the day of year of the cube's dates.
     confidence : (y, x) float32 in [0, 1], NaN where not classified, and everywhere for a model without
         ``predict_proba``
 
@@ -198,6 +224,10 @@ def predict_cube(
         raise ConfigError(f"predict_cube: class codes must lie in 0..{NO_CLASS - 1} for a uint8 class map; "
                           f"got {classes.min()}..{classes.max()}.")
     source = _model_input(cube, model)
+    method = "predict_proba" if hasattr(model, "predict_proba") else "predict"
+    extra = {"doy": _day_of_year(source)} if _takes(model, method, "doy") else {}
+    # A model that reads a mask of missing observations classifies a pixel with at least one; others need them all.
+    partial = _takes(model, method, "valid")
     height, width = cube.sizes["y"], cube.sizes["x"]
     class_map = np.full((height, width), NO_CLASS, dtype="uint8")
     confidence = np.full((height, width), np.nan, dtype="float32")
@@ -207,11 +237,12 @@ def predict_cube(
         values = source.isel(window).transpose("y", "x", "time", "band").values
         bh, bw = values.shape[:2]
         pixels = values.reshape(bh * bw, *values.shape[2:])
-        ok = np.isfinite(pixels).all(axis=(1, 2))  # NaN or ±inf on a date and band: not classified
+        finite = np.isfinite(pixels).all(axis=2)  # NaN or ±inf on a band: the observation is missing
+        ok = finite.any(axis=1) if partial else finite.all(axis=1)
         if ok.any():
             block_classes = np.full(bh * bw, NO_CLASS, dtype="uint8")
             block_conf = np.full(bh * bw, np.nan, dtype="float32")
-            block_classes[ok], block_conf[ok] = _classify(model, pixels[ok], classes)
+            block_classes[ok], block_conf[ok] = _classify(model, pixels[ok], classes, extra)
             class_map[window["y"], window["x"]] = block_classes.reshape(bh, bw)
             confidence[window["y"], window["x"]] = block_conf.reshape(bh, bw)
     coords = {"y": cube.y, "x": cube.x}

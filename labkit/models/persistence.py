@@ -91,7 +91,9 @@ def _deep_payload(model) -> tuple[dict, bytes]:
     params = {k: _plain(v) for k, v in model.get_params(deep=False).items()}
     state = {"class": f"{type(model).__module__}.{type(model).__name__}", "params": params,
              "scaler": model.scaler_.to_dict(), "n_times": model.n_times_, "n_bands": model.n_bands_,
-             "history": model.history_, "best_epoch": model.best_epoch_}
+             "history": model.history_, "best_epoch": model.best_epoch_,
+             "fitted_with_dates": model.fitted_with_dates_,
+             "dates": None if model.dates_ is None else model.dates_.tolist()}
     if hasattr(model, "target_mean_"):
         state["target"] = {"mean": model.target_mean_, "std": model.target_std_}
     return state, buffer.getvalue()
@@ -198,6 +200,8 @@ def _load_deep(meta: dict, payload: bytes):
     model.n_times_, model.n_bands_ = state["n_times"], state["n_bands"]
     model.n_features_in_ = model.n_times_ * model.n_bands_
     model.history_, model.best_epoch_ = state["history"], state["best_epoch"]
+    model.fitted_with_dates_ = state["fitted_with_dates"]
+    model.dates_ = None if state["dates"] is None else np.asarray(state["dates"], np.float32)
     model.device_ = torch.device("cpu")
     if classes is not None:
         model.classes_ = np.asarray(classes)

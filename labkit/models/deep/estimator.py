@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ... import params
 from ...errors import ConfigError, DataModelError
-from .data import BandScaler, SeriesBatches
+from .data import BandScaler, SeriesBatches, _is_lazy
 
 __all__ = ["DeepClassifier", "DeepRegressor"]
 
@@ -194,9 +194,30 @@ class _DeepEstimator(BaseEstimator):
                               description=f"{self.network}")
         self.network_ = network.to("cpu").eval()
         self.n_times_, self.n_bands_ = data.n_time, data.n_band
+        self.dates_ = self._fit_dates(doy, data.n_time)
         self.n_features_in_ = data.n_time * data.n_band
         self.best_epoch_ = next((row["epoch"] for row in self.history_ if row.get("best")), None)
         return self
+
+    def _fit_dates(self, doy, n_time: int):
+        """What ``predict`` uses without ``doy``: the dates of fit when all samples shared them, else None."""
+        self.fitted_with_dates_ = doy is not None
+        if doy is not None and np.ndim(doy) == 1:
+            return np.asarray(doy, np.float32)
+        if doy is not None and not _is_lazy(doy):
+            rows = np.asarray(doy, np.float32)
+            if (rows == rows[:1]).all():
+                return rows[0]
+        return None
+
+    def _dates(self, doy, n_time: int):
+        """The dates for ``predict``: those given, else those of fit, else (for a model that reads them) an error."""
+        if doy is not None or not (self.uses_dates and self.fitted_with_dates_):
+            return doy
+        if self.dates_ is not None and len(self.dates_) == n_time:
+            return self.dates_
+        raise ConfigError(f"{type(self).__name__} ({self.network}) reads the dates of the observations and was fitted "
+                          f"with them: pass doy= (day of year of each observation) to predict, as in fit.")
 
     def _amp(self) -> bool:
         return self.device_.type == "cuda" and self.mixed_precision in ("auto", True)
@@ -216,6 +237,7 @@ class _DeepEstimator(BaseEstimator):
         if len(getattr(X, "shape", ())) != 3 or X.shape[2] != self.n_bands_:
             raise DataModelError(f"{type(self).__name__}: X must be (n_samples, n_time, {self.n_bands_}) as in fit; "
                                  f"got shape {getattr(X, 'shape', None)}.")
+        doy = self._dates(doy, X.shape[1])
         device = self.device_ if self.device_.type == "cpu" or torch.cuda.is_available() else torch.device("cpu")
         network = self.network_.to(device).eval()
         data = SeriesBatches(X, None, doy, valid, batch_size=max(self.batch_size, 1024), scaler=self.scaler_)
