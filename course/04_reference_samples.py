@@ -84,7 +84,11 @@ print(polygons.groupby("class_name").size().to_string())
 # : the id of the polygon it came from. This is what keeps a polygon together when we split;
 #
 # `x`, `y`
-# : the pixel's centre, in the cube's CRS.
+# : the pixel's centre, in the cube's CRS;
+#
+# `doy`, `valid (sample, time)`
+# : when each observation was made (here in days since the first date, since the cube spans more than a year) and
+#   whether it is valid. The classifiers of this notebook read only `X`; the deep networks of a later one read these.
 
 # %%
 samples = extract_samples(filled, polygons)

@@ -34,7 +34,7 @@ import xarray as xr
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
-from .datamodel import validate
+from .datamodel import encode_labels, is_text, validate
 from ._hashing import splitmix64
 from .errors import ConfigError, DataModelError
 from .inference import NO_CLASS
@@ -135,10 +135,12 @@ def _class_codes(values, name: str, who: str, *, data: bool = True) -> np.ndarra
     return numeric.astype(np.int64)
 
 
-def _report_labels(labels, found: Mapping[str, np.ndarray], who: str) -> list[int]:
+def _report_labels(labels, found: Mapping[str, np.ndarray], who: str, names: Mapping[int, str] | None = None
+                   ) -> list[int]:
     """The class codes to report: every code ``found`` in the data (``{argument: codes}``) by default, in order; or
     ``labels``, checked (integer codes, each once) and refused when it misses a class of the data, whose samples would
-    silently drop out of every count: a :class:`DataModelError` naming those classes and where they are.
+    silently drop out of every count: a :class:`DataModelError` naming those classes and where they are (by name
+    when ``names``, ``{code: name}``, is given: labels that were text).
 
     Example
     -------
@@ -153,18 +155,52 @@ def _report_labels(labels, found: Mapping[str, np.ndarray], who: str) -> list[in
     if labels is None:
         return sorted(set().union(*present.values()))
     labels = [int(c) for c in _class_codes(labels, "labels", who, data=False)]
+    shown = (lambda codes: [names[c] for c in codes]) if names else list  # noqa: E731
     repeated = sorted({c for c in labels if labels.count(c) > 1})
     if repeated:
-        raise ConfigError(f"{who}: labels must list each class once; {repeated} repeat in {labels}.")
+        raise ConfigError(f"{who}: labels must list each class once; {shown(repeated)} repeat in {shown(labels)}.")
     missing = {name: [c for c in codes if c not in labels] for name, codes in present.items()}
     missing = {name: codes for name, codes in missing.items() if codes}
     if missing:
         classes = sorted(set().union(*missing.values()))
         where = " and ".join(missing)
-        raise DataModelError(f"{who}: labels {labels} miss class(es) {classes} of {where}: their samples would drop "
-                             "out of every count and score. Add them to labels, or leave labels out (every class of "
-                             "the data).")
+        raise DataModelError(f"{who}: labels {shown(labels)} miss class(es) {shown(classes)} of {where}: their samples "
+                             "would drop out of every count and score. Add them to labels, or leave labels out (every "
+                             "class of the data).")
     return labels
+
+
+def _text_as_codes(y_true: np.ndarray, y_pred: np.ndarray, labels, class_names, who: str):
+    """Class names (text) in ``y_true``, ``y_pred`` and ``labels`` as the codes of
+    :func:`labkit.datamodel.encode_labels` over all the names given, with ``{code: name}``. Both arguments must be
+    text, and ``labels`` too when given; ``class_names`` is refused (text labels are their own names).
+
+    Example
+    -------
+    >>> codes_true, codes_pred, labels, names = _text_as_codes(np.array(["b", "a"]), np.array(["b", "c"]), None, None,
+    ...                                                        "assess_accuracy")
+    >>> codes_true.tolist(), codes_pred.tolist(), names
+    ([2, 1], [2, 3], {1: 'a', 2: 'b', 3: 'c'})
+    """
+    sides = {"y_true": y_true, "y_pred": y_pred}
+    codes = [name for name, values in sides.items() if not is_text(values)]
+    if codes:
+        other = "y_pred" if codes[0] == "y_true" else "y_true"
+        raise ConfigError(f"{who}: {codes[0]} holds class codes ({sides[codes[0]].dtype} values) but {other} class "
+                          f"names (text, such as {sides[other][:1].tolist()}); give both as names or both as codes. A "
+                          "model fitted by labkit predicts codes: model.class_names_ gives their names.")
+    if class_names is not None:
+        raise ConfigError(f"{who}: class_names names integer class codes, but the labels are text (their own names). "
+                          "Leave class_names out.")
+    given = None if labels is None else np.asarray(labels).ravel()
+    if given is not None and not is_text(given):
+        raise ConfigError(f"{who}: labels must hold class names (text), as y_true and y_pred do; got {given.dtype} "
+                          f"values such as {given[:1].tolist()[0]!r}.")
+    parts = [y_true, y_pred] if given is None else [y_true, y_pred, given]
+    universe = sorted(set().union(*(set(np.asarray(p).astype(str).tolist()) for p in parts)))
+    codes_true, names = encode_labels(y_true, universe)
+    codes_labels = None if given is None else encode_labels(given, universe)[0]
+    return codes_true, encode_labels(y_pred, universe)[0], codes_labels, names
 
 
 def _names(class_names, who: str) -> dict[int, str]:
@@ -195,11 +231,13 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
 
     Parameters
     ----------
-    y_true, y_pred : sequences of class codes of the same length
-        Integers (or whole floats); no missing label.
-    labels : class codes to report, in order (default: every code in either)
+    y_true, y_pred : sequences of class codes, or of class names, of the same length
+        Integers (or whole floats), or both text: names are scored as the codes of
+        :func:`labkit.datamodel.encode_labels` (1..n in sorted order of all the names), which the report names.
+        No missing label.
+    labels : class codes (names, for text labels) to report, in order (default: every class in either)
         It may add classes absent from the data, never leave out one that is present.
-    class_names : optional ``{code: name}``
+    class_names : optional ``{code: name}``, for integer codes
 
     Raises
     ------
@@ -208,7 +246,8 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
         class of ``y_true`` or ``y_pred`` (its samples would silently drop out of the scores).
     ConfigError
         Different lengths, no sample, labels that are not integer codes (NaN in ``labels`` included) or repeat,
-        ``class_names`` that is not a mapping of codes to names.
+        ``class_names`` that is not a mapping of codes to names; codes on one side and names on the other, names
+        with ``class_names``.
 
     Example
     -------
@@ -219,15 +258,24 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
     Traceback (most recent call last):
     ...
     labkit.errors.DataModelError: assess_accuracy: 1 of the 3 labels in y_true is missing (NaN or None), at positions [2]. Drop the unlabelled samples from both arguments first, e.g. keep = pandas.notna(y_true) & pandas.notna(y_pred).
+    >>> assess_accuracy(["crop", "crop", "water"], ["crop", "water", "water"]).to_dict()["per_class"]["water"]["recall"]
+    1.0
     """
     who = "assess_accuracy"
     names = _names(class_names, who)
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    text = None
+    if is_text(y_true) or is_text(y_pred):
+        _check_missing(y_true, "y_true", who)
+        _check_missing(y_pred, "y_pred", who)
+        y_true, y_pred, labels, text = _text_as_codes(y_true, y_pred, labels, class_names, who)
+        names = text
     y_true, y_pred = _class_codes(y_true, "y_true", who), _class_codes(y_pred, "y_pred", who)
     if y_true.shape != y_pred.shape:
         raise ConfigError(f"assess_accuracy: {y_true.size} reference labels but {y_pred.size} predictions.")
     if y_true.size == 0:
         raise ConfigError("assess_accuracy: no samples to assess.")
-    labels = _report_labels(labels, {"y_true": y_true, "y_pred": y_pred}, who)
+    labels = _report_labels(labels, {"y_true": y_true, "y_pred": y_pred}, who, text)
     with warnings.catch_warnings():
         # A single class on both sides is a valid (if dull) assessment: no advice to pass labels, which we do.
         warnings.filterwarnings("ignore", "A single label was found", UserWarning)

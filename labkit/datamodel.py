@@ -13,11 +13,21 @@ This page is the one place where they are defined.
     ``0`` valid, ``1`` cloud, shadow or saturated, ``2`` no acquisition (outside the swath, no-data).
     See :class:`Validity`.
 **sample set**
-    ``xarray.Dataset`` with ``X (sample, time, band)`` float, ``label (sample)`` integer class codes and
-    ``group (sample)`` integer id of the polygon a pixel came from (what splits must keep together). Optional:
-    ``region (sample)``, ``x (sample)``, ``y (sample)`` (pixel centres in ``attrs["crs"]``) and
-    ``class_name (class)`` giving a name to each class code. ``time`` holds dates or plain positions
-    ``0..n-1``. Saved as NetCDF with :func:`labkit.io.write_samples`.
+    ``xarray.Dataset`` with ``X (sample, time, band)`` float, ``label (sample)`` the class of each sample, and
+    ``group (sample)`` integer id of the polygon a pixel came from (what splits must keep together). Labels are
+    integer class codes, or text class names (as in every sits sample table). Optional:
+
+    * ``region (sample)``, ``x (sample)``, ``y (sample)`` (pixel centres in ``attrs["crs"]``);
+    * ``class_name (class)``: a name for each integer class code (text labels are their own names);
+    * ``doy (sample, time)`` float32: when each observation was made, as its **day of year** ``1..366``, or,
+      when ``doy.attrs["reference"]`` holds a date ``"YYYY-MM-DD"``, as **days since that date** (see
+      :func:`observation_days` for which one labkit's readers choose);
+    * ``valid (sample, time)`` bool: True where the observation is valid (acquired and clear).
+
+    ``time`` holds dates, or plain positions ``0..n-1`` (samples observed on different dates: then ``doy`` says
+    when). Whatever the kind of label, :func:`label_codes` gives integer codes (text: ``1..n`` in sorted order of
+    the names) and :func:`class_names` their names: every stage that needs codes goes through them. Saved as
+    NetCDF with :func:`labkit.io.write_samples`.
 **class map** and **probabilities**
     ``(y, x)`` integer class codes, and ``(class, y, x)`` floats in ``[0, 1]``, on the cube's grid.
 
@@ -38,6 +48,7 @@ Example
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,6 +57,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from affine import Affine
 
+from . import params
 from .errors import DataModelError
 
 CUBE_DIMS = ("time", "band", "y", "x")
@@ -161,6 +173,136 @@ def make_mask(data, like: xr.DataArray) -> xr.DataArray:
     return mask
 
 
+def _text_or_none(labels) -> bool:
+    """Whether an array of labels holds text: numpy str, or objects that are each a str or missing (None, NaN)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "U":
+        return True
+    if labels.dtype != object or labels.size == 0:
+        return False
+    return all(isinstance(v, str) or (pd.api.types.is_scalar(v) and pd.isna(v)) for v in labels.ravel())
+
+
+def is_text(labels) -> bool:
+    """Whether ``labels`` are text class names (numpy str, or Python str objects) rather than integer codes.
+
+    Example
+    -------
+    >>> is_text(np.array(["crop", "water"])), is_text([3, 5]), is_text(np.array(["crop", None], dtype=object))
+    (True, False, True)
+    """
+    labels = np.asarray(labels)
+    return _text_or_none(labels) and not (labels.dtype == object and pd.isna(labels).all())
+
+
+def encode_labels(labels, names: Sequence[str] | None = None) -> tuple[np.ndarray, dict[int, str]]:
+    """Text class names as integer codes ``1..n`` in sorted order of the names, and the ``{code: name}``.
+
+    The one mapping between class names and codes: :func:`label_codes`, :func:`labkit.samples.extract_samples`,
+    the sample-table readers and :func:`labkit.accuracy.assess_accuracy` all use it.
+
+    Parameters
+    ----------
+    labels : array-like of str
+    names : sequence of str, optional
+        The names to number (default: those in ``labels``); more names than ``labels`` holds keep the codes of a
+        larger set (e.g. the names of a whole sample set for one of its folds).
+
+    Raises
+    ------
+    DataModelError
+        A label that is not among ``names``.
+
+    Example
+    -------
+    >>> codes, names = encode_labels(["water", "crop", "water"])
+    >>> codes.tolist(), names
+    ([2, 1, 2], {1: 'crop', 2: 'water'})
+    """
+    labels = np.asarray(labels).astype(str)
+    ordered = np.array(sorted(set(labels.tolist()) if names is None else {str(n) for n in names}), dtype=str)
+    position = np.searchsorted(ordered, labels)
+    found = position < len(ordered)
+    found[found] = ordered[position[found]] == labels[found]
+    if not found.all():
+        unknown = sorted(set(labels[~found].tolist()))
+        raise DataModelError(f"encode_labels: class name(s) {unknown[:10]} are not among the names "
+                             f"{ordered[:20].tolist()}.")
+    return (position + 1).astype(np.int64), {code: str(name) for code, name in enumerate(ordered, start=1)}
+
+
+def _day_span(dates: np.ndarray) -> np.timedelta64:
+    """The longest time covered by one series of ``dates`` (``(time,)`` or ``(sample, time)``; NaT ignored)."""
+    dates = np.atleast_2d(dates.astype("datetime64[D]"))
+    days = np.ma.masked_array(dates.astype(np.int64), mask=np.isnat(dates))
+    spans = (days.max(axis=1) - days.min(axis=1)).compressed()  # rows without any date drop out
+    return np.timedelta64(int(spans.max()) if spans.size else 0, "D")
+
+
+def observation_days(dates, *, reference=None) -> tuple[np.ndarray, str | None]:
+    """The ``doy`` of observations made on ``dates``: day of year, or days since a reference date; and the reference.
+
+    labkit's readers (:func:`labkit.samples.extract_samples`, :func:`labkit.sample_tables.read_sits_rda`,
+    :func:`labkit.sample_tables.read_csv_wide`) fill a sample set's ``doy`` with it. Without ``reference``:
+
+    * the **day of year** (1 on 1 January, up to 366) when every series (each row of ``dates``) spans less than 365
+      days, so that no day of year repeats within a series: a model then reads the season and can map another year
+      (as :func:`labkit.inference.predict_cube` matches dates by day of year). A series that crosses 1 January
+      goes ..., 364, 365, 1, 2, ...; samples of different years line up by season;
+    * otherwise (a series longer than a year, where the day of year would give two observations the same day),
+      **days since the earliest date**, which becomes the reference.
+
+    Parameters
+    ----------
+    dates : array of dates, ``(time,)`` or ``(sample, time)``
+        Anything :func:`numpy.asarray` makes ``datetime64`` of (NaT gives NaN).
+    reference : date, optional
+        Count days since this date (``"2020-01-01"``) instead.
+
+    Returns
+    -------
+    (numpy.ndarray of float32, str or None)
+        The days, shaped as ``dates``; the reference as ``"YYYY-MM-DD"`` (None for days of year), to store as
+        ``samples["doy"].attrs["reference"]``.
+
+    Example
+    -------
+    >>> observation_days(np.array(["2019-12-31", "2020-01-01", "2020-03-01"], "datetime64[D]"))
+    (array([365.,   1.,  61.], dtype=float32), None)
+    >>> observation_days(np.array(["2019-01-01", "2020-01-01"], "datetime64[D]"))
+    (array([  0., 365.], dtype=float32), '2019-01-01')
+    """
+    dates = np.asarray(dates)
+    if not np.issubdtype(dates.dtype, np.datetime64):
+        dates = pd.to_datetime(dates.ravel()).to_numpy().reshape(dates.shape)
+    days = dates.astype("datetime64[D]")
+    missing = np.isnat(days)
+    if reference is None and _day_span(days) < np.timedelta64(365, "D"):
+        years = days.astype("datetime64[Y]").astype("datetime64[D]")
+        counted, reference = (days - years).astype(np.int64) + 1, None
+    else:
+        start = (days[~missing].min() if reference is None else
+                 np.datetime64(params.dates([reference], "reference", "observation_days")[0].date(), "D"))
+        counted, reference = (days - start).astype(np.int64), str(start)
+    out = counted.astype(np.float32)
+    out[missing] = np.nan
+    return out, reference
+
+
+def _per_sample(values, name: str, n_sample: int, n_time: int, dtype) -> np.ndarray:
+    """``values`` as a ``(sample, time)`` array of ``dtype``: given per sample, or one row ``(time,)`` for all."""
+    values = np.asarray(values)
+    if values.shape == (n_time,):
+        values = np.broadcast_to(values, (n_sample, n_time))
+    if values.shape != (n_sample, n_time):
+        raise DataModelError(f"make_samples: {name} must be (sample, time) = ({n_sample}, {n_time}), or (time,) for "
+                             f"every sample; got shape {values.shape}.")
+    if np.dtype(dtype) == np.bool_ and values.dtype != np.bool_:
+        raise DataModelError(f"make_samples: {name} must hold True/False (True where the observation is valid); got "
+                             f"{values.dtype}. For a labkit validity mask, valid = (mask == 0).")
+    return np.array(values, dtype=dtype)
+
+
 def make_samples(
     X,
     label,
@@ -173,6 +315,9 @@ def make_samples(
     y=None,
     crs=None,
     class_names: dict[int, str] | None = None,
+    doy=None,
+    doy_reference=None,
+    valid=None,
     attrs: dict | None = None,
 ) -> xr.Dataset:
     """Build a sample set from arrays.
@@ -180,14 +325,28 @@ def make_samples(
     Parameters
     ----------
     X : array (sample, time, band)
-    label, group : arrays (sample,) of integers
-        Class code of each sample and id of the polygon (or any unit that must not be split) it came from.
+    label : array (sample,)
+        The class of each sample: integer codes, or class names (text).
+    group : array (sample,) of integers
+        The id of the polygon (or any unit that must not be split) each sample came from.
     times : dates or None
         None numbers the time steps ``0..n-1``.
     bands : band names.
     region, x, y : optional arrays (sample,)
     crs : CRS of ``x``/``y``, stored as WKT in ``attrs["crs"]``.
-    class_names : optional mapping class code -> name.
+    class_names : optional mapping class code -> name (integer labels only: text labels are their own names).
+    doy : array (sample, time), or (time,) for every sample, optional
+        Day of year of each observation, or days since ``doy_reference``; stored as float32.
+    doy_reference : date, optional
+        The date ``doy`` counts from (stored as ``doy.attrs["reference"] = "YYYY-MM-DD"``); None: days of year.
+    valid : bool array (sample, time), or (time,), optional
+        True where the observation is valid.
+
+    Raises
+    ------
+    DataModelError
+        What :func:`validate` refuses; ``doy`` or ``valid`` of the wrong shape, ``valid`` not bool, ``class_names``
+        with text labels, ``doy_reference`` without ``doy``.
 
     Example
     -------
@@ -195,24 +354,42 @@ def make_samples(
     >>> s = make_samples(np.zeros((4, 3, 2)), [1, 1, 2, 2], [10, 10, 11, 12], bands=["B04", "B08"])
     >>> dict(s.sizes)
     {'sample': 4, 'time': 3, 'band': 2}
+    >>> s = make_samples(np.zeros((2, 3, 1)), ["crop", "water"], [0, 1], bands=["NDVI"], doy=[10, 20, 30],
+    ...                  valid=np.array([[True, True, False], [True, True, True]]))
+    >>> s.label.values.tolist(), s.doy.values[1].tolist(), int(s.valid.sum())
+    (['crop', 'water'], [10.0, 20.0, 30.0], 5)
     """
     X = np.asarray(X)
     if X.ndim != 3:
         raise DataModelError(f"make_samples: X must be (sample, time, band); got {X.ndim} dims.")
-    n_time = X.shape[1]
+    n_sample, n_time = X.shape[:2]
+    label = np.asarray(label)
+    if _text_or_none(label) and label.dtype == object and not pd.isna(label).any():
+        label = label.astype(str)
+    if class_names and is_text(label):
+        raise DataModelError("make_samples: class_names names integer class codes, but the labels are text (their own "
+                             "names). Leave class_names out.")
     time = np.arange(n_time) if times is None else pd.to_datetime(list(times)).values
     ds = xr.Dataset(
         {
             "X": (SAMPLE_DIMS, X),
-            "label": ("sample", np.asarray(label)),
+            "label": ("sample", label),
             "group": ("sample", np.asarray(group)),
         },
-        coords={"time": time, "band": [str(b) for b in bands], "sample": np.arange(X.shape[0])},
+        coords={"time": time, "band": [str(b) for b in bands], "sample": np.arange(n_sample)},
         attrs=dict(attrs or {}),
     )
     for key, value in (("region", region), ("x", x), ("y", y)):
         if value is not None:
             ds[key] = ("sample", np.asarray(value))
+    if doy is not None:
+        ds["doy"] = (("sample", "time"), _per_sample(doy, "doy", n_sample, n_time, np.float32))
+    if doy_reference is not None:
+        if doy is None:
+            raise DataModelError("make_samples: doy_reference is the date doy counts from; give doy too.")
+        ds["doy"].attrs["reference"] = str(params.dates([doy_reference], "doy_reference", "make_samples")[0].date())
+    if valid is not None:
+        ds["valid"] = (("sample", "time"), _per_sample(valid, "valid", n_sample, n_time, np.bool_))
     if crs is not None:
         from pyproj import CRS
 
@@ -224,8 +401,50 @@ def make_samples(
     return ds
 
 
+def label_codes(samples: xr.Dataset) -> tuple[np.ndarray, dict[int, str]]:
+    """Integer class codes of a sample set's labels, and the ``{code: name}`` of its classes.
+
+    Integer labels are returned as they are, with :func:`class_names`; text labels get codes ``1..n`` in sorted
+    order of the names (:func:`encode_labels`), the names kept. Every stage that needs codes (models, folds,
+    accuracy) goes through it, so a text-labelled set gives the same codes everywhere.
+
+    Example
+    -------
+    >>> s = make_samples(np.zeros((3, 1, 1)), ["water", "crop", "water"], [0, 1, 2], bands=["NDVI"])
+    >>> codes, names = label_codes(s)
+    >>> codes.tolist(), names
+    ([2, 1, 2], {1: 'crop', 2: 'water'})
+    """
+    labels = samples["label"].values
+    if is_text(labels):
+        return encode_labels(labels)
+    return labels, class_names(samples)
+
+
+def with_label_codes(samples: xr.Dataset) -> xr.Dataset:
+    """The sample set with integer class codes in ``label`` and their names in ``class_name``.
+
+    Text labels become the codes of :func:`label_codes`; a set with integer labels is returned as it is. Stages that
+    fit or score on codes call it once on the whole set, so that every part of it (a fold, a split) keeps the codes.
+
+    Example
+    -------
+    >>> s = make_samples(np.zeros((3, 1, 1)), ["water", "crop", "water"], [0, 1, 2], bands=["NDVI"])
+    >>> coded = with_label_codes(s)
+    >>> coded.label.values.tolist(), class_names(coded)
+    ([2, 1, 2], {1: 'crop', 2: 'water'})
+    """
+    if not is_text(samples["label"].values):
+        return samples
+    codes, names = label_codes(samples)
+    coded = samples.assign(label=("sample", codes, samples["label"].attrs))
+    return coded.assign(class_name=xr.DataArray(list(names.values()), dims="class", coords={"class": list(names)}))
+
+
 def class_names(samples: xr.Dataset) -> dict[int, str]:
     """The ``{code: name}`` of a sample set's classes (codes as names where none are stored).
+
+    Text labels: codes ``1..n`` in sorted order of the names, as :func:`label_codes` gives them.
 
     Example
     -------
@@ -233,8 +452,13 @@ def class_names(samples: xr.Dataset) -> dict[int, str]:
     >>> s = make_samples(np.zeros((2, 1, 1)), [3, 5], [0, 1], bands=["NDVI"], class_names={3: "forest", 5: "water"})
     >>> class_names(s)
     {3: 'forest', 5: 'water'}
+    >>> class_names(make_samples(np.zeros((2, 1, 1)), ["water", "crop"], [0, 1], bands=["NDVI"]))
+    {1: 'crop', 2: 'water'}
     """
-    codes = [int(c) for c in np.unique(samples["label"].values)]
+    labels = samples["label"].values
+    if is_text(labels):
+        return encode_labels(labels)[1]
+    codes = [int(c) for c in np.unique(labels)]
     names = {c: str(c) for c in codes}
     if "class_name" in samples:
         names.update({int(c): str(n) for c, n in zip(samples["class"].values, samples["class_name"].values)})
@@ -464,27 +688,117 @@ def _validate_samples(ds, check_values: bool | None) -> None:
             _fail(what, f"missing variable '{var}' {dims}.", "Build sample sets with labkit.datamodel.make_samples.")
         if ds[var].dims != dims:
             _fail(what, f"variable '{var}' must have dims {dims}; got {ds[var].dims}.")
-    for var in ("region", "x", "y"):
-        if var in ds and ds[var].dims != ("sample",):
-            _fail(what, f"optional variable '{var}' must have dims ('sample',); got {ds[var].dims}.")
+    for var, dims in (("region", ("sample",)), ("x", ("sample",)), ("y", ("sample",)), ("doy", ("sample", "time")),
+                      ("valid", ("sample", "time"))):
+        if var in ds and ds[var].dims != dims:
+            _fail(what, f"optional variable '{var}' must have dims {dims}; got {ds[var].dims}.")
     _check_time(ds, what, allow_positions=True)
     _check_bands(ds, what)
-    for var in ("label", "group"):
-        values = ds[var].values if check_values is not False else None
-        if values is not None and values.dtype.kind == "f" and np.isnan(values).any():
-            missing = np.flatnonzero(np.isnan(values))
-            _fail(what, f"'{var}' is missing (NaN) for {missing.size} of {values.size} samples (e.g. samples "
-                        f"{missing[:5].tolist()}).",
-                  f"Drop them first: samples.isel(sample=samples['{var}'].notnull().values).")
-        if not np.issubdtype(ds[var].dtype, np.integer):
-            _fail(what, f"'{var}' must hold integers; got dtype {ds[var].dtype}.",
-                  "Map class names to integer codes and keep the names in 'class_name'." if var == "label" else "")
+    values = check_values is not False
+    _check_labels(ds, what, values)
+    if values:
+        _check_missing(ds["group"].values, "group", what)
+    if not np.issubdtype(ds["group"].dtype, np.integer):
+        _fail(what, f"'group' must hold integers; got dtype {ds['group'].dtype}.")
     if not np.issubdtype(ds["X"].dtype, np.number):
         _fail(what, f"'X' must hold numbers; got dtype {ds['X'].dtype}.")
-    if "class_name" in ds:
-        if ds["class_name"].dims != ("class",):
-            _fail(what, f"'class_name' must have dims ('class',); got {ds['class_name'].dims}.")
-        if check_values is not False:
-            unnamed = np.setdiff1d(np.unique(ds["label"].values), ds["class"].values)
-            if unnamed.size:
-                _fail(what, f"labels {unnamed.tolist()} have no entry in 'class_name'.")
+    _check_class_name(ds, what, values)
+    if "valid" in ds and ds["valid"].dtype != np.bool_:
+        _fail(what, f"'valid' must hold True/False (True where the observation is valid); got dtype "
+                    f"{ds['valid'].dtype}.", "From a labkit validity mask: valid = (mask == 0). (samples.fillna and "
+                                             "samples.where turn True/False into numbers: fill X alone, "
+                                             "samples.assign(X=samples.X.fillna(0)).)")
+    if "doy" in ds:
+        _check_doy(ds, what, values)
+
+
+def _check_missing(values: np.ndarray, var: str, what: str) -> None:
+    """Refuse missing values (NaN; None in text) in a variable along ``sample``, naming how many and which."""
+    if values.dtype.kind not in "fO":
+        return
+    missing = np.flatnonzero(pd.isna(values))
+    if missing.size:
+        _fail(what, f"'{var}' is missing ({'NaN' if values.dtype.kind == 'f' else 'NaN or None'}) for "
+                    f"{missing.size} of {values.size} samples (e.g. samples {missing[:5].tolist()}).",
+              f"Drop them first: samples.isel(sample=samples['{var}'].notnull().values).")
+
+
+def _check_labels(ds: xr.Dataset, what: str, values: bool) -> None:
+    """``label``: integer class codes, or text class names that are neither missing nor empty."""
+    labels = ds["label"].values if values or ds["label"].dtype == object else None
+    text = ds["label"].dtype.kind == "U" or (labels is not None and _text_or_none(labels))
+    if values:
+        _check_missing(labels, "label", what)
+    if text and values:
+        empty = np.flatnonzero(np.char.strip(labels.astype(str)) == "")
+        if empty.size:
+            _fail(what, f"'label' holds empty class names for {empty.size} of {labels.size} samples (e.g. samples "
+                        f"{empty[:5].tolist()}).", "Name their class, or drop them: "
+                                                   "samples.isel(sample=(samples['label'] != '').values).")
+    elif not text and not np.issubdtype(ds["label"].dtype, np.integer):
+        example = ""
+        if labels is not None and labels.dtype == object:
+            odd = next(v for v in labels.ravel() if not isinstance(v, str))
+            example = f" (such as {odd!r}, of type {type(odd).__name__})"
+        _fail(what, f"'label' must hold integers (class codes) or text (class names); got dtype "
+                    f"{ds['label'].dtype}{example}.",
+              "Convert whole-number codes with samples['label'].astype('int64'), class names with .astype(str).")
+
+
+def _check_class_name(ds: xr.Dataset, what: str, values: bool) -> None:
+    """``class_name (class)``: names of integer codes, one for every code in ``label``."""
+    if "class_name" not in ds:
+        return
+    if ds["class_name"].dims != ("class",):
+        _fail(what, f"'class_name' must have dims ('class',); got {ds['class_name'].dims}.")
+    if not np.issubdtype(ds["label"].dtype, np.integer):
+        _fail(what, "'class_name' names integer class codes, but the labels are text (their own names).",
+              "Drop it: samples.drop_vars(['class_name', 'class']).")
+    if values:
+        unnamed = np.setdiff1d(np.unique(ds["label"].values), ds["class"].values)
+        if unnamed.size:
+            _fail(what, f"labels {unnamed.tolist()} have no entry in 'class_name'.")
+
+
+def _observations(mask: np.ndarray, limit: int = 3) -> str:
+    """``[(sample, time), ...]`` of the first True cells of a ``(sample, time)`` mask, for messages."""
+    return str([tuple(int(i) for i in cell) for cell in np.argwhere(mask)[:limit]])
+
+
+def _check_doy(ds: xr.Dataset, what: str, values: bool) -> None:
+    """``doy``: floats; finite where valid (everywhere without ``valid``); 1..366 unless counted from a reference."""
+    doy = ds["doy"]
+    if doy.dtype.kind != "f":
+        _fail(what, f"'doy' must hold floats (days); got dtype {doy.dtype}.", "Use samples['doy'].astype('float32').")
+    reference = doy.attrs.get("reference")
+    if reference is not None and not _is_iso_date(reference):
+        _fail(what, f"'doy' attribute 'reference' must be a date 'YYYY-MM-DD' (doy counts days since it); got "
+                    f"{reference!r}.", "Remove it when doy holds days of year.")
+    if not values:
+        return
+    days = np.asarray(doy.values)
+    counted = np.asarray(ds["valid"].values) if "valid" in ds else np.ones(days.shape, bool)
+    bad = counted & ~np.isfinite(days)
+    if bad.any():
+        which = "valid observations" if "valid" in ds else "observations"
+        fix = ("Give every valid observation its day, or set 'valid' False there." if "valid" in ds else
+               "Give every observation its day, or add 'valid' (False where there is no observation).")
+        _fail(what, f"'doy' is not finite (NaN or ±inf) for {int(bad.sum())} {which} (e.g. (sample, time) "
+                    f"{_observations(bad)}).", fix)
+    outside = counted & ((days < 1) | (days >= 367))
+    if reference is None and outside.any():
+        found = days[counted]
+        _fail(what, f"'doy' holds days of year outside 1..366 (found {found.min():g}..{found.max():g}; e.g. "
+                    f"(sample, time) {_observations(outside)}).",
+              "Days counted since a date need doy.attrs['reference'] = 'YYYY-MM-DD'.")
+
+
+def _is_iso_date(text) -> bool:
+    """Whether ``text`` is a real date written ``YYYY-MM-DD``."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        pd.Timestamp(text)
+    except ValueError:
+        return False
+    return True

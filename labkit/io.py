@@ -56,7 +56,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-from .datamodel import CUBE_DIMS, MASK_DIMS, checked_mask, make_cube, validate
+from .datamodel import CUBE_DIMS, MASK_DIMS, checked_mask, is_text, label_codes, make_cube, validate
 from .errors import (
     BandError,
     ConfigError,
@@ -1355,7 +1355,8 @@ def read_zarr(
 def write_samples(samples: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write a sample set to a NetCDF (HDF5) file.
 
-    Dates, band names and class names (``class_name``) are kept; :func:`read_samples` reads the file back.
+    Dates, band names, labels (codes or text), class names (``class_name``), the days and validity of the
+    observations (``doy`` with its ``reference``, ``valid``) are kept; :func:`read_samples` reads the file back.
 
     Parameters
     ----------
@@ -1414,11 +1415,11 @@ def read_samples(path: str | os.PathLike) -> xr.Dataset:
     Example
     -------
     >>> import tempfile, numpy as np, labkit.datamodel as dm
-    >>> s = dm.make_samples(np.ones((3, 2, 1)), [1, 1, 2], [0, 0, 1], times=["2021-05-01", "2021-05-11"],
-    ...                     bands=["NDVI"])
+    >>> s = dm.make_samples(np.ones((3, 2, 1)), ["crop", "crop", "water"], [0, 0, 1], bands=["NDVI"],
+    ...                     times=["2021-05-01", "2021-05-11"], doy=[121, 131], valid=[True, False])
     >>> back = read_samples(write_samples(s, tempfile.mkdtemp() + "/s.nc"))
-    >>> back.identical(s)
-    True
+    >>> back.identical(s), back.label.values.tolist()
+    (True, ['crop', 'crop', 'water'])
     """
     _must_exist(path)
     engine = _netcdf_engine(path)
@@ -1432,6 +1433,8 @@ def read_samples(path: str | os.PathLike) -> xr.Dataset:
         raise
     except Exception as error:  # noqa: BLE001  (HDF5, codecs and the OS raise many types: all are named)
         raise read_failure(error, str(path), "as NetCDF") from None
+    if "label" in samples and samples["label"].dtype == object and is_text(samples["label"].values):
+        samples["label"] = samples["label"].astype(str)  # variable-length strings: text labels, as numpy str
     try:
         validate(samples, "samples")
     except DataModelError as error:
@@ -1574,6 +1577,10 @@ def describe(path: str | os.PathLike) -> dict[str, object]:
     >>> info = describe(write_samples(s, tempfile.mkdtemp() + "/s.nc"))
     >>> info["kind"], info["samples"], info["classes"]
     ('sample set (NetCDF)', 3, '1 a: 2, 2 b: 1')
+    >>> s = dm.make_samples(np.ones((3, 2, 1)), ["b", "a", "b"], [0, 0, 1], bands=["NDVI"], doy=[10, 20])
+    >>> info = describe(write_samples(s, tempfile.mkdtemp() + "/s.nc"))
+    >>> info["classes"], info["doy"]
+    ('a: 1, b: 2', 'day of year')
     """
     _must_exist(path)
     path_str = os.fspath(path)
@@ -1615,18 +1622,23 @@ def _describe_netcdf(path: str) -> dict[str, object]:
         with xr.open_dataset(path, engine=_netcdf_engine(path)) as ds:
             return {"kind": "NetCDF (not a labkit sample set)", "dims": dict(ds.sizes),
                     "variables": _describe_variables(ds)}
-    from .datamodel import class_names
-
-    names = class_names(samples)
-    codes, counts = np.unique(samples["label"].values, return_counts=True)
+    text = is_text(samples["label"].values)
+    codes, names = label_codes(samples)
+    codes, counts = np.unique(codes, return_counts=True)
     info: dict[str, object] = {
         "kind": "sample set (NetCDF)",
         "samples": samples.sizes["sample"],
         "dates": _dates_summary(samples.time),
         "bands": ", ".join(map(str, samples.band.values)),
-        "classes": ", ".join(_class_label(int(c), names) + f": {n}" for c, n in zip(codes, counts)),
+        "classes": ", ".join((names[c] if text else _class_label(int(c), names)) + f": {n}"
+                             for c, n in zip(codes, counts)),
         "groups": int(np.unique(samples["group"].values).size),
     }
+    if "doy" in samples:
+        reference = samples["doy"].attrs.get("reference")
+        info["doy"] = f"days since {reference}" if reference else "day of year"
+    if "valid" in samples:
+        info["valid observations"] = f"{float(samples['valid'].values.mean()):.1%}" if samples["valid"].size else "n/a"
     if "crs" in samples.attrs:
         try:
             info["crs"] = _crs_name(CRS.from_user_input(samples.attrs["crs"]))

@@ -3,8 +3,9 @@
 Many public land-cover datasets come as tables of pixel (or polygon) time series rather than as images: a CSV with
 one row per sample in *wide* form (TempCNN, dl4sits, iota2's learning samples exported to CSV), or an R data file
 written by sits (a nested tibble with one time series per row). :func:`read_csv_wide` and :func:`read_sits_rda`
-turn them into sample sets (see :mod:`labkit.datamodel`), ready for :mod:`labkit.samples` (splits) and
-:mod:`labkit.models`; :func:`labkit.io.write_samples` saves them as NetCDF.
+turn them into sample sets (see :mod:`labkit.datamodel`; labels as codes or as the class names the tables hold,
+with the days of the observations in ``doy`` where the tables have dates), ready for :mod:`labkit.samples` (splits)
+and :mod:`labkit.models`; :func:`labkit.io.write_samples` saves them as NetCDF.
 
 Example
 -------
@@ -29,7 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from . import params
-from .datamodel import make_samples
+from .datamodel import make_samples, observation_days
 from .errors import BandError, ConfigError, ReadError
 from .inputs import finite_or_nan
 
@@ -105,6 +106,22 @@ def _integers(path: Path, values: pd.Series, what: str, line_offset: int) -> np.
     return numbers.to_numpy().astype(np.int64)
 
 
+def _labels(path: Path, values: pd.Series, what: str, line_offset: int) -> np.ndarray:
+    """The label column: class names when no field of it is a number (an empty field is an error naming its line),
+    else integer codes (:func:`_integers`)."""
+    present = values.dropna()
+    if len(present) == 0 or pd.api.types.is_numeric_dtype(present.dtype) or (
+            pd.to_numeric(present, errors="coerce").notna().any()):
+        return _integers(path, values, what, line_offset)
+    text = values.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0])
+        raise ReadError(f"{path}, line {row + line_offset}: {what} is empty; every sample needs a class name "
+                        f"({int(empty.sum())} row(s) like this).")
+    return text.to_numpy(dtype=str)
+
+
 def read_csv_wide(
     path: str | os.PathLike,
     *,
@@ -130,7 +147,8 @@ def read_csv_wide(
     ----------
     path : path of the CSV file
     label_column : str or int
-        The column of integer class codes, by name (files with a header) or position (0 for the first column).
+        The column of labels, by name (files with a header) or position (0 for the first column): integer class
+        codes, or class names (a column none of whose fields is a number), kept as text.
     group_column : str or int, optional
         The column of polygon ids (integers), the samples' ``group``. None: each row is its own group (fine for
         points; for pixels of polygons, any split will leak).
@@ -140,11 +158,12 @@ def read_csv_wide(
         The number of dates; by default the number of value columns divided by the number of bands.
     order : {"date-major", "band-major"}, default "date-major"
     dates : sequence of dates, optional
-        The acquisition dates (anything :func:`pandas.to_datetime` reads); default positions ``0..n_dates-1``.
+        The acquisition dates (anything :func:`pandas.to_datetime` reads), also as the samples' ``doy``
+        (:func:`labkit.datamodel.observation_days`); default positions ``0..n_dates-1`` and no ``doy``.
     scale : float, default 1.0
         Multiplies every value (``1e-4`` for reflectance stored as integers x 10 000).
     class_names : mapping, optional
-        ``{code: name}``, stored as the sample set's ``class_name``.
+        ``{code: name}``, stored as the sample set's ``class_name`` (integer labels only).
     header : bool, optional
         Whether the first line holds column names; by default, when one of its fields is not a number.
     sep : str, default ","
@@ -152,15 +171,18 @@ def read_csv_wide(
     Returns
     -------
     sample set
-        ``X`` float32 ``(sample, time, band)``; ``attrs["source"]`` is the file's path.
+        ``X`` float32 ``(sample, time, band)``; ``valid`` False where a value is missing (an empty field, NaN);
+        ``attrs["source"]`` is the file's path.
 
     Raises
     ------
     ReadError
-        The file is missing or empty, a row has another number of fields than the first, a label or group is not
-        an integer, a value is not a number (each naming the file, the line and the column).
+        The file is missing or empty, a row has another number of fields than the first, a label is neither an
+        integer nor (in a column of names) a name, a group is not an integer, a value is not a number (each naming
+        the file, the line and the column).
     ConfigError
-        An unknown column, a layout (dates x bands) that does not match the number of value columns, bad options.
+        An unknown column, a layout (dates x bands) that does not match the number of value columns, bad options,
+        ``class_names`` for labels that are names.
 
     Example
     -------
@@ -171,6 +193,8 @@ def read_csv_wide(
     ...     "2020-05-01", "2020-05-11", "2020-05-21"])
     >>> s.X.sel(band="nir").values[0].astype(float).round(2).tolist(), str(s.time.values[-1])[:10]
     ([0.7, 0.8, 0.9], '2020-05-21')
+    >>> s.doy.values[0].tolist()
+    [122.0, 132.0, 142.0]
     """
     path = Path(path)
     if order not in ORDERS:
@@ -211,7 +235,10 @@ def read_csv_wide(
                           f"columns, but the file has {n_values} besides {described}.")
     if n_dates == 0 or len(table) == 0:
         raise ReadError(f"{path}: no samples (no data rows, or no value columns).")
-    label = _integers(path, table[label_name], f"the label (column {label_name!r})", line_offset)
+    label = _labels(path, table[label_name], f"the label (column {label_name!r})", line_offset)
+    if class_names and label.dtype.kind == "U":
+        raise ConfigError(f"read_csv_wide: class_names names integer class codes, but the labels in {label_name!r} are "
+                          "class names. Leave class_names out.")
     group = (np.arange(len(table)) if group_name is None else
              _integers(path, table[group_name], f"the group (column {group_name!r})", line_offset))
     values = table[value_names]
@@ -229,7 +256,9 @@ def read_csv_wide(
     else:
         X = X.reshape(len(table), n_bands, n_dates).transpose(0, 2, 1)
     X = finite_or_nan((X * scale).astype(np.float32) if scale != 1 else X.astype(np.float32))  # ±inf: missing
+    doy, reference = observation_days(dates.to_numpy()) if dates is not None else (None, None)
     return make_samples(X, label, group, times=dates, bands=bands, class_names=dict(class_names or {}) or None,
+                        doy=doy, doy_reference=reference, valid=np.isfinite(X).all(axis=2),
                         attrs={"source": str(path)})
 
 
@@ -292,6 +321,17 @@ def _dates_of(index) -> np.ndarray:
     return pd.to_datetime(index).to_numpy(dtype="datetime64[ns]")
 
 
+def _sits_labels(path: Path, labels) -> np.ndarray:
+    """The ``label`` column of a sits table as text; a sample without one (NA, empty) is an error naming it."""
+    labels = np.asarray(labels, dtype=object)
+    missing = pd.isna(labels) | (np.char.strip(labels.astype(str)) == "")
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ReadError(f"{path}: {rows.size} sample(s) have no label (NA or empty), e.g. samples "
+                        f"{rows[:5].tolist()}; drop them in R first (dplyr::filter(samples, !is.na(label))).")
+    return labels.astype(str)
+
+
 def read_sits_rda(
     path: str | os.PathLike, *, name: str | None = None, bands: Sequence[str] | None = None,
 ) -> xr.Dataset:
@@ -303,12 +343,16 @@ def read_sits_rda(
 
     Each sample is a point of its own: its ``group`` is its position ``0..n-1``, so every sample is its own group
     (sits samples are usually points; if several of them come from one polygon, set ``group`` yourself before
-    splitting). Labels are text: they get integer codes ``1, 2...`` in alphabetical order, and the names are the
-    sample set's ``class_name``. ``x``/``y`` are the longitude and latitude, CRS EPSG:4326.
+    splitting). Labels are kept as the text they are in sits; models and scores use their codes
+    (:func:`labkit.datamodel.label_codes`: ``1, 2...`` in alphabetical order of the names). ``x``/``y`` are the
+    longitude and latitude, CRS EPSG:4326.
 
     When all samples share their dates, they are the sample set's ``time``; otherwise (samples of different years,
     as in ``samples_modis_ndvi``) ``time`` holds positions ``0..n-1`` and a variable ``date (sample, time)`` each
-    sample's dates.
+    sample's dates. ``valid`` is False where a band is missing (NA). ``doy (sample, time)`` holds each sample's own days
+    (:func:`labkit.datamodel.observation_days`): the day of year when every sample's series spans less than a year,
+    so that samples of different years line up by season; else days since the earliest date
+    (``doy.attrs["reference"]``).
 
     Parameters
     ----------
@@ -326,7 +370,8 @@ def read_sits_rda(
     Raises
     ------
     ReadError
-        Not an R data file, no sits table in it, missing columns, samples whose bands or number of dates differ.
+        Not an R data file, no sits table in it, missing columns, samples whose bands or number of dates differ,
+        samples without a label.
     BandError
         A requested band is not in the file.
 
@@ -335,8 +380,8 @@ def read_sits_rda(
     >>> from labkit.datasets import fetch  # doctest: +SKIP
     >>> root = fetch("insitu-rondonia")  # doctest: +SKIP
     >>> s = read_sits_rda(root / "data/samples_S2_T20LKP_2018_2019.rda")  # doctest: +SKIP
-    >>> dict(s.sizes)  # doctest: +SKIP
-    {'sample': 481, 'time': 36, 'band': 11, 'class': 3}
+    >>> dict(s.sizes), sorted(set(s.label.values))  # doctest: +SKIP
+    ({'sample': 481, 'time': 36, 'band': 11}, ['Deforestation', 'Forest', 'NonForest'])
     """
     path = Path(path)
     if not path.is_file():
@@ -385,19 +430,17 @@ def read_sits_rda(
         for j, band in enumerate(wanted):
             X[k, :, j] = np.ma.filled(np.ma.asarray(ts[band], dtype=np.float64), np.nan)
         dates[k] = _dates_of(ts["Index"])
-    labels = np.asarray(table["label"]).astype(str)
-    names = sorted(set(labels))
-    codes = {n: c for c, n in enumerate(names, start=1)}
+    labels = _sits_labels(path, table["label"])
     shared = bool((dates == dates[0]).all())
     cubes = sorted(set(np.asarray(table["cube"]).astype(str).tolist())) if "cube" in table else []
     attrs = {"source": str(path), "object": name}
     if cubes:
         attrs["cube"] = ", ".join(cubes)
+    doy, reference = observation_days(dates)
     samples = make_samples(
-        X, np.array([codes[n] for n in labels], dtype=np.int64), np.arange(len(table), dtype=np.int64),
-        times=dates[0] if shared else None, bands=wanted,
+        X, labels, np.arange(len(table), dtype=np.int64), times=dates[0] if shared else None, bands=wanted,
         x=np.asarray(table["longitude"], dtype=np.float64), y=np.asarray(table["latitude"], dtype=np.float64),
-        crs="EPSG:4326", class_names={c: n for n, c in codes.items()}, attrs=attrs,
+        crs="EPSG:4326", doy=doy, doy_reference=reference, valid=np.isfinite(X).all(axis=2), attrs=attrs,
     )
     if not shared:
         samples["date"] = (("sample", "time"), dates)

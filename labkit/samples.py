@@ -33,7 +33,7 @@ import pandas as pd
 import xarray as xr
 from rasterio.features import rasterize
 
-from .datamodel import make_samples, validate
+from .datamodel import checked_mask, encode_labels, is_text, make_samples, observation_days, validate
 from .errors import ConfigError, DataModelError
 from .inputs import finite_or_nan
 from .params import flag, integer, number, seed
@@ -130,7 +130,7 @@ def _check_reference(reference, class_field: str, id_field: str | None) -> None:
             "lines into polygons first (reference.buffer(...))."
         )
     labels = reference[class_field]
-    if not (pd.api.types.is_integer_dtype(labels.dtype) or _is_text(labels)):
+    if not (pd.api.types.is_integer_dtype(labels.dtype) or is_text(labels.to_numpy())):
         raise ConfigError(f"extract_samples: the class field {class_field!r} must hold integer codes or class names; "
                           f"got {labels.dtype}.")
     if labels.isna().any():
@@ -142,18 +142,12 @@ def _check_reference(reference, class_field: str, id_field: str | None) -> None:
                           f"group); got {reference[id_field].dtype}. Pass id_field=None to number the rows.")
 
 
-def _is_text(series: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(series.dtype) or (
-        series.dtype == object and series.map(lambda v: isinstance(v, str)).all())
-
-
 def _class_codes(reference, class_field: str, name_field: str | None) -> tuple[np.ndarray, dict[int, str] | None]:
-    """Integer class code per geometry, and ``{code: name}`` (names given as text get codes 1..n, sorted)."""
+    """Integer class code per geometry, and ``{code: name}`` (names given as text get the codes of
+    :func:`labkit.datamodel.encode_labels`: 1..n in sorted order)."""
     labels = reference[class_field]
-    if _is_text(labels):
-        names = sorted(set(labels.astype(str)))
-        codes = {name: code for code, name in enumerate(names, start=1)}
-        return labels.astype(str).map(codes).to_numpy(dtype="int64"), {c: n for n, c in codes.items()}
+    if is_text(labels.to_numpy()):
+        return encode_labels(labels.to_numpy())
     names = None
     if name_field and _has_field(reference, name_field):
         names = dict(zip(labels.astype(int), reference[name_field].astype(str)))
@@ -175,7 +169,7 @@ def _block_edges(chunks: tuple[int, ...]) -> np.ndarray:
 
 
 def _take(window, ly: np.ndarray, lx: np.ndarray) -> np.ndarray:
-    return np.asarray(window)[:, :, ly, lx]
+    return np.asarray(window)[..., ly, lx]
 
 
 def _pixel_indices(values, name: str, size: int) -> np.ndarray:
@@ -223,15 +217,20 @@ def read_pixels(cube: xr.DataArray, iy, ix) -> np.ndarray:
     if iy.shape != ix.shape:
         raise ConfigError(f"read_pixels: iy and ix must give one row and one column per pixel; got {iy.size} rows and "
                           f"{ix.size} columns.")
-    n_time, n_band = cube.sizes["time"], cube.sizes["band"]
-    out = np.empty((iy.size, n_time, n_band), dtype=cube.dtype)
+    return _values_at(cube, iy, ix)
+
+
+def _values_at(array: xr.DataArray, iy: np.ndarray, ix: np.ndarray) -> np.ndarray:
+    """The values of ``array`` (a cube, a mask: any dims ending in ``y, x``) at pixels ``(iy[k], ix[k])``, checked
+    positions, as ``(pixel, *other dims)``; read block by block as :func:`read_pixels` says."""
+    out = np.empty((iy.size, *array.shape[:-2]), dtype=array.dtype)
     if iy.size == 0:
         return out
-    if isinstance(cube.variable._data, np.ndarray):
-        return np.moveaxis(cube.variable._data[:, :, iy, ix], -1, 0)
-    height, width = cube.sizes["y"], cube.sizes["x"]
-    if cube.chunks is not None:
-        y_edges, x_edges = _block_edges(cube.chunks[2]), _block_edges(cube.chunks[3])
+    if isinstance(array.variable._data, np.ndarray):
+        return np.moveaxis(array.variable._data[..., iy, ix], -1, 0)
+    height, width = array.sizes["y"], array.sizes["x"]
+    if array.chunks is not None:
+        y_edges, x_edges = _block_edges(array.chunks[-2]), _block_edges(array.chunks[-1])
     else:
         y_edges = np.unique(np.append(np.arange(0, height, LAZY_BLOCK), height))
         x_edges = np.unique(np.append(np.arange(0, width, LAZY_BLOCK), width))
@@ -246,13 +245,13 @@ def read_pixels(cube: xr.DataArray, iy, ix) -> np.ndarray:
         row, col = divmod(int(block), len(x_edges) - 1)
         y0, y1, x0, x1 = y_edges[row], y_edges[row + 1], x_edges[col], x_edges[col + 1]
         windows.append((rows, slice(y0, y1), slice(x0, x1), iy[rows] - y0, ix[rows] - x0))
-    if cube.chunks is not None:
+    if array.chunks is not None:
         import dask
 
-        tasks = [dask.delayed(_take)(cube.data[:, :, ys, xs], ly, lx) for _, ys, xs, ly, lx in windows]
+        tasks = [dask.delayed(_take)(array.data[..., ys, xs], ly, lx) for _, ys, xs, ly, lx in windows]
         parts = dask.compute(*tasks)
     else:
-        parts = [_take(cube.isel(y=ys, x=xs).values, ly, lx) for _, ys, xs, ly, lx in windows]
+        parts = [_take(array.isel(y=ys, x=xs).values, ly, lx) for _, ys, xs, ly, lx in windows]
     for (rows, *_), part in zip(windows, parts):
         out[rows] = np.moveaxis(part, -1, 0)
     return out
@@ -269,6 +268,7 @@ def extract_samples(
     on_outside: str = "raise",
     min_samples_per_class: int = 1,
     on_too_few: str = "raise",
+    mask: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Pixels of the cube inside reference polygons, or under reference points, as a sample set.
 
@@ -296,12 +296,17 @@ def extract_samples(
         default catches a class whose polygons are all smaller than a pixel.
     on_too_few : {"raise", "drop"}, default "raise"
         "drop" leaves such classes out (their codes are stored in ``attrs["dropped_classes"]``).
+    mask : validity mask (time, y, x), optional
+        The cube's validity mask (:mod:`labkit.masks`), on its grid: an observation is valid where it is 0.
 
     Returns
     -------
     sample set
         With ``x``, ``y`` (pixel centres, ``attrs["crs"]`` the cube's CRS), ``group`` = polygon or point id,
         ``class_name`` when names are known; polygon pixels first (row by row), then points (in row order).
+        ``doy`` holds the days of the cube's dates (:func:`labkit.datamodel.observation_days`: the day of year,
+        or days since the first date for a cube that spans a year or more), the same for every sample; ``valid``
+        is True where the mask says valid (everywhere without a mask) and no band of ``X`` is missing.
         ``attrs["polygons_without_pixels"]`` counts the polygons inside the cube that cover no pixel centre,
         ``attrs["geometries_outside"]`` those dropped with ``on_outside="drop"``.
 
@@ -312,18 +317,23 @@ def extract_samples(
         class, a non-integer id field, lines, bad options.
     DataModelError
         Geometries without coordinates (None, empty, NaN or infinite x/y) or invalid, geometries outside the cube,
-        a class with too few samples (each: how many and which), or no pixel at all.
+        a class with too few samples (each: how many and which), or no pixel at all; a mask that is not a validity
+        mask on the cube's grid and dates, or holds codes other than 0, 1, 2.
 
     Example
     -------
     >>> from labkit.datasets import load_slovenia
     >>> data = load_slovenia()
-    >>> samples = extract_samples(data.cube, data.polygons[data.polygons.class_id > 0])
+    >>> samples = extract_samples(data.cube, data.polygons[data.polygons.class_id > 0], mask=data.mask)
     >>> dict(samples.sizes)["band"], int(samples.group.to_series().nunique()) <= 88
     (1, True)
+    >>> samples.doy.attrs["reference"], 0.5 < float(samples.valid.mean()) < 0.7  # 2.5 years, 40 % cloudy
+    ('2015-07-11', True)
     """
     who = "extract_samples"
     validate(cube, "cube")
+    if mask is not None:
+        mask = _mask_of(cube, mask, who)
     _check_option(who, "on_outside", on_outside)
     _check_option(who, "on_too_few", on_too_few)
     min_samples_per_class = integer(min_samples_per_class, "min_samples_per_class", who, low=0)
@@ -399,12 +409,17 @@ def extract_samples(
             raise DataModelError(f"{who}: every class has fewer than {min_samples_per_class} samples; none is left.")
 
     X = finite_or_nan(read_pixels(cube, iy, ix))  # ±inf is not an observation: missing, as NaN is
+    valid = np.isfinite(X).all(axis=2)
+    if mask is not None:
+        valid &= _values_at(mask, iy, ix) == 0
     if names is not None:
         present = set(sample_codes.tolist())
         names = {c: n for c, n in names.items() if c in present}
+    doy, reference = observation_days(cube.time.values)
     samples = make_samples(
         X, sample_codes, ids[rows], times=cube.time.values, bands=[str(b) for b in cube.band.values],
-        x=cube.x.values[ix], y=cube.y.values[iy], crs=cube.rio.crs, class_names=names,
+        x=cube.x.values[ix], y=cube.y.values[iy], crs=cube.rio.crs, class_names=names, doy=doy,
+        doy_reference=reference, valid=valid,
     )
     samples.attrs["polygons_without_pixels"] = int(len(without_pixels))
     if outside.any():
@@ -412,6 +427,13 @@ def extract_samples(
     if too_few:
         samples.attrs["dropped_classes"] = np.asarray(too_few, dtype=np.int64)
     return samples
+
+
+def _mask_of(cube: xr.DataArray, mask, who: str) -> xr.DataArray:
+    """``mask`` checked as the cube's validity mask: on its dates and grid, codes checked as blocks are read."""
+    from .masks import _same_grid
+
+    return _same_grid(who, "the cube", cube.isel(band=0, drop=True), "the mask", checked_mask(mask, who))
 
 
 # --------------------------------------------------------------------------------------------------- splitters

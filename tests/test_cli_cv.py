@@ -42,10 +42,14 @@ def _run(args, capsys):
     return code, out, err
 
 
+PER_CLASS_LINE = r"(\w+) +(\d+) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3})"
+
+
 @pytest.mark.parametrize("dated", [True, False])
-def test_prints_mean_and_std_of_each_score(tmp_path, capsys, dated):
+def test_prints_mean_and_std_of_each_score_and_a_table_per_class(tmp_path, capsys, dated):
     path = write_samples(_samples(dated=dated), tmp_path / "s.nc")
-    code, out, err = _run([path, "--model", "rf", "--folds", "3", "--group-by", "group", "--seed", "2", *RF], capsys)
+    code, out, err = _run([path, "--model", "rf", "--folds", "3", "--group-by", "group", "--seed", "2", *RF,
+                           "--no-progress"], capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0] == ("rf on s.nc: 72 samples, 3 classes, 3 folds grouped by 'group' (stratified group k-fold, "
@@ -53,7 +57,18 @@ def test_prints_mean_and_std_of_each_score(tmp_path, capsys, dated):
     for line, label in zip(lines[1:4], ["overall accuracy", "kappa", "macro F1"]):
         mean, std = map(float, re.fullmatch(SCORE_LINE.format(label=label), line).groups())
         assert 0 <= std <= mean <= 1
-    assert len(lines) == 4
+    assert lines[4] == "per class (summed confusion matrix of the 3 folds):"
+    assert lines[5].split() == ["class", "support", "precision", "recall", "F1"]
+    rows = [re.fullmatch(PER_CLASS_LINE, line).groups() for line in lines[6:]]
+    assert [r[0] for r in rows] == ["crop", "grass", "water"] and [int(r[1]) for r in rows] == [24, 24, 24]
+    assert all(0 <= float(v) <= 1 for r in rows for v in r[2:])
+    assert len(lines) == 9
+
+
+def test_progress_goes_to_stderr_one_step_per_fold(samples_file, capsys):
+    code, out, err = _run([samples_file, "--model", "rf", "--folds", "3", *RF], capsys)
+    assert code == 0 and "3/3" in err and "fold/s" in err
+    assert "fold/s" not in out and "\r" not in out and out.splitlines()[1].startswith("overall accuracy")
 
 
 def test_json_report_is_consistent(samples_file, tmp_path, capsys):
@@ -128,7 +143,7 @@ def _not_samples(tmp_path):
      r".*Use 6 folds or fewer"),
     (["{samples}", "--model", "rf", "--folds", "30"], r"class 1 \('crop'\) has samples in only 24 samples, fewer "
                                                       r"than the 30 folds"),
-    (["{samples}", "--model", "xgboost"], r"unknown model 'xgboost'; choose a registered model \(lgbm, .*rf, .*svm"),
+    (["{samples}", "--model", "xgboost"], r"unknown model 'xgboost'; choose a registered model \(.*lgbm, .*rf, .*svm"),
     (["{samples}", "--model", "sklearn.ensemble.NoSuchForest"], r"module 'sklearn\.ensemble' has no attribute "
                                                                  r"'NoSuchForest'"),
     (["{samples}", "--model", "rf", "--params", "{n_estimators: 5}"], r"--params is not valid JSON"),

@@ -88,8 +88,10 @@ def test_samples_roundtrip_fields_and_errors():
     assert dm.class_names(s) == {1: "crop", 2: "forest"}
     with pytest.raises(DataModelError, match="missing variable 'group'"):
         dm.validate(s.drop_vars("group"))
-    with pytest.raises(DataModelError, match="'label' must hold integers"):
-        dm.validate(s.assign(label=("sample", np.array(["a", "b", "c", "d"]))))
+    with pytest.raises(DataModelError, match=r"'label' must hold integers \(class codes\) or text \(class names\)"):
+        dm.validate(s.assign(label=("sample", np.array([1.5, 1.0, 2.0, 2.0]))))
+    with pytest.raises(DataModelError, match="'class_name' names integer class codes, but the labels are text"):
+        dm.validate(s.assign(label=("sample", np.array(["a", "b", "c", "d"]))))  # text labels are their own names
     with pytest.raises(DataModelError, match=r"labels \[3\] have no entry in 'class_name'"):
         dm.validate(s.assign(label=("sample", np.array([1, 1, 2, 3]))))
     with pytest.raises(DataModelError, match=r"'X' must have dims \('sample', 'time', 'band'\)"):

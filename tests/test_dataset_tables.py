@@ -22,8 +22,8 @@ def cache(tmp_path_factory):
 
 
 def _counts(samples) -> dict[str, int]:
-    names = dm.class_names(samples)
-    return {names[int(c)]: int(n) for c, n in zip(*np.unique(samples.label.values, return_counts=True))}
+    codes, names = dm.label_codes(samples)  # integer codes with class_name, or text labels
+    return {names[int(c)]: int(n) for c, n in zip(*np.unique(codes, return_counts=True))}
 
 
 def test_victoria_train_and_test(mirror, cache):
@@ -73,7 +73,8 @@ def test_formosat(mirror, cache):
 
 def test_rondonia(mirror, cache):
     samples = load_rondonia(base_url=mirror, cache_dir=cache)
-    assert dict(samples.sizes) == {"sample": 481, "time": 36, "band": 11, "class": 3}
+    assert dict(samples.sizes) == {"sample": 481, "time": 36, "band": 11}
+    assert sorted(set(samples.label.values)) == ["Deforestation", "Forest", "NonForest"]  # names, as in sits
     assert samples.band.values.tolist() == ["B02", "B03", "B07", "B08", "B8A", "B11", "B12", "NDVI", "EVI", "NDMI",
                                             "SAVI"]
     assert _counts(samples) == {"NonForest": 295, "Forest": 144, "Deforestation": 42}

@@ -155,6 +155,25 @@ def test_integer_labels_written_as_floats_are_accepted(tmp_path):
     assert read_csv_wide(path, label_column=0, group_column=1, bands=["a"]).label.values.tolist() == [1, 2]
 
 
+def test_a_column_of_class_names_gives_text_labels_and_dates_give_doy(tmp_path):
+    X = _series(n_samples=3, n_dates=2, n_bands=1)
+    X[1, 1, 0] = np.nan
+    path = _write(tmp_path / "named.csv", X, [" wheat", "water", "wheat"], [1, 2, 3])
+    samples = read_csv_wide(path, label_column="class", group_column="polygon", bands=["NDVI"],
+                            dates=["2020-12-31", "2021-01-10"])
+    assert samples.label.values.tolist() == ["wheat", "water", "wheat"]  # names, stripped of spaces
+    assert dm.class_names(samples) == {1: "water", 2: "wheat"}
+    assert samples.doy.values.tolist() == [[366, 10]] * 3 and samples.valid.values[1].tolist() == [True, False]
+    assert "doy" not in read_csv_wide(path, label_column="class", group_column="polygon", bands=["NDVI"])
+    with pytest.raises(ConfigError, match=r"class_names names integer class codes, but the labels in 'class' are "
+                                          r"class names"):
+        read_csv_wide(path, label_column="class", bands=["NDVI"], n_dates=3, class_names={1: "wheat"})
+    blank = _write(tmp_path / "blank.csv", X, ["wheat", " ", "water"], [1, 2, 3])
+    with pytest.raises(ReadError, match=r"blank\.csv, line 3: the label \(column 'class'\) is empty; every sample "
+                                        r"needs a class name \(1 row\(s\) like this\)"):
+        read_csv_wide(blank, label_column="class", group_column="polygon", bands=["NDVI"])
+
+
 def test_a_group_that_is_not_an_integer_is_named(table):
     text = table.read_text().replace("\n2,11,", "\n2,p11,", 1)
     table.write_text(text)
@@ -231,14 +250,16 @@ def test_formosat_file_has_no_header_and_nir_red_green(mirror):
 @pytest.mark.mirror
 def test_rondonia_samples(mirror, tmp_path):
     samples = read_sits_rda(mirror / RONDONIA)
-    assert dict(samples.sizes) == {"sample": 481, "time": 36, "band": 11, "class": 3}
+    assert dict(samples.sizes) == {"sample": 481, "time": 36, "band": 11}
     assert sorted(samples.band.values.tolist()) == sorted(
         ["B02", "B03", "B07", "B08", "B8A", "B11", "B12", "NDVI", "EVI", "NDMI", "SAVI"])
-    names = dm.class_names(samples)
-    counts = {names[c]: int(n) for c, n in zip(*np.unique(samples.label.values, return_counts=True))}
+    counts = dict(zip(*np.unique(samples.label.values, return_counts=True)))  # text labels, as in sits
     assert counts == {"NonForest": 295, "Forest": 144, "Deforestation": 42}
-    assert names == {1: "Deforestation", 2: "Forest", 3: "NonForest"}
+    assert dm.class_names(samples) == {1: "Deforestation", 2: "Forest", 3: "NonForest"}  # codes of label_codes
     assert str(samples.time.values[0])[:10] == "2018-08-12" and str(samples.time.values[-1])[:10] == "2019-07-28"
+    # 2018-08-12 .. 2019-07-28 spans less than a year: days of year, across 1 January
+    assert "reference" not in samples.doy.attrs and samples.doy.values[0, [0, 14, 15]].tolist() == [224, 364, 9]
+    assert samples.valid.values.all()
     assert samples.group.values.tolist() == list(range(481))  # each sample its own group
     assert -67 < samples.x.min() and samples.x.max() < -60 and -14 < samples.y.min() and samples.y.max() < -8
     from pyproj import CRS
@@ -255,15 +276,19 @@ def test_rondonia_samples(mirror, tmp_path):
 @pytest.mark.mirror
 def test_sinop_samples_of_several_years_keep_their_dates(mirror, tmp_path):
     samples = read_sits_rda(mirror / SINOP / "samples_modis_ndvi.rda")
-    assert dict(samples.sizes) == {"sample": 1218, "time": 12, "band": 1, "class": 4}
+    assert dict(samples.sizes) == {"sample": 1218, "time": 12, "band": 1}
     assert dm.class_names(samples) == {1: "Cerrado", 2: "Forest", 3: "Pasture", 4: "Soy_Corn"}
     assert samples.time.values.tolist() == list(range(12))  # positions: the years differ
     assert samples.date.dims == ("sample", "time") and np.unique(samples.date.values[:, 0]).size > 1
     assert str(samples.date.values[0, 0])[:10] == "2013-09-14"
     assert np.all(np.diff(samples.date.values, axis=1) > np.timedelta64(0))
+    # each sample's own days of year: samples of different years line up by season
+    expected = pd.DatetimeIndex(samples.date.values.ravel()).day_of_year.to_numpy().reshape(samples.date.shape)
+    np.testing.assert_array_equal(samples.doy.values, expected)
+    assert "reference" not in samples.doy.attrs and samples.doy.values[0, 0] == 257
     xr.testing.assert_identical(read_samples(write_samples(samples, tmp_path / "s.nc")), samples)
     two = read_sits_rda(mirror / SINOP / "cerrado_2classes.rda")
-    assert dict(two.sizes) == {"sample": 746, "time": 23, "band": 2, "class": 2}
+    assert dict(two.sizes) == {"sample": 746, "time": 23, "band": 2}
 
 
 def test_rda_errors_name_the_problem(tmp_path):
@@ -287,6 +312,12 @@ def _sits_table(n=3, *, bands=("NDVI", "EVI"), lengths=None, start=17000):
                          "label": ["b", "a", "b"][:n], "cube": "MOD13Q1", "time_series": series})
 
 
+def _unlabelled_table():
+    table = _sits_table()
+    table.loc[1, "label"] = None
+    return table
+
+
 @pytest.mark.parametrize("objects, message", [
     ({"x": pd.DataFrame({"a": [1]})}, r"no sits sample table\(s\) .* objects: \['x'\]"),
     ({"x": _sits_table(), "y": _sits_table()}, r"several sits sample table\(s\) .* \['x', 'y'\]\. Choose one with "
@@ -296,6 +327,7 @@ def _sits_table(n=3, *, bands=("NDVI", "EVI"), lengths=None, start=17000):
     ({"x": _sits_table(lengths=[4, 4, 5])}, r"sample 2 has 5 dates, sample 0 has 4; sample sets need one number"),
     ({"x": _sits_table(bands=[("NDVI",), ("NDVI",), ("EVI",)])}, r"sample 2 has bands \['EVI'\], sample 0 has "
                                                                  r"\['NDVI'\]"),
+    ({"x": _unlabelled_table()}, r"1 sample\(s\) have no label \(NA or empty\), e\.g\. samples \[1\]"),
 ])
 def test_malformed_sits_tables_are_explained(tmp_path, monkeypatch, objects, message):
     path = tmp_path / "t.rda"
@@ -322,7 +354,9 @@ def test_a_sits_table_in_memory_is_converted(tmp_path, monkeypatch):
     path.write_bytes(b"")
     monkeypatch.setattr(sample_tables, "_read_rda", lambda _: {"samples": _sits_table(), "other": 3})
     samples = read_sits_rda(path)
-    assert dm.class_names(samples) == {1: "a", 2: "b"} and samples.label.values.tolist() == [2, 1, 2]
+    assert samples.label.values.tolist() == ["b", "a", "b"] and dm.validate(samples) == "samples"
+    assert dm.class_names(samples) == {1: "a", 2: "b"} and dm.label_codes(samples)[0].tolist() == [2, 1, 2]
     assert str(samples.time.values[0])[:10] == "2016-07-18"  # R dates count days from 1970-01-01: 17000
+    assert samples.doy.values[0].tolist() == [200, 216, 232, 248]  # 2016-07-18 is day 200 of a leap year
     np.testing.assert_allclose(samples.X.sel(band="EVI").values[1], np.linspace(0, 1, 4) + 1)
     assert samples.x.values.tolist() == [-55.0, -54.0, -53.0]

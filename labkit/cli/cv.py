@@ -1,10 +1,14 @@
 """``labkit cv SAMPLES.nc --model NAME``: k-fold cross-validation of a model on a sample set.
 
-Reads a sample set (:func:`labkit.io.read_samples`), runs :func:`labkit.models.cross_validate` and prints overall
-accuracy, kappa and macro F1 as mean ± standard deviation over the folds. With ``--group-by group`` no polygon gives
-samples to both the training and the test side of a fold (stratified group k-fold); without it, folds are plain
-stratified k-fold over samples, which overrates a model on pixels of polygons it has seen. ``--json OUT`` also
-writes the scores of each fold, the summed confusion matrix and per-class scores (written atomically).
+Reads a sample set (:func:`labkit.io.read_samples`; labels integer codes or class names), runs
+:func:`labkit.models.cross_validate` and prints overall accuracy, kappa and macro F1 as mean ± standard deviation over
+the folds, then a table of each class's support, precision, recall and F1, by name, from the confusion matrix summed
+over the folds (all the out-of-fold predictions together: a class missing from a fold's test side still counts
+once). A progress bar over the folds goes to stderr (``--no-progress`` hides it), so that stdout holds the results
+only. With ``--group-by group`` no polygon gives samples to both the training and the test side of a fold
+(stratified group k-fold); without it, folds are plain stratified k-fold over samples, which overrates a model on
+pixels of polygons it has seen. ``--json OUT`` also writes the scores of each fold, the summed confusion matrix and
+per-class scores, classes by name (written atomically).
 
 Example
 -------
@@ -21,6 +25,11 @@ Output::
     overall accuracy  0.950 ± 0.031
     kappa             0.925 ± 0.047
     macro F1          0.948 ± 0.033
+    per class (summed confusion matrix of the 5 folds):
+    class   support  precision  recall     F1
+    crop         40      0.927   0.950  0.938
+    forest       40      0.949   0.925  0.937
+    water        40      0.975   0.975  0.975
 """
 
 from __future__ import annotations
@@ -54,6 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, metavar="OUT",
                         help="also write the scores per fold, the summed confusion matrix and per-class scores")
     parser.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="hide the progress bar over the folds (shown on stderr)")
 
 
 def _params(text: str | None) -> dict:
@@ -87,12 +98,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:  # before the cross-validation: an output that cannot be written fails now
         check_destination(args.json, kind="file", overwrite=args.overwrite)
     samples = read_samples(args.samples)
-    result = cross_validate(samples, config, folds=args.folds, group_by=args.group_by, random_state=args.seed)
+    result = cross_validate(samples, config, folds=args.folds, group_by=args.group_by, random_state=args.seed,
+                            progress=args.progress)
     how = (f"grouped by {args.group_by!r} (stratified group k-fold" if args.group_by
            else "of samples (stratified k-fold, not grouped by polygon")
-    print(f"{result.model} on {args.samples.name}: {samples.sizes['sample']} samples, {samples.label.to_series().nunique()} "
-          f"classes, {args.folds} folds {how}, seed {args.seed})")
+    n_classes = samples.label.to_series().nunique()
+    print(f"{result.model} on {args.samples.name}: {samples.sizes['sample']} samples, {n_classes} classes, "
+          f"{args.folds} folds {how}, seed {args.seed})")
     print(result.summary())
+    print(result.per_class_summary())
     if args.json is not None:
         report = {"samples": str(args.samples), "params": config.params, **result.to_dict()}
         write_json(report, args.json, overwrite=args.overwrite)

@@ -180,10 +180,12 @@ def load_rondonia(
     """The sits in-situ Sentinel-2 samples of tile T20LKP (Rondonia, Brazil), as a sample set.
 
     481 points with their longitude and latitude (``x``, ``y``, EPSG:4326), 3 classes (NonForest 295, Forest 144,
-    Deforestation 42; codes 1, 2, 3 in alphabetical order: Deforestation, Forest, NonForest), 36 ten-day
-    composites from 2018-08-12 to 2019-07-28 (real dates), bands B02 B03 B07 B08 B8A B11 B12 and indices NDVI EVI
-    NDMI SAVI, reflectance 0–1. Every sample is its own ``group`` (sits gives no polygon ids): a spatially
-    independent validation would need spatial blocks (see :func:`labkit.samples.assign_regions`).
+    Deforestation 42), labelled by name as in sits (their codes for models and scores,
+    :func:`labkit.datamodel.label_codes`, are 1, 2, 3 in alphabetical order: Deforestation, Forest, NonForest), 36
+    ten-day composites from 2018-08-12 to 2019-07-28 (real dates; ``doy`` their days of year), bands B02 B03 B07
+    B08 B8A B11 B12 and indices NDVI EVI NDMI SAVI, reflectance 0–1. Every sample is its own ``group`` (sits gives
+    no polygon ids): a spatially independent validation would need spatial blocks (see
+    :func:`labkit.samples.assign_regions`).
 
     Parameters
     ----------

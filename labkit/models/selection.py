@@ -25,12 +25,12 @@ import xarray as xr
 
 from ..accuracy import AccuracyReport, RunsSummary, assess_accuracy, summarize_runs
 from ..datamodel import class_names as _class_names
-from ..datamodel import validate
+from ..datamodel import validate, with_label_codes
 from ..errors import ConfigError
-from ..params import integer, seed
+from ..params import flag, integer, seed
 from . import _lightgbm
 from .registry import describe_model, make_model
-from .training import _check_training_set, _region_kwargs, fit_model, input_signature
+from .training import _check_training_set, _names_of, _sample_kwargs, fit_model, input_signature
 
 METRICS = {"overall_accuracy": "overall accuracy", "kappa": "kappa", "macro_f1": "macro F1"}
 """The scores reported for each fold, and how they are printed."""
@@ -58,6 +58,7 @@ def make_folds(
     Parameters
     ----------
     samples : sample set
+        Its labels, codes or names (text), are what the folds are stratified by.
     folds : int, default 5
         Number of folds (at least 2).
     group_by : str, optional
@@ -98,6 +99,7 @@ def make_folds(
     folds = integer(folds, "folds", "make_folds", low=2)
     random_state = seed(random_state, "make_folds", generator=False)
     validate(samples, "samples")
+    samples = with_label_codes(samples)
     _check_training_set(samples, None, "make_folds")
     groups = _groups(samples, group_by, "make_folds")
     labels = samples["label"].values
@@ -196,6 +198,49 @@ class CVResult:
         return "\n".join(f"{label:<{width}}  {self.mean[key]:.3f} ± {self.std[key]:.3f}"
                          for key, label in METRICS.items())
 
+    @property
+    def per_class(self) -> pd.DataFrame:
+        """Scores of each class, one row per class name: from the summed confusion matrix (all the out-of-fold
+        predictions together) its ``code``, ``support``, ``precision``, ``recall`` and ``f1``; then ``f1_mean`` and
+        ``f1_std``, over the folds that test or predict the class.
+
+        Example
+        -------
+        >>> result = CVResult("rf", [assess_accuracy([1, 2], [1, 2]), assess_accuracy([1, 2], [1, 1])],
+        ...                   assess_accuracy([1, 2, 1, 2], [1, 2, 1, 1], class_names={1: "crop", 2: "water"}),
+        ...                   np.zeros(4), np.zeros(4))
+        >>> result.per_class["recall"].to_dict()
+        {'crop': 1.0, 'water': 0.5}
+        """
+        pooled, runs = self.pooled, self.runs
+        rows = [{"class": pooled.name(c), "code": c, "support": pooled.support[c], "precision": pooled.precision[c],
+                 "recall": pooled.recall[c], "f1": pooled.f1[c],
+                 "f1_mean": runs.f1[c].mean if c in runs.f1 else np.nan,
+                 "f1_std": runs.f1[c].std if c in runs.f1 else np.nan} for c in pooled.labels]
+        return pd.DataFrame(rows).set_index("class")
+
+    def per_class_summary(self) -> str:
+        """The per-class scores as a table: support, precision, recall and F1 of each class, by name, from the summed
+        confusion matrix (all the out-of-fold predictions together; see :attr:`per_class`).
+
+        Example
+        -------
+        >>> print(CVResult("rf", [assess_accuracy([1, 2], [1, 2]), assess_accuracy([1, 2], [1, 1])],
+        ...                assess_accuracy([1, 2, 1, 2], [1, 2, 1, 1], class_names={1: "crop", 2: "water"}),
+        ...                np.zeros(4), np.zeros(4)).per_class_summary())
+        per class (summed confusion matrix of the 2 folds):
+        class  support  precision  recall     F1
+        crop         2      0.667   1.000  0.800
+        water        2      1.000   0.500  0.667
+        """
+        table = self.per_class
+        width = max(len("class"), *(len(str(name)) for name in table.index))
+        lines = [f"per class (summed confusion matrix of the {len(self.folds)} folds):",
+                 f"{'class':<{width}}  support  precision  recall     F1"]
+        lines += [f"{name:<{width}}  {row.support:>7d}  {row.precision:>9.3f}  {row.recall:>6.3f}  {row.f1:>5.3f}"
+                  for name, row in zip(table.index, table.itertuples())]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict:
         """JSON-ready results: scores per fold with mean and std, the summed confusion matrix, per-class scores.
 
@@ -221,16 +266,20 @@ class CVResult:
 
 
 def cross_validate(
-    samples: xr.Dataset, model, folds: int = 5, group_by: str | None = None, random_state: int | None = 0
+    samples: xr.Dataset, model, folds: int = 5, group_by: str | None = None, random_state: int | None = 0, *,
+    progress: bool = False,
 ) -> CVResult:
     """k-fold cross-validation of a model on a sample set, grouped when asked.
 
-    For each fold a fresh model is fitted on the other folds and assessed on this one with
-    :func:`labkit.accuracy.assess_accuracy`.
+    For each fold a fresh model is fitted on the other folds (:func:`~labkit.models.fit_model`) and assessed on this
+    one with :func:`labkit.accuracy.assess_accuracy`. Text labels are fitted and scored as the codes of
+    :func:`labkit.datamodel.label_codes`, taken once on the whole set; every report names the classes.
 
     Parameters
     ----------
-    samples : sample set (``time`` may hold dates or positions)
+    samples : sample set (``time`` may hold dates or positions; labels codes or names)
+        Its optional ``group``, ``doy``, ``valid`` and ``region`` reach the model's ``fit`` (training rows) and
+        ``predict`` (test rows) when these name them (see :func:`~labkit.models.training.accepted_variables`).
     model : str, mapping, ModelConfig or estimator
         Anything :func:`~labkit.models.make_model` takes: ``"rf"``, ``"svm"``, ``"lgbm"``, a dotted path, a config,
         an estimator (cloned for each fold). A per-region model gets the samples' ``region``.
@@ -240,18 +289,20 @@ def cross_validate(
         stratified k-fold over samples.
     random_state : int, optional
         Seeds the folds and every unset ``random_state`` of the model.
+    progress : bool, default False
+        Show a progress bar over the folds (tqdm, on stderr), with the overall accuracy of the last fold.
 
     Returns
     -------
     CVResult
-        ``result.mean``, ``result.std``, ``result.summary()``, ``result.to_dict()``.
+        ``result.mean``, ``result.std``, ``result.summary()``, ``result.per_class``, ``result.to_dict()``.
 
     Raises
     ------
     ConfigError
-        Unknown model or group variable, bad ``folds`` or ``random_state``, too many folds for a class (see
-        :func:`make_folds`), an unknown or bad hyperparameter (before any fold is fitted), LightGBM refusing one
-        while fitting.
+        Unknown model or group variable, bad ``folds``, ``random_state`` or ``progress``, too many folds for a class
+        (see :func:`make_folds`), an unknown or bad hyperparameter (before any fold is fitted), a per-region model
+        without ``region``, LightGBM refusing one while fitting.
     DataModelError
         A sample set without samples or with a single class, or with missing values (NaN, ±inf) in ``X`` for a
         model that cannot take them (the SVM): before any fold is fitted.
@@ -264,18 +315,24 @@ def cross_validate(
     -------
     >>> import labkit.datamodel as dm
     >>> rng = np.random.default_rng(0)
-    >>> y = np.repeat([1, 2], 30)
-    >>> s = dm.make_samples(rng.normal(size=(60, 4, 1)) + y[:, None, None], y, np.arange(60) // 3, bands=["NDVI"])
+    >>> y = np.repeat(["crop", "water"], 30)
+    >>> X = rng.normal(size=(60, 4, 1)) + (y == "water")[:, None, None]
+    >>> s = dm.make_samples(X, y, np.arange(60) // 3, bands=["NDVI"])
     >>> result = cross_validate(s, {"model": "rf", "params": {"n_estimators": 20, "n_jobs": 1}}, folds=3,
     ...                         group_by="group")
-    >>> len(result.folds), int(result.confusion.sum()), result.mean["overall_accuracy"] > 0.8
+    >>> len(result.folds), int(result.confusion.sum()), result.mean["overall_accuracy"] > 0.7
     (3, 60, True)
+    >>> result.per_class.index.tolist()
+    ['crop', 'water']
     """
     from sklearn.base import clone
+    from tqdm.auto import tqdm
 
     folds = integer(folds, "folds", "cross_validate", low=2)
     random_state = seed(random_state, "cross_validate", generator=False)
+    progress = flag(progress, "progress", "cross_validate")
     validate(samples, "samples")
+    samples = with_label_codes(samples)
     estimator = make_model(model, random_state=random_state)
     _check_training_set(samples, estimator, "cross_validate")
     splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
@@ -284,13 +341,17 @@ def cross_validate(
     predictions = np.empty_like(y)
     fold_of = np.empty(len(y), dtype=int)
     reports, seconds = [], []
+    bar = tqdm(total=len(splits), desc=f"cv {describe_model(model)}", unit="fold", disable=not progress)
     for number, (train, test) in enumerate(splits):
         start = time.perf_counter()
         fitted = fit_model(clone(estimator), samples.isel(sample=train))
         seconds.append(time.perf_counter() - start)
-        predicted = fitted.predict(X[test], **_region_kwargs(fitted, samples, test))
+        predicted = fitted.predict(X[test], **_sample_kwargs(fitted, "predict", samples, test))
         predictions[test], fold_of[test] = predicted, number
         reports.append(assess_accuracy(y[test], predicted, class_names=names))
+        bar.set_postfix_str(f"OA {reports[-1].overall_accuracy:.3f}", refresh=False)
+        bar.update()
+    bar.close()
     labels = [int(c) for c in np.union1d(y, predictions)]
     pooled = assess_accuracy(y, predictions, labels=labels, class_names=names)
     return CVResult(describe_model(model), reports, pooled, predictions, fold_of, group_by, random_state, seconds)
@@ -410,7 +471,10 @@ def search_hyperparameters(
     Returns
     -------
     SearchResult
-        Its ``best_estimator`` carries the sample set's ``input_signature_`` (see :func:`~labkit.models.fit_model`).
+        Its ``best_estimator`` carries the sample set's ``input_signature_`` and ``class_names_`` (see
+        :func:`~labkit.models.fit_model`). Text labels are fitted as the codes of
+        :func:`labkit.datamodel.label_codes`; ``group``, ``doy``, ``valid`` reach the model's ``fit`` when it names
+        them, but scoring calls ``predict`` without them (scikit-learn's search passes nothing to it).
 
     Raises
     ------
@@ -456,6 +520,7 @@ def search_hyperparameters(
     short = {full: given for mapping in names for given, full in mapping.items()}
     if n_iter is None:
         _check_candidates(estimator, full_grids, short)
+    samples = with_label_codes(samples)
     _check_training_set(samples, estimator, who)
     splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
     common = {"scoring": _scorer(scoring), "cv": splits, "n_jobs": n_jobs, "refit": True, "error_score": "raise"}
@@ -463,9 +528,10 @@ def search_hyperparameters(
         search = GridSearchCV(estimator, full_grids, **common)
     else:
         search = RandomizedSearchCV(estimator, full_grids, n_iter=n_iter, random_state=random_state, **common)
-    with _lightgbm.fit_errors(describe_model(model)):
-        search.fit(samples["X"].values, samples["label"].values)
+    with _lightgbm.fit_errors(describe_model(model)):  # fit variables are cut to each fold's training rows
+        search.fit(samples["X"].values, samples["label"].values, **_sample_kwargs(estimator, "fit", samples))
     search.best_estimator_.input_signature_ = input_signature(samples)
+    search.best_estimator_.class_names_ = _names_of(search.best_estimator_, samples)
     cv = search.cv_results_
     table = pd.DataFrame([{short[k]: v for k, v in params.items()} for params in cv["params"]])
     table["mean_score"] = cv["mean_test_score"]

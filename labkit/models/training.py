@@ -9,6 +9,11 @@ lacks a band or has another number of dates, before classifying anything.
 Before anything is fitted, the sample set is checked (:func:`_check_training_set`, used by :func:`fit_model`,
 :func:`~labkit.models.cross_validate` and :func:`~labkit.models.search_hyperparameters`): it has samples, at least two
 classes, and no missing value (NaN, or ±inf, which labkit reads as missing) when the model cannot take them.
+
+Models are fitted on integer class codes (text labels as the codes of :func:`labkit.datamodel.label_codes`), and
+``class_names_`` records their names. A sample set's optional variables (:data:`SAMPLE_VARIABLES`: ``group``,
+``doy``, ``valid``, ``region``) reach a model's ``fit``, ``predict`` and ``predict_proba`` when these name them
+(:func:`accepted_variables`); one helper, :func:`_sample_kwargs`, does this routing for every caller.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..datamodel import validate
+from ..datamodel import class_names, validate, with_label_codes
 from ..errors import ConfigError, DataModelError
 from . import _lightgbm
 
-__all__ = ["InputSignature", "fit_model", "input_signature"]
+__all__ = ["SAMPLE_VARIABLES", "InputSignature", "accepted_variables", "fit_model", "input_signature"]
 
 
 @dataclass(frozen=True)
@@ -71,16 +76,87 @@ def input_signature(samples: xr.Dataset) -> InputSignature:
                           tuple(time) if dated else None)
 
 
-def _region_kwargs(model, samples: xr.Dataset, rows: np.ndarray | None = None) -> dict:
-    """``region=`` for models that take it (:class:`~labkit.models.RegionalClassifier`), for ``rows`` (default all)."""
+SAMPLE_VARIABLES = ("group", "doy", "valid", "region")
+"""The optional variables of a sample set that a model's ``fit``, ``predict`` or ``predict_proba`` gets when it names
+them as keyword parameters (see :func:`accepted_variables`)."""
+
+
+def _final_step(model, method: str) -> tuple[object, str]:
+    """The estimator whose ``method`` gets the variables, and the prefix its names take in ``model.method``: through
+    nested pipelines, ``stepname__`` for ``fit`` (scikit-learn's pipelines route fit parameters so), none for
+    ``predict``/``predict_proba`` (a pipeline passes their parameters to its last step as they are)."""
+    from sklearn.pipeline import Pipeline
+
+    prefix = ""
+    while isinstance(model, Pipeline):
+        name, model = model.steps[-1]
+        prefix += f"{name}__" if method == "fit" else ""
+    return model, prefix
+
+
+def _keywords(method) -> set[str]:
+    """The names ``method`` takes as keyword parameters (``**kwargs`` does not count: it names nothing)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # builtins and C extensions without a signature
+        return set()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in parameters if p.kind in kinds}
+
+
+def accepted_variables(model, method: str = "fit") -> tuple[str, ...]:
+    """Which of the sample set's optional variables (:data:`SAMPLE_VARIABLES`) ``model.method`` takes, by name.
+
+    A variable is passed when the method names it as a keyword parameter: for a scikit-learn pipeline, the method of
+    its final step (nested pipelines too); for a :class:`~labkit.models.RegionalClassifier`, ``region`` and, at
+    ``fit``, what its ``estimator`` takes (it hands them on, split by region).
+
+    Example
+    -------
+    >>> from labkit.models import RegionalClassifier, make_model
+    >>> accepted_variables(make_model("rf")), accepted_variables(RegionalClassifier(make_model("rf")), "predict")
+    ((), ('region',))
+    """
     from .regional import RegionalClassifier
 
-    if not isinstance(model, RegionalClassifier):
-        return {}
-    if "region" not in samples:
-        raise ConfigError("A per-region model needs the sample set's 'region' variable, and this one has none.")
-    region = samples["region"].values
-    return {"region": region if rows is None else region[rows]}
+    final, _ = _final_step(model, method)
+    names = _keywords(getattr(final, method, None))
+    if isinstance(final, RegionalClassifier) and method == "fit":
+        names |= set(accepted_variables(final.estimator, "fit"))
+    return tuple(v for v in SAMPLE_VARIABLES if v in names)
+
+
+def _sample_kwargs(model, method: str, samples: xr.Dataset, rows: np.ndarray | None = None) -> dict:
+    """The sample set's optional variables that ``model.method`` takes (:func:`accepted_variables`), for ``rows``
+    (default all), named as ``model.method`` wants them (``stepname__doy`` for a pipeline's ``fit``).
+
+    The one routing of ``group``, ``doy``, ``valid`` and ``region`` to models, used by :func:`fit_model`,
+    :func:`~labkit.models.cross_validate` and :func:`~labkit.models.search_hyperparameters`. A variable the sample
+    set lacks is not passed (the model's default applies).
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> class Dated:
+    ...     def fit(self, X, y, *, doy=None, valid=None): return self
+    >>> s = dm.make_samples(np.zeros((3, 2, 1)), [1, 2, 1], [0, 1, 2], bands=["NDVI"], doy=[10, 20])
+    >>> {k: v.tolist() for k, v in _sample_kwargs(Dated(), "fit", s, np.array([2])).items()}
+    {'doy': [[10.0, 20.0]]}
+    """
+    _, prefix = _final_step(model, method)
+    taken = [v for v in accepted_variables(model, method) if v in samples]
+    return {prefix + v: (samples[v].values if rows is None else samples[v].values[rows]) for v in taken}
+
+
+def _check_regions(model, samples: xr.Dataset, who: str) -> None:
+    """Refuse a per-region model (:class:`~labkit.models.RegionalClassifier`) on samples without ``region``."""
+    from .regional import RegionalClassifier
+
+    if isinstance(_final_step(model, "fit")[0], RegionalClassifier) and "region" not in samples:
+        raise ConfigError(f"{who}: a per-region model needs the sample set's 'region' variable, and this one has "
+                          "none. Set it with labkit.samples.assign_regions(samples, regions, field=...).")
 
 
 def _final_estimator(model):
@@ -143,8 +219,9 @@ def _refuse_missing(X, who: str, *, what: str = "samples", fix: str = GAP_FILL_F
 
 
 def _check_training_set(samples: xr.Dataset, model, who: str) -> None:
-    """Refuse a sample set that cannot train ``model``: no sample, fewer than two classes (in ``label``), or missing
-    values in ``X`` for a model that cannot take them (``model`` None: not checked). Raises :class:`DataModelError`
+    """Refuse a sample set that cannot train ``model``: no sample, fewer than two classes (in ``label``, codes or
+    names), missing values in ``X`` for a model that cannot take them, or no ``region`` for a per-region model
+    (``model`` None: neither is checked). Raises :class:`DataModelError` (:class:`ConfigError` for ``region``)
     naming the counts, before anything is fitted.
 
     Example
@@ -161,12 +238,16 @@ def _check_training_set(samples: xr.Dataset, model, who: str) -> None:
         raise DataModelError(f"{who}: the sample set has no samples (its 'sample' dimension is empty); there is "
                              "nothing to train on. Check how it was made (extract_samples, a split or a selection "
                              "that kept nothing).")
-    codes, counts = np.unique(samples["label"].values, return_counts=True)
-    if len(codes) < 2:
-        raise DataModelError(f"{who}: the sample set holds a single class in 'label' (code {codes[0]}: {counts[0]} "
+    classes, counts = np.unique(samples["label"].values, return_counts=True)
+    if len(classes) < 2:
+        single = f"code {classes[0]}" if np.issubdtype(classes.dtype, np.integer) else repr(str(classes[0]))
+        raise DataModelError(f"{who}: the sample set holds a single class in 'label' ({single}: {counts[0]} "
                              "samples); a classifier needs samples of at least 2 classes. Add reference samples of "
                              "other classes, or check how the samples were selected.")
-    if model is not None and not _takes_missing(model):
+    if model is None:
+        return
+    _check_regions(model, samples, who)
+    if not _takes_missing(model):
         _refuse_missing(samples["X"].values, f"{who} ({_name(_final_estimator(model))})")
 
 
@@ -180,12 +261,7 @@ def _route_fit_params(model, fit_params: dict) -> dict:
     >>> _route_fit_params(make_model("svm"), {"sample_weight": [1.0]})
     {'model__svc__sample_weight': [1.0]}
     """
-    from sklearn.pipeline import Pipeline
-
-    prefix, final = "", model
-    while isinstance(final, Pipeline):
-        name, final = final.steps[-1]
-        prefix += f"{name}__"
+    _, prefix = _final_step(model, "fit")
     if not prefix:
         return dict(fit_params)
     return {(key if "__" in key else prefix + key): value for key, value in fit_params.items()}
@@ -212,8 +288,18 @@ def _name(model) -> str:
     return next((type(s).__name__ for s in steps if _lightgbm.is_lightgbm(s)), type(model).__name__)
 
 
+def _names_of(model, samples: xr.Dataset) -> dict[int, str]:
+    """``{code: name}`` of the classes a fitted model predicts (``classes_``), from the (coded) sample set's names;
+    every named class of the set when the model has no ``classes_``."""
+    names = class_names(samples)
+    classes = getattr(model, "classes_", None)
+    if classes is None or np.asarray(classes).dtype.kind not in "iu":
+        return names
+    return {int(c): names.get(int(c), str(c)) for c in np.asarray(classes)}
+
+
 def fit_model(model, samples: xr.Dataset, **fit_params):
-    """Fit a model on a sample set and record its :class:`InputSignature` as ``model.input_signature_``.
+    """Fit a model on a sample set and record its :class:`InputSignature` and class names on it.
 
     Parameters
     ----------
@@ -221,15 +307,20 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
         An estimator with scikit-learn's API taking ``X (n_samples, n_time, n_band)``, fitted in place (as ``fit``
         does); a name (``"rf"``), a dotted path or a config is built first with :func:`~labkit.models.make_model`.
     samples : sample set
-        ``X`` and ``label`` are fitted on; a per-region model (:class:`~labkit.models.RegionalClassifier`) also
-        gets ``region``.
+        ``X`` and the labels are fitted on: integer codes, or text labels as the codes of
+        :func:`labkit.datamodel.label_codes` (1..n in sorted order of the names), so that ``model.classes_`` are
+        integers, as a class map needs. The optional variables ``group``, ``doy``, ``valid`` and ``region`` go to
+        the model's ``fit`` when it names them (see :func:`accepted_variables`): ``region`` to a
+        :class:`~labkit.models.RegionalClassifier`, dates and validity to the deep models.
     **fit_params : passed to the model's ``fit`` (``sample_weight=...``); for a pipeline, a plain name goes to its
-        final step (``sample_weight`` as ``model__sample_weight``), as scikit-learn's pipelines need.
+        final step (``sample_weight`` as ``model__sample_weight``), as scikit-learn's pipelines need. They win over
+        the sample set's variables of the same name.
 
     Returns
     -------
-    the fitted model, with ``input_signature_``: its bands in order, its number of dates and its dates, which
-    :func:`labkit.inference.predict_cube` checks a cube against.
+    the fitted model, with ``input_signature_`` (its bands in order, its number of dates and its dates, which
+    :func:`labkit.inference.predict_cube` checks a cube against) and ``class_names_``, ``{code: name}`` of its
+    classes (the codes themselves, as text, where the sample set names none).
 
     Raises
     ------
@@ -247,16 +338,23 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     >>> model = fit_model("sklearn.tree.DecisionTreeClassifier", s)
     >>> model.input_signature_.bands, model.predict(s.X.values).tolist()
     (('B04', 'B08'), [1, 1, 2, 2])
+    >>> text = s.assign(label=("sample", ["wet", "wet", "dry", "dry"]))
+    >>> named = fit_model("sklearn.tree.DecisionTreeClassifier", text)
+    >>> named.classes_.tolist(), named.class_names_
+    ([1, 2], {1: 'dry', 2: 'wet'})
     """
     from .registry import make_model
 
     signature = input_signature(samples)
     if not callable(getattr(model, "fit", None)):
         model = make_model(model)
-    _check_training_set(samples, model, "fit_model")
-    _check_sample_weight(fit_params, samples.sizes["sample"], "fit_model")
-    X, y = samples["X"].values, samples["label"].values
+    coded = with_label_codes(samples)
+    _check_training_set(coded, model, "fit_model")
+    _check_sample_weight(fit_params, coded.sizes["sample"], "fit_model")
+    X, y = coded["X"].values, coded["label"].values
+    kwargs = {**_sample_kwargs(model, "fit", coded), **_route_fit_params(model, fit_params)}
     with _lightgbm.fit_errors(_name(model)):
-        model.fit(X, y, **_region_kwargs(model, samples), **_route_fit_params(model, fit_params))
+        model.fit(X, y, **kwargs)
     model.input_signature_ = signature
+    model.class_names_ = _names_of(model, coded)
     return model

@@ -61,7 +61,9 @@ def test_nan_labels_are_named_as_missing_labels_not_as_a_dtype(samples, tmp_path
 
 
 def test_whole_float_labels_get_the_conversion_hint(samples):
-    with pytest.raises(DataModelError, match=r"'label' must hold integers; got dtype float64"):
+    with pytest.raises(DataModelError, match=r"'label' must hold integers \(class codes\) or text \(class names\); "
+                                             r"got dtype float64\. Convert whole-number codes with "
+                                             r"samples\['label'\]\.astype\('int64'\)"):
         dm.validate(samples.assign(label=samples["label"].astype(float)))
 
 

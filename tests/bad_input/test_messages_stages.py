@@ -46,7 +46,9 @@ def test_missing_code_in_labels_argument():
 @pytest.mark.parametrize(("y_true", "message"), [
     ([1.5, 2.0], r"y_true must hold integer class codes; got 1\.5 at position 0 \(1 value\(s\) not a whole number\)"),
     ([1.0, np.inf], r"y_true must hold integer class codes; got inf at position 1"),
-    (["crop", "water"], r"y_true must hold integer class codes; got <U5 values such as 'crop'"),
+    # names are labels too (text labels), but not against codes: the message says how to get names from a model
+    (["crop", "water"], r"y_pred holds class codes \(int64 values\) but y_true class names \(text, such as "
+                        r"\['crop'\]\); give both as names or both as codes\. .*model\.class_names_"),
 ])
 def test_labels_that_are_not_codes_are_refused(y_true, message):
     with pytest.raises(ConfigError, match=r"^assess_accuracy: " + message):
