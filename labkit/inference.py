@@ -142,12 +142,12 @@ def _takes(model, method: str, name: str) -> bool:
         return False
 
 
-def _day_of_year(cube: xr.DataArray) -> np.ndarray:
-    """The day of year of each date of the cube (its positions when it has no dates), as a model's ``doy``."""
-    times = cube["time"].values
-    if np.issubdtype(times.dtype, np.datetime64):
-        return pd.DatetimeIndex(times).day_of_year.to_numpy().astype(np.float32)
-    return np.arange(len(times), dtype=np.float32)
+def _days(cube: xr.DataArray, model) -> np.ndarray:
+    """The cube's dates as a model's ``doy``: counted as its training samples' were (day of year by default)."""
+    from .models.training import InputSignature
+
+    signature = getattr(model, "input_signature_", None) or InputSignature((), cube.sizes["time"])
+    return signature.cube_days(cube["time"].values)
 
 
 def _classify(model, pixels: np.ndarray, classes: np.ndarray, extra: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +225,7 @@ def predict_cube(
                           f"got {classes.min()}..{classes.max()}.")
     source = _model_input(cube, model)
     method = "predict_proba" if hasattr(model, "predict_proba") else "predict"
-    extra = {"doy": _day_of_year(source)} if _takes(model, method, "doy") else {}
+    extra = {"doy": _days(source, model)} if _takes(model, method, "doy") else {}
     # A model that reads a mask of missing observations classifies a pixel with at least one; others need them all.
     partial = _takes(model, method, "valid")
     height, width = cube.sizes["y"], cube.sizes["x"]

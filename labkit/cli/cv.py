@@ -81,6 +81,17 @@ def _params(text: str | None) -> dict:
     return params
 
 
+def _shows_progress(model: str) -> bool:
+    """Whether a registered model takes a ``progress`` hyperparameter (the networks: a bar over epochs)."""
+    from ..models import MODELS
+    from ..models.registry import _param_names, resolve_estimator_class
+
+    entry = MODELS.get(model)
+    if entry is None or entry.estimator is None:
+        return False
+    return "progress" in (_param_names(resolve_estimator_class(entry.estimator)) or ())
+
+
 def run(args: argparse.Namespace) -> int:
     """Cross-validate, print the scores, write the JSON report if asked. Returns 0.
 
@@ -94,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
     from ..models import cross_validate, parse_model_config
     from ..outputs import check_destination
 
-    config = parse_model_config({"model": args.model, "params": _params(args.params), "per_region": args.per_region})
+    params = _params(args.params)
+    if args.progress and _shows_progress(args.model):
+        params.setdefault("progress", True)  # a network's bar over its epochs, under the bar over the folds
+    config = parse_model_config({"model": args.model, "params": params, "per_region": args.per_region})
     if args.json is not None:  # before the cross-validation: an output that cannot be written fails now
         check_destination(args.json, kind="file", overwrite=args.overwrite)
     samples = read_samples(args.samples)

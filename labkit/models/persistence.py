@@ -62,7 +62,8 @@ def _signature_dict(model) -> dict | None:
     if signature is None:
         return None
     times = None if signature.times is None else [str(np.datetime64(t, "s")) for t in signature.times]
-    return {"bands": list(signature.bands), "n_time": int(signature.n_time), "times": times}
+    return {"bands": list(signature.bands), "n_time": int(signature.n_time), "times": times,
+            "doy_reference": signature.doy_reference}
 
 
 def _signature_from(data: dict | None):
@@ -71,7 +72,7 @@ def _signature_from(data: dict | None):
     from .training import InputSignature
 
     times = None if data["times"] is None else tuple(np.datetime64(t, "ns") for t in data["times"])
-    return InputSignature(tuple(data["bands"]), int(data["n_time"]), times)
+    return InputSignature(tuple(data["bands"]), int(data["n_time"]), times, data.get("doy_reference"))
 
 
 def _plain(value):

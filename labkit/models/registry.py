@@ -40,8 +40,8 @@ from . import _lightgbm
 
 
 INPUTS = ("series", "patches")
-"""What a model consumes: pixel ``series`` ``(sample, time, band)``, or image ``patches`` ``(sample, time, band, y,
-x)``."""
+"""What a model consumes: pixel ``series`` ``(sample, time, band)`` of a sample set, or image ``patches`` cut from a
+cube against a reference raster (``fit(cube, reference)``: :class:`~labkit.models.deep.spatial.SpatialClassifier`)."""
 
 TASKS = ("classification", "regression")
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-from ..datamodel import class_names, validate, with_label_codes
+from ..datamodel import class_names, observation_days, validate, with_label_codes
 from ..errors import ConfigError, DataModelError
 from . import _lightgbm
 
@@ -42,11 +43,35 @@ class InputSignature:
         Number of dates (time steps) of each series.
     times : tuple of numpy.datetime64, optional
         The dates, when the sample set had dates (None when its ``time`` holds positions).
+    doy_reference : str, optional
+        How the sample set's ``doy`` counted days: None for the day of year, or the reference date
+        (``"YYYY-MM-DD"``) of days counted since it (:func:`labkit.datamodel.observation_days`). A model that reads
+        dates is given a cube's dates counted the same way (:func:`cube_days`).
     """
 
     bands: tuple[str, ...]
     n_time: int
     times: tuple[np.datetime64, ...] | None = None
+    doy_reference: str | None = None
+
+    def cube_days(self, times) -> np.ndarray:
+        """The ``doy`` of a cube's dates, counted as the samples' were (day of year, or days since the reference).
+
+        Example
+        -------
+        >>> InputSignature(("B04",), 2).cube_days(np.array(["2022-01-02", "2022-02-01"], "datetime64[D]")).tolist()
+        [2.0, 32.0]
+        >>> InputSignature(("B04",), 2, doy_reference="2021-12-31").cube_days(
+        ...     np.array(["2022-01-02", "2022-02-01"], "datetime64[D]")).tolist()
+        [2.0, 32.0]
+        """
+        times = np.asarray(times)
+        if not np.issubdtype(times.dtype, np.datetime64):
+            return np.arange(len(times), dtype=np.float32)
+        if self.doy_reference is None:
+            return pd.DatetimeIndex(times).day_of_year.to_numpy().astype(np.float32)
+        days, _ = observation_days(times, reference=self.doy_reference)
+        return days
 
     def describe(self) -> str:
         """``"12 dates x bands ['B04', 'B08']"``, for messages.
@@ -67,13 +92,14 @@ def input_signature(samples: xr.Dataset) -> InputSignature:
     >>> import labkit.datamodel as dm
     >>> s = dm.make_samples(np.zeros((2, 3, 2)), [1, 2], [0, 1], bands=["B04", "B08"])
     >>> input_signature(s)
-    InputSignature(bands=('B04', 'B08'), n_time=3, times=None)
+    InputSignature(bands=('B04', 'B08'), n_time=3, times=None, doy_reference=None)
     """
     validate(samples, "samples")
     time = samples["time"].values
     dated = np.issubdtype(time.dtype, np.datetime64)
+    reference = samples["doy"].attrs.get("reference") if "doy" in samples else None
     return InputSignature(tuple(str(b) for b in samples["band"].values), int(samples.sizes["time"]),
-                          tuple(time) if dated else None)
+                          tuple(time) if dated else None, reference)
 
 
 SAMPLE_VARIABLES = ("group", "doy", "valid", "region")
@@ -233,6 +259,9 @@ def _check_training_set(samples: xr.Dataset, model, who: str) -> None:
     ...
     labkit.errors.DataModelError: fit_model: the sample set holds a single class in 'label' (code 4: 3 samples); a classifier needs samples of at least 2 classes. Add reference samples of other classes, or check how the samples were selected.
     """
+    if getattr(model, "input_kind", "series") != "series":
+        raise ConfigError(f"{who}: {_name(model)} reads image patches (a cube and a reference raster), not a sample "
+                          "set's pixel series: fit it with model.fit(cube, reference).")
     n = samples.sizes["sample"]
     if n == 0:
         raise DataModelError(f"{who}: the sample set has no samples (its 'sample' dimension is empty); there is "

@@ -4,7 +4,10 @@
   :class:`torch.nn.Module` objects that read a series, the dates of its observations and a mask of the missing ones;
 * :mod:`.data`: series as batches (standardised, masked, dated), from arrays in memory or streamed from Zarr;
 * :mod:`.training`: the training loop (validation, early stopping, schedule, checkpoints, CUDA and mixed precision);
-* :mod:`.estimator`: :class:`DeepClassifier` and :class:`DeepRegressor`, the scikit-learn estimators.
+* :mod:`.estimator`: :class:`DeepClassifier` and :class:`DeepRegressor`, the scikit-learn estimators;
+* :mod:`.spatial`: a U-Net trained on image patches of a cube against a reference raster
+  (:class:`~.spatial.SpatialClassifier`, registered as ``"unet"``, ``inputs="patches"``);
+* :mod:`.superres`: super-resolution of Sentinel-2's 20 m bands to 10 m.
 
 Every network is registered under its name for classification (``make_model("tempcnn")``, ``labkit cv --model
 ltae``) and under ``NAME-regressor`` for regression. Importing this package does not import torch: the estimators'
@@ -49,3 +52,15 @@ for _name, (_dates, _description) in _NETWORKS.items():
                        description=_description + (" (regression)" if _suffix else ""), takes_stats=False,
                        estimator=f"labkit.models.deep.estimator.{_estimator}", inputs="series",
                        uses_dates=_dates, gpu=True, task=_task)
+
+
+def _build_unet(**params):
+    from .spatial import SpatialClassifier
+
+    return SpatialClassifier(**params)
+
+
+register_model("unet", _build_unet,
+               description="U-Net on image patches (dates x bands as channels), trained on a reference raster",
+               takes_stats=False, estimator="labkit.models.deep.spatial.SpatialClassifier", inputs="patches",
+               uses_dates=False, gpu=True, task="classification")
