@@ -1,0 +1,93 @@
+"""Exercises of notebook 06, deep learning on pixel time series."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..compare import compare_dates, compare_values
+from . import Exercise
+
+
+def network_input(series, valid, mean: float, std: float) -> dict[str, np.ndarray]:
+    """What a network reads of one pixel's series: ``x`` standardised with 0 where missing, and ``mask``.
+
+    An observation is missing where ``valid`` is False or the value is not finite.
+
+    Example
+    -------
+    >>> network_input([0.2, np.nan, 0.6], [True, True, False], mean=0.4, std=0.2)
+    {'x': array([-1.,  0.,  0.], dtype=float32), 'mask': array([ True, False, False])}
+    """
+    series = np.asarray(series, dtype=np.float64)
+    mask = np.asarray(valid, bool) & np.isfinite(series)
+    x = np.where(mask, (np.where(mask, series, 0.0) - mean) / std, 0.0).astype(np.float32)
+    return {"x": x, "mask": mask}
+
+
+def hiding_hurts(model, X, doy, valid, label, hidden) -> bool:
+    """Whether hiding the observations ``hidden`` (a boolean per observation) lowers the model's overall accuracy
+    by more than 0.15.
+
+    Example
+    -------
+    >>> class Majority:  # predicts class 1 unless it sees a valid observation
+    ...     def predict(self, X, *, doy=None, valid=None):
+    ...         return np.where(valid.any(axis=1), 2, 1)
+    >>> valid = np.ones((4, 2), bool)
+    >>> hiding_hurts(Majority(), np.zeros((4, 2, 1)), None, valid, np.array([2, 2, 2, 2]), np.ones((4, 2), bool))
+    True
+    """
+    def accuracy(visible) -> float:
+        return float((model.predict(X, doy=doy, valid=visible) == label).mean())
+
+    return accuracy(valid) - accuracy(valid & ~np.asarray(hidden, bool)) > 0.15
+
+
+def most_attended_date(weights, dates) -> np.datetime64:
+    """The date that receives the most attention on average: ``weights`` is ``(pixel, head, time)``.
+
+    Example
+    -------
+    >>> dates = np.array(["2016-01-01", "2016-02-01"], dtype="datetime64[ns]")
+    >>> most_attended_date(np.array([[[0.2, 0.8], [0.4, 0.6]]]), dates)
+    np.datetime64('2016-02-01T00:00:00.000000000')
+    """
+    return np.asarray(dates)[int(np.argmax(np.asarray(weights).mean(axis=(0, 1))))]
+
+
+def _same_boolean(answer, expected) -> str | None:
+    if answer is ...:
+        return "no answer yet"
+    if not isinstance(answer, bool | np.bool_):
+        return f"the answer is a prediction, True or False; got {type(answer).__name__}"
+    if bool(answer) == bool(expected):
+        return None
+    return ("the measurement below says otherwise: compare the two accuracies it prints, and ask what the model "
+            "lost")
+
+
+EXERCISES: dict[str, Exercise] = {
+    "06.network_input": Exercise(
+        reference=network_input,
+        title="a pixel's series as a network reads it",
+        hint="An observation is missing where valid is False or the value is NaN (np.isfinite). Standardise with "
+             "(value - mean) / std, then put 0 where it is missing; mask is True where it is not.",
+        compare=functools.partial(compare_values, rtol=1e-5, atol=1e-6),
+    ),
+    "06.hiding_hurts": Exercise(
+        reference=hiding_hurts,
+        title="your prediction: does hiding half of the clear observations cost L-TAE more than 0.15 of accuracy?",
+        hint="An attention model sums the observations it is given, with weights that sum to 1 over them: what "
+             "happens to that sum when half of them, drawn at random, are gone?",
+        compare=_same_boolean,
+    ),
+    "06.most_attended_date": Exercise(
+        reference=most_attended_date,
+        title="the date L-TAE attends to most",
+        hint="weights is (pixel, head, time): average over the first two axes (axis=(0, 1)), then np.argmax gives "
+             "the position of the date in dates.",
+        compare=compare_dates,
+    ),
+}
