@@ -312,3 +312,30 @@ def test_a_date_aware_model_maps_a_cloudy_cube_it_was_not_gap_filled_for():
     expected = model.predict(pixels, doy=samples.time.dt.dayofyear.values.astype("float32"))
     np.testing.assert_array_equal(class_map.values.ravel(), expected)  # every pixel mapped, clouds and all
     assert (class_map.values != NO_CLASS).all() and np.isfinite(confidence.values).all()
+
+
+# ------------------------------------------------------------------------- in pipelines, folds and searches
+
+
+def test_a_network_works_in_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y, _ = peaks(n_per_class=30, missing=0.0)
+    pipeline = make_pipeline(FunctionTransformer(lambda values: values * 10.0), DeepClassifier("mlp", **FAST))
+    assert pipeline.fit(X, y).score(X, y) >= 0.9
+
+
+def test_a_network_in_grouped_cross_validation_and_search_with_text_labels():
+    from labkit.models import cross_validate, search_hyperparameters
+
+    X, y, days = peaks(n_per_class=24)
+    names = np.array(["crop", "forest", "water"])[np.searchsorted([1, 4, 9], y)]
+    samples = dm.make_samples(X, names, np.arange(len(y)) // 3, times=np.datetime64("2021-01-01")
+                              + days.astype("timedelta64[D]"), bands=["B04", "B08"])
+    model = {"model": "tempcnn", "params": {"epochs": 8, "batch_size": 16, "validation_fraction": 0.0}}
+    result = cross_validate(samples, model, folds=3, group_by="group", random_state=0)
+    assert result.mean["overall_accuracy"] > 0.7
+    assert list(result.per_class.index) == ["crop", "forest", "water"]
+    search = search_hyperparameters(model, samples, {"learning_rate": [1e-3, 3e-3]}, folds=3, random_state=0)
+    assert set(search.results["learning_rate"]) == {1e-3, 3e-3} and 0 <= search.best_score <= 1
