@@ -7,6 +7,8 @@ reference and predicted class codes, or a class map ``(y, x)`` with reference la
   kappa, per-class precision (user's accuracy), recall (producer's accuracy) and F1, macro F1
   (:class:`AccuracyReport`); :func:`summarize_runs` gives their mean and standard deviation over several runs
   (seeds, folds) as a :class:`RunsSummary`;
+* :func:`assess_regression`: for a numeric variable (a regression, such as an LAI map), RMSE, MAE, R² and bias
+  against reference values (:class:`RegressionReport`);
 * :func:`stratified_sample_design` and :func:`draw_stratified_sample`: where to collect reference labels, a
   stratified random sample of the map's pixels (the map classes are the strata), sized and allocated as
   Olofsson et al. (2014) recommend;
@@ -298,6 +300,92 @@ def assess_accuracy(y_true, y_pred, *, labels=None, class_names: dict[int, str] 
         class_names=names,
     )
 
+
+@dataclass(frozen=True)
+class RegressionReport:
+    """Scores of estimated numbers (LAI, biomass...) against reference values.
+
+    Attributes
+    ----------
+    rmse, mae : float
+        Root mean square error and mean absolute error, in the target's units.
+    r2 : float
+        Coefficient of determination, ``1 - SSE / SST`` (scikit-learn's ``r2_score``): 1 is perfect, 0 is no better
+        than the reference mean, negative is worse. NaN when the reference is constant.
+    bias : float
+        Mean of ``predicted - reference``.
+    n : int
+        Number of samples.
+    """
+
+    rmse: float
+    mae: float
+    r2: float
+    bias: float
+    n: int
+
+    def to_dict(self) -> dict:
+        """JSON-ready scores, rounded to 4 decimals (NaN as None).
+
+        Example
+        -------
+        >>> assess_regression([1.0, 2.0, 3.0], [1.0, 2.0, 4.0]).to_dict()
+        {'rmse': 0.5774, 'mae': 0.3333, 'r2': 0.5, 'bias': 0.3333, 'n_samples': 3}
+        """
+        def rounded(value: float):
+            return None if not math.isfinite(value) else round(value, 4)
+
+        return {"rmse": rounded(self.rmse), "mae": rounded(self.mae), "r2": rounded(self.r2),
+                "bias": rounded(self.bias), "n_samples": self.n}
+
+
+def assess_regression(y_true, y_pred) -> RegressionReport:
+    """RMSE, MAE, R² and bias of estimated numbers against reference values.
+
+    Parameters
+    ----------
+    y_true, y_pred : sequences of numbers of the same length, finite
+
+    Returns
+    -------
+    RegressionReport
+
+    Raises
+    ------
+    DataModelError
+        A missing value (NaN, ±inf) in either: how many, and where.
+    ConfigError
+        Different lengths, no sample, values that are not numbers.
+
+    Example
+    -------
+    >>> report = assess_regression([1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 2.5, 4.0])
+    >>> round(report.rmse, 3), report.mae, report.r2, report.bias
+    (0.354, 0.25, 0.9, 0.0)
+    """
+    who = "assess_regression"
+    values = {}
+    for name, given in (("y_true", y_true), ("y_pred", y_pred)):
+        array = np.asarray(given).ravel()
+        if array.dtype.kind not in "iuf":
+            raise ConfigError(f"{who}: {name} must hold numbers; got dtype {array.dtype}.")
+        array = array.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(array))
+        if bad.size:
+            raise DataModelError(f"{who}: {bad.size} of the {array.size} values in {name} are not finite (NaN or "
+                                 f"±inf), at positions {bad[:5].tolist()}{' ...' if bad.size > 5 else ''}. Drop "
+                                 "those samples from both arguments first.")
+        values[name] = array
+    truth, predicted = values["y_true"], values["y_pred"]
+    if truth.shape != predicted.shape:
+        raise ConfigError(f"{who}: {truth.size} reference values but {predicted.size} predictions.")
+    if truth.size == 0:
+        raise ConfigError(f"{who}: no samples to assess.")
+    error = predicted - truth
+    total = float(((truth - truth.mean()) ** 2).sum())
+    r2 = 1.0 - float((error ** 2).sum()) / total if total > 0 else float("nan")
+    return RegressionReport(rmse=float(np.sqrt((error ** 2).mean())), mae=float(np.abs(error).mean()), r2=r2,
+                            bias=float(error.mean()), n=int(truth.size))
 
 def plot_confusion_matrix(report: AccuracyReport | RunsSummary, ax=None, *, normalize: bool = True):
     """Plot the confusion matrix (rows: reference, columns: predicted), row-normalised by default.

@@ -15,7 +15,10 @@ This page is the one place where they are defined.
 **sample set**
     ``xarray.Dataset`` with ``X (sample, time, band)`` float, ``label (sample)`` the class of each sample, and
     ``group (sample)`` integer id of the polygon a pixel came from (what splits must keep together). Labels are
-    integer class codes, or text class names (as in every sits sample table). Optional:
+    integer class codes, or text class names (as in every sits sample table). For **regression** (a numeric
+    variable to estimate, such as the leaf area index), ``target (sample)`` holds one finite float per sample,
+    and ``label`` may then be left out: a set needs ``label``, ``target`` or both; classifiers fit ``label``,
+    regressors ``target`` (:func:`labkit.models.task_of`). Optional:
 
     * ``region (sample)``, ``x (sample)``, ``y (sample)`` (pixel centres in ``attrs["crs"]``);
     * ``class_name (class)``: a name for each integer class code (text labels are their own names);
@@ -303,11 +306,31 @@ def _per_sample(values, name: str, n_sample: int, n_time: int, dtype) -> np.ndar
     return np.array(values, dtype=dtype)
 
 
+def _as_labels(label, class_names) -> np.ndarray:
+    """``label`` as an array: text held in objects as numpy str; ``class_names`` refused with text labels."""
+    label = np.asarray(label)
+    if _text_or_none(label) and label.dtype == object and not pd.isna(label).any():
+        label = label.astype(str)
+    if class_names and is_text(label):
+        raise DataModelError("make_samples: class_names names integer class codes, but the labels are text (their own "
+                             "names). Leave class_names out.")
+    return label
+
+
+def _as_float(target: np.ndarray) -> np.ndarray:
+    """A numeric ``target`` as float64 (what :func:`validate` then checks: finite); text is refused by name."""
+    if target.dtype.kind not in "iu":
+        raise DataModelError(f"make_samples: target must hold numbers (one per sample, for regression); got dtype "
+                             f"{target.dtype}. For class names, pass them as label.")
+    return target.astype(np.float64)
+
+
 def make_samples(
     X,
-    label,
-    group,
+    label=None,
+    group=None,
     *,
+    target=None,
     times: Sequence | None = None,
     bands: Sequence[str],
     region=None,
@@ -325,10 +348,13 @@ def make_samples(
     Parameters
     ----------
     X : array (sample, time, band)
-    label : array (sample,)
-        The class of each sample: integer codes, or class names (text).
-    group : array (sample,) of integers
-        The id of the polygon (or any unit that must not be split) each sample came from.
+    label : array (sample,), optional
+        The class of each sample: integer codes, or class names (text). May be left out when ``target`` is given.
+    group : array (sample,) of integers, optional
+        The id of the polygon (or any unit that must not be split) each sample came from. None: every sample is its
+        own group (independent samples, such as simulations).
+    target : array (sample,) of floats, optional
+        A numeric value per sample, finite, for regression (stored as float64 unless already floats).
     times : dates or None
         None numbers the time steps ``0..n-1``.
     bands : band names.
@@ -345,8 +371,8 @@ def make_samples(
     Raises
     ------
     DataModelError
-        What :func:`validate` refuses; ``doy`` or ``valid`` of the wrong shape, ``valid`` not bool, ``class_names``
-        with text labels, ``doy_reference`` without ``doy``.
+        What :func:`validate` refuses; neither ``label`` nor ``target``; ``doy`` or ``valid`` of the wrong shape,
+        ``valid`` not bool, ``class_names`` with text labels, ``doy_reference`` without ``doy``.
 
     Example
     -------
@@ -358,24 +384,27 @@ def make_samples(
     ...                  valid=np.array([[True, True, False], [True, True, True]]))
     >>> s.label.values.tolist(), s.doy.values[1].tolist(), int(s.valid.sum())
     (['crop', 'water'], [10.0, 20.0, 30.0], 5)
+    >>> r = make_samples(np.zeros((3, 1, 2)), target=[0.5, 2.0, 4.1], bands=["B04", "B08"])
+    >>> "label" in r, r.target.values.tolist(), r.group.values.tolist()
+    (False, [0.5, 2.0, 4.1], [0, 1, 2])
     """
     X = np.asarray(X)
     if X.ndim != 3:
         raise DataModelError(f"make_samples: X must be (sample, time, band); got {X.ndim} dims.")
+    if label is None and target is None:
+        raise DataModelError("make_samples: give label (the class of each sample) or target (a number per sample, "
+                             "for regression), or both.")
     n_sample, n_time = X.shape[:2]
-    label = np.asarray(label)
-    if _text_or_none(label) and label.dtype == object and not pd.isna(label).any():
-        label = label.astype(str)
-    if class_names and is_text(label):
-        raise DataModelError("make_samples: class_names names integer class codes, but the labels are text (their own "
-                             "names). Leave class_names out.")
+    variables = {"X": (SAMPLE_DIMS, X)}
+    if label is not None:
+        variables["label"] = ("sample", _as_labels(label, class_names))
+    if target is not None:
+        target = np.asarray(target)
+        variables["target"] = ("sample", target if target.dtype.kind == "f" else _as_float(target))
+    variables["group"] = ("sample", np.arange(n_sample) if group is None else np.asarray(group))
     time = np.arange(n_time) if times is None else pd.to_datetime(list(times)).values
     ds = xr.Dataset(
-        {
-            "X": (SAMPLE_DIMS, X),
-            "label": ("sample", label),
-            "group": ("sample", np.asarray(group)),
-        },
+        variables,
         coords={"time": time, "band": [str(b) for b in bands], "sample": np.arange(n_sample)},
         attrs=dict(attrs or {}),
     )
@@ -415,10 +444,18 @@ def label_codes(samples: xr.Dataset) -> tuple[np.ndarray, dict[int, str]]:
     >>> codes.tolist(), names
     ([2, 1, 2], {1: 'crop', 2: 'water'})
     """
+    _need_labels(samples, "label_codes")
     labels = samples["label"].values
     if is_text(labels):
         return encode_labels(labels)
     return labels, class_names(samples)
+
+
+def _need_labels(samples: xr.Dataset, who: str) -> None:
+    """Refuse a sample set without ``label`` (one for regression, holding only ``target``)."""
+    if "label" not in samples:
+        raise DataModelError(f"{who}: the sample set has no 'label' (class of each sample); it holds "
+                             f"{'a numeric target, for regression' if 'target' in samples else 'no labels'}.")
 
 
 def with_label_codes(samples: xr.Dataset) -> xr.Dataset:
@@ -434,8 +471,8 @@ def with_label_codes(samples: xr.Dataset) -> xr.Dataset:
     >>> coded.label.values.tolist(), class_names(coded)
     ([2, 1, 2], {1: 'crop', 2: 'water'})
     """
-    if not is_text(samples["label"].values):
-        return samples
+    if "label" not in samples or not is_text(samples["label"].values):
+        return samples  # integer codes already, or a set for regression (target only)
     codes, names = label_codes(samples)
     coded = samples.assign(label=("sample", codes, samples["label"].attrs))
     return coded.assign(class_name=xr.DataArray(list(names.values()), dims="class", coords={"class": list(names)}))
@@ -444,7 +481,8 @@ def with_label_codes(samples: xr.Dataset) -> xr.Dataset:
 def class_names(samples: xr.Dataset) -> dict[int, str]:
     """The ``{code: name}`` of a sample set's classes (codes as names where none are stored).
 
-    Text labels: codes ``1..n`` in sorted order of the names, as :func:`label_codes` gives them.
+    Text labels: codes ``1..n`` in sorted order of the names, as :func:`label_codes` gives them. A set without
+    ``label`` (regression) has no classes: ``{}``.
 
     Example
     -------
@@ -455,6 +493,8 @@ def class_names(samples: xr.Dataset) -> dict[int, str]:
     >>> class_names(make_samples(np.zeros((2, 1, 1)), ["water", "crop"], [0, 1], bands=["NDVI"]))
     {1: 'crop', 2: 'water'}
     """
+    if "label" not in samples:
+        return {}
     labels = samples["label"].values
     if is_text(labels):
         return encode_labels(labels)[1]
@@ -611,13 +651,18 @@ def validate(obj, kind: str | None = None, *, check_values: bool | None = None) 
     kind : {"cube", "mask", "samples", "class_map", "probs"}, optional
         What ``obj`` must be. By default it is guessed from the dims.
     check_values : bool, optional
-        Also check the values (mask codes, label types, probability range). Default: only when the data is in
-        memory, so that validating a dask-backed cube never computes it.
+        Also check the values (mask codes, label types, a finite ``target``, probability range). Default: only when
+        the data is in memory, so that validating a dask-backed cube never computes it.
 
     Returns
     -------
     str
         The kind.
+
+    Notes
+    -----
+    A sample set needs ``label`` (integer codes or text), ``target`` (floats, finite: a regression's numeric
+    variable) or both, besides ``X`` and ``group``.
 
     Raises
     ------
@@ -633,6 +678,11 @@ def validate(obj, kind: str | None = None, *, check_values: bool | None = None) 
     Traceback (most recent call last):
     ...
     labkit.errors.DataModelError: class map: dims must be ('y', 'x'); got ('x', 'y'). Use .transpose('y', 'x').
+    >>> lai = make_samples(np.zeros((2, 1, 1)), target=[1.5, 3.0], bands=["NDVI"])
+    >>> validate(lai.assign(target=("sample", [1.5, np.nan])))
+    Traceback (most recent call last):
+    ...
+    labkit.errors.DataModelError: sample set: 'target' is not finite (NaN or ±inf) for 1 of 2 samples (e.g. samples [1]). Drop them first: samples.isel(sample=numpy.isfinite(samples['target']).values).
     """
     if kind is None:
         kind = _guess_kind(obj)
@@ -683,19 +733,23 @@ def _validate_samples(ds, check_values: bool | None) -> None:
     what = "sample set"
     if not isinstance(ds, xr.Dataset):
         _fail(what, f"expected an xarray.Dataset; got {type(ds).__name__}.")
-    for var, dims in (("X", SAMPLE_DIMS), ("label", ("sample",)), ("group", ("sample",))):
-        if var not in ds:
-            _fail(what, f"missing variable '{var}' {dims}.", "Build sample sets with labkit.datamodel.make_samples.")
-        if ds[var].dims != dims:
-            _fail(what, f"variable '{var}' must have dims {dims}; got {ds[var].dims}.")
-    for var, dims in (("region", ("sample",)), ("x", ("sample",)), ("y", ("sample",)), ("doy", ("sample", "time")),
-                      ("valid", ("sample", "time"))):
+    _require(ds, "X", SAMPLE_DIMS, what)
+    if "label" not in ds and "target" not in ds:  # one of them, or both (checked below)
+        _fail(what, "missing variable 'label' ('sample',): the class of each sample (or 'target' ('sample',), a "
+                    "number per sample, for regression).", "Build sample sets with labkit.datamodel.make_samples.")
+    _require(ds, "group", ("sample",), what)
+    for var, dims in (("label", ("sample",)), ("target", ("sample",)), ("region", ("sample",)), ("x", ("sample",)),
+                      ("y", ("sample",)), ("doy", ("sample", "time")), ("valid", ("sample", "time"))):
         if var in ds and ds[var].dims != dims:
-            _fail(what, f"optional variable '{var}' must have dims {dims}; got {ds[var].dims}.")
+            kind = "variable" if var in ("label", "target") else "optional variable"
+            _fail(what, f"{kind} '{var}' must have dims {dims}; got {ds[var].dims}.")
     _check_time(ds, what, allow_positions=True)
     _check_bands(ds, what)
     values = check_values is not False
-    _check_labels(ds, what, values)
+    if "label" in ds:
+        _check_labels(ds, what, values)
+    if "target" in ds:
+        _check_target(ds, what, values)
     if values:
         _check_missing(ds["group"].values, "group", what)
     if not np.issubdtype(ds["group"].dtype, np.integer):
@@ -710,6 +764,14 @@ def _validate_samples(ds, check_values: bool | None) -> None:
                                              "samples.assign(X=samples.X.fillna(0)).)")
     if "doy" in ds:
         _check_doy(ds, what, values)
+
+
+def _require(ds: xr.Dataset, var: str, dims: tuple[str, ...], what: str) -> None:
+    """Refuse a sample set without variable ``var``, or with it on other ``dims``."""
+    if var not in ds:
+        _fail(what, f"missing variable '{var}' {dims}.", "Build sample sets with labkit.datamodel.make_samples.")
+    if ds[var].dims != dims:
+        _fail(what, f"variable '{var}' must have dims {dims}; got {ds[var].dims}.")
 
 
 def _check_missing(values: np.ndarray, var: str, what: str) -> None:
@@ -745,12 +807,30 @@ def _check_labels(ds: xr.Dataset, what: str, values: bool) -> None:
               "Convert whole-number codes with samples['label'].astype('int64'), class names with .astype(str).")
 
 
+def _check_target(ds: xr.Dataset, what: str, values: bool) -> None:
+    """``target``: floats, finite (a regression cannot fit or score a missing value)."""
+    target = ds["target"]
+    if target.dtype.kind != "f":
+        _fail(what, f"'target' must hold floats (a number per sample, for regression); got dtype {target.dtype}.",
+              "Convert numbers with samples['target'].astype('float64'); class names belong in 'label'.")
+    if not values:
+        return
+    bad = np.flatnonzero(~np.isfinite(np.asarray(target.values)))
+    if bad.size:
+        _fail(what, f"'target' is not finite (NaN or ±inf) for {bad.size} of {target.size} samples (e.g. samples "
+                    f"{bad[:5].tolist()}).", "Drop them first: samples.isel(sample=numpy.isfinite(samples['target'])"
+                                              ".values).")
+
+
 def _check_class_name(ds: xr.Dataset, what: str, values: bool) -> None:
     """``class_name (class)``: names of integer codes, one for every code in ``label``."""
     if "class_name" not in ds:
         return
     if ds["class_name"].dims != ("class",):
         _fail(what, f"'class_name' must have dims ('class',); got {ds['class_name'].dims}.")
+    if "label" not in ds:
+        _fail(what, "'class_name' names class codes, but the sample set has no 'label'.",
+              "Drop it: samples.drop_vars(['class_name', 'class']).")
     if not np.issubdtype(ds["label"].dtype, np.integer):
         _fail(what, "'class_name' names integer class codes, but the labels are text (their own names).",
               "Drop it: samples.drop_vars(['class_name', 'class']).")

@@ -1355,8 +1355,9 @@ def read_zarr(
 def write_samples(samples: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write a sample set to a NetCDF (HDF5) file.
 
-    Dates, band names, labels (codes or text), class names (``class_name``), the days and validity of the
-    observations (``doy`` with its ``reference``, ``valid``) are kept; :func:`read_samples` reads the file back.
+    Dates, band names, labels (codes or text), class names (``class_name``), a regression's ``target``, the days
+    and validity of the observations (``doy`` with its ``reference``, ``valid``) are kept; :func:`read_samples`
+    reads the file back.
 
     Parameters
     ----------
@@ -1581,6 +1582,9 @@ def describe(path: str | os.PathLike) -> dict[str, object]:
     >>> info = describe(write_samples(s, tempfile.mkdtemp() + "/s.nc"))
     >>> info["classes"], info["doy"]
     ('a: 1, b: 2', 'day of year')
+    >>> s = dm.make_samples(np.ones((3, 1, 1)), target=[0.5, 1.0, 3.0], bands=["NDVI"])
+    >>> describe(write_samples(s, tempfile.mkdtemp() + "/lai.nc"))["target"]
+    '0.5..3 (mean 1.5)'
     """
     _must_exist(path)
     path_str = os.fspath(path)
@@ -1622,18 +1626,23 @@ def _describe_netcdf(path: str) -> dict[str, object]:
         with xr.open_dataset(path, engine=_netcdf_engine(path)) as ds:
             return {"kind": "NetCDF (not a labkit sample set)", "dims": dict(ds.sizes),
                     "variables": _describe_variables(ds)}
-    text = is_text(samples["label"].values)
-    codes, names = label_codes(samples)
-    codes, counts = np.unique(codes, return_counts=True)
     info: dict[str, object] = {
         "kind": "sample set (NetCDF)",
         "samples": samples.sizes["sample"],
         "dates": _dates_summary(samples.time),
         "bands": ", ".join(map(str, samples.band.values)),
-        "classes": ", ".join((names[c] if text else _class_label(int(c), names)) + f": {n}"
-                             for c, n in zip(codes, counts)),
-        "groups": int(np.unique(samples["group"].values).size),
     }
+    if "label" in samples:
+        text = is_text(samples["label"].values)
+        codes, names = label_codes(samples)
+        codes, counts = np.unique(codes, return_counts=True)
+        info["classes"] = ", ".join((names[c] if text else _class_label(int(c), names)) + f": {n}"
+                                    for c, n in zip(codes, counts))
+    if "target" in samples:
+        target = samples["target"].values
+        info["target"] = (f"{target.min():.4g}..{target.max():.4g} (mean {target.mean():.4g})" if target.size
+                          else "n/a")
+    info["groups"] = int(np.unique(samples["group"].values).size)
     if "doy" in samples:
         reference = samples["doy"].attrs.get("reference")
         info["doy"] = f"days since {reference}" if reference else "day of year"

@@ -5,6 +5,7 @@ a sample set: the data model, NetCDF, extraction from a cube, splits, models, cr
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -397,3 +398,141 @@ def test_regional_models_get_regions_and_search_gets_the_folds_rows(recorded):
     assert len(fits) == 2 * 3 + 1 and sorted(len(X) for X, _ in fits)[-1] == 30  # the refit on every row
     for X, received in fits:
         _check_rows(X, received, samples)
+
+
+# ------------------------------------------------------------------------------------- numeric targets (regression)
+
+
+def _regression_set(n=24, seed=0, **extra):
+    """``n`` samples of two bands whose target is a noisy linear function of them; pairs of samples share a group."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 1, (n, 1, 2))
+    target = 3 * X[:, 0, 1] - X[:, 0, 0] + rng.normal(0, 0.05, n)
+    return dm.make_samples(X, target=target, group=np.arange(n) // 2, bands=["B04", "B08"], **extra)
+
+
+def test_a_sample_set_may_hold_a_target_instead_of_labels():
+    samples = _regression_set()
+    assert dm.validate(samples) == "samples" and "label" not in samples
+    assert samples["target"].dtype == np.float64 and samples["group"].values.tolist()[:4] == [0, 0, 1, 1]
+    both = dm.make_samples(np.zeros((3, 1, 1)), ["a", "b", "a"], [0, 1, 2], target=[1, 2, 3], bands=["NDVI"])
+    assert both["target"].values.tolist() == [1.0, 2.0, 3.0] and both["label"].values.tolist() == ["a", "b", "a"]
+    own_groups = dm.make_samples(np.zeros((3, 1, 1)), target=np.array([1.0, 2.0, 3.0], "float32"), bands=["NDVI"])
+    assert own_groups["group"].values.tolist() == [0, 1, 2] and own_groups["target"].dtype == np.float32
+    assert dm.class_names(samples) == {} and dm.with_label_codes(samples) is samples
+    with pytest.raises(DataModelError, match=r"label_codes: the sample set has no 'label'.*numeric target"):
+        dm.label_codes(samples)
+
+
+def test_a_target_must_be_finite_floats_and_a_set_needs_labels_or_a_target():
+    samples = _regression_set(n=4)
+    with pytest.raises(DataModelError, match=r"'target' is not finite \(NaN or ±inf\) for 2 of 4 samples \(e\.g\. "
+                                             r"samples \[1, 3\]\)"):
+        dm.validate(samples.assign(target=("sample", [1.0, np.nan, 2.0, np.inf])))
+    with pytest.raises(DataModelError, match=r"'target' must hold floats .*got dtype int64.*astype\('float64'\)"):
+        dm.validate(samples.assign(target=("sample", np.arange(4))))
+    with pytest.raises(DataModelError, match=r"missing variable 'label' \('sample',\).*or 'target'"):
+        dm.validate(samples.drop_vars("target"))
+    with pytest.raises(DataModelError, match=r"variable 'target' must have dims \('sample',\)"):
+        dm.validate(samples.assign(target=(("sample", "time"), np.ones((4, 1)))))
+    with pytest.raises(DataModelError, match=r"make_samples: give label .* or target"):
+        dm.make_samples(np.zeros((2, 1, 1)), bands=["NDVI"])
+    with pytest.raises(DataModelError, match=r"target must hold numbers.*pass them as label"):
+        dm.make_samples(np.zeros((2, 1, 1)), target=["low", "high"], bands=["NDVI"])
+    with pytest.raises(DataModelError, match=r"'class_name' names class codes, but the sample set has no 'label'"):
+        dm.validate(samples.assign(class_name=xr.DataArray(["a"], dims="class", coords={"class": [1]})))
+
+
+def test_a_target_survives_netcdf(tmp_path):
+    samples = _regression_set(n=6)
+    samples["target"].attrs.update(variable="lai", units="m2 m-2")
+    back = read_samples(write_samples(samples, tmp_path / "lai.nc"))
+    assert back.identical(samples) and back["target"].attrs["variable"] == "lai"
+
+
+def test_regressors_fit_the_target_and_classifiers_the_labels():
+    samples = _regression_set()
+    model = fit_model({"model": "rf-regressor", "params": {"n_estimators": 10, "n_jobs": 1}}, samples)
+    assert model.target_name_ == "target" and not hasattr(model, "class_names_")
+    assert np.corrcoef(model.predict(samples.X.values), samples.target.values)[0, 1] > 0.9
+    with pytest.raises(ConfigError, match=r"fit_model: RandomForestClassifier is a classifier .* has none \(only "
+                                          r"'target', for regression\)\. Use a regression model \(rf-regressor"):
+        fit_model(RF, samples)
+    labelled = _text_set()
+    with pytest.raises(ConfigError, match=r"fit_model: RandomForestRegressor is a regression model .* 'target'.*has "
+                                          r"none \(only 'label', classes\)"):
+        fit_model("rf-regressor", labelled)
+
+
+def test_folds_of_a_regression_are_not_stratified_and_keep_groups_apart():
+    samples = _regression_set(n=30)
+    plain = make_folds(samples, 3)
+    assert sorted(np.concatenate([test for _, test in plain]).tolist()) == list(range(30))
+    grouped = make_folds(samples, 5, group_by="group")
+    for train, test in grouped:
+        assert not set(samples.group.values[train]) & set(samples.group.values[test])
+    with pytest.raises(ConfigError, match=r"make_folds: 16 folds need at least 16 groups of 'group'; the sample set "
+                                          r"has 15"):
+        make_folds(samples, 16, group_by="group")
+    with pytest.raises(ConfigError, match=r"make_folds: a classification .* has none \(only 'target'"):
+        make_folds(samples, 3, stratify=True)
+    labelled = _text_set()  # labels and a target: a regression's folds ignore the classes when asked
+    both = labelled.assign(target=("sample", np.arange(labelled.sizes["sample"], dtype=float)))
+    assert len(make_folds(both, 3, stratify=False)) == 3
+
+
+def test_cross_validate_scores_a_regression_by_rmse_mae_and_r2():
+    samples = _regression_set(n=40)
+    result = cross_validate(samples, {"model": "rf-regressor", "params": {"n_estimators": 20, "n_jobs": 1}},
+                            folds=4, group_by="group")
+    assert result.task == "regression" and list(result.mean) == ["rmse", "mae", "r2"]
+    assert result.mean["r2"] > 0.6 and 0 < result.mean["mae"] <= result.mean["rmse"]
+    assert list(result.scores.columns) == ["rmse", "mae", "r2", "n_test"] and result.scores["n_test"].sum() == 40
+    assert result.predictions.dtype == np.float64 and np.isfinite(result.predictions).all()
+    pooled = result.pooled
+    assert pooled.n == 40 and np.isclose(pooled.rmse, np.sqrt(np.mean((result.predictions - samples.target) ** 2)))
+    assert [line.split()[0] for line in result.summary().splitlines()] == ["RMSE", "MAE", "R²"]
+    report = json.loads(json.dumps(result.to_dict()))
+    assert report["task"] == "regression" and set(report["scores"]) == {"rmse", "mae", "r2"}
+    assert len(report["scores"]["r2"]["folds"]) == 4 and set(report["pooled"]) == {"rmse", "mae", "r2", "bias"}
+    assert "confusion_matrix" not in report
+    with pytest.raises(ConfigError, match=r"CVResult.per_class: a regression .* has no classes"):
+        result.per_class  # noqa: B018
+
+
+def test_cross_validate_refuses_a_task_the_sample_set_cannot_train_before_any_fold(monkeypatch):
+    import labkit.models.selection as selection
+
+    monkeypatch.setattr(selection, "make_folds", lambda *a, **k: pytest.fail("folds made before the check"))
+    with pytest.raises(ConfigError, match=r"cross_validate: RandomForestClassifier is a classifier"):
+        cross_validate(_regression_set(), RF, folds=3)
+    with pytest.raises(ConfigError, match=r"cross_validate: RandomForestRegressor is a regression model"):
+        cross_validate(_text_set(), "rf-regressor", folds=3)
+
+
+def test_search_hyperparameters_tunes_a_regressor_on_r2():
+    samples = _regression_set(n=30)
+    found = search_hyperparameters({"model": "rf-regressor", "params": {"n_estimators": 10, "n_jobs": 1}}, samples,
+                                   {"max_depth": [1, 4]}, folds=3)
+    assert found.best_params == {"max_depth": 4} and found.best_estimator.target_name_ == "target"
+    assert found.search.scoring == "r2" and found.best_estimator.input_signature_.bands == ("B04", "B08")
+
+
+def test_labkit_cv_on_a_target_prints_rmse_mae_and_r2(tmp_path, capsys):
+    path = write_samples(_regression_set(n=30), tmp_path / "lai.nc")
+    out_json = tmp_path / "cv.json"
+    code = main(["cv", str(path), "--model", "rf-regressor", "--params", '{"n_estimators": 10, "n_jobs": 1}',
+                 "--folds", "3", "--no-progress", "--json", str(out_json)])
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert code == 0 and err == ""
+    assert lines[0].startswith("rf-regressor on lai.nc: 30 samples, target ") and lines[0].endswith(
+        "3 folds of samples (k-fold, not grouped by polygon, seed 0)")
+    for line, label in zip(lines[1:4], ["RMSE", "MAE", "R²"]):
+        assert re.fullmatch(rf"{label} +-?\d+\.\d{{3}} ± \d+\.\d{{3}}", line), line
+    assert "per class" not in out and len(lines) == 5 and "pooled RMSE, MAE, R² and bias" in lines[4]
+    report = json.loads(out_json.read_text())
+    assert report["task"] == "regression" and report["n_samples"] == 30 and "labels" not in report
+    code = main(["cv", str(path), "--model", "rf", "--folds", "3", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "is a classifier" in err

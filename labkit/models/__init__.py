@@ -13,7 +13,8 @@ its missing observations. Comes after :mod:`labkit.samples`, before :mod:`labkit
   :class:`DeepClassifier` and :class:`DeepRegressor` (the networks of :mod:`labkit.models.deep`);
 * keep: :func:`save_model` and :func:`load_model`, one file with the model's input signature and classes;
 * select: :func:`cross_validate` (:class:`CVResult`), :func:`search_hyperparameters` (:class:`SearchResult`),
-  :func:`make_folds` — folds grouped by polygon.
+  :func:`make_folds` — folds grouped by polygon. Classifiers fit a sample set's ``label`` and are scored by OA,
+  kappa and F1; regressors (:func:`task_of`) fit its ``target`` and are scored by RMSE, MAE and R².
 """
 
 from . import classical  # noqa: F401  (registers rf, svm, lgbm and their regression twins)

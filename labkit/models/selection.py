@@ -4,17 +4,21 @@ Neighbouring pixels of one polygon are nearly identical: a model tested on pixel
 looks far better than it is on a map. So folds are made of whole groups (``group_by="group"``: polygons; any
 variable along ``sample`` works, e.g. ``"region"``) with scikit-learn's :class:`~sklearn.model_selection.
 StratifiedGroupKFold`, which also keeps the classes' shares similar from fold to fold; without ``group_by``, plain
-:class:`~sklearn.model_selection.StratifiedKFold` (each sample its own group).
+:class:`~sklearn.model_selection.StratifiedKFold` (each sample its own group). A regression (a model whose
+:func:`~labkit.models.task_of` is ``"regression"``, fitted on the set's ``target``) has no classes to stratify by:
+its folds are plain :class:`~sklearn.model_selection.KFold`, or :class:`~sklearn.model_selection.GroupKFold` when
+grouped, and it is scored by RMSE, MAE and R² instead of overall accuracy, kappa and macro F1.
 
 * :func:`make_folds` — the ``(train, test)`` index arrays (:class:`labkit.samples.PolygonKFold` when grouped),
   checked: every class in enough groups;
 * :func:`cross_validate` — scores of a model over the folds (:class:`CVResult`), with
-  :func:`labkit.accuracy.assess_accuracy` on each fold;
+  :func:`labkit.accuracy.assess_accuracy` (or :func:`~labkit.accuracy.assess_regression`) on each fold;
 * :func:`search_hyperparameters` — grid or random search over those folds (:class:`SearchResult`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,17 +27,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..accuracy import AccuracyReport, RunsSummary, assess_accuracy, summarize_runs
+from ..accuracy import (AccuracyReport, MeanStd, RegressionReport, RunsSummary, _mean_std, assess_accuracy,
+                        assess_regression, summarize_runs)
 from ..datamodel import class_names as _class_names
 from ..datamodel import validate, with_label_codes
 from ..errors import ConfigError
 from ..params import flag, integer, seed
 from . import _lightgbm
-from .registry import describe_model, make_model
+from .registry import describe_model, make_model, task_of
 from .training import _check_training_set, _names_of, _sample_kwargs, fit_model, input_signature
 
 METRICS = {"overall_accuracy": "overall accuracy", "kappa": "kappa", "macro_f1": "macro F1"}
-"""The scores reported for each fold, and how they are printed."""
+"""The scores reported for each fold of a classification, and how they are printed."""
+
+REGRESSION_METRICS = {"rmse": "RMSE", "mae": "MAE", "r2": "R²"}
+"""The scores reported for each fold of a regression, and how they are printed."""
 
 
 # ------------------------------------------------------------------------------------------------------ folds
@@ -51,7 +59,8 @@ def _groups(samples: xr.Dataset, group_by: str | None, where: str) -> np.ndarray
 
 
 def make_folds(
-    samples: xr.Dataset, folds: int = 5, *, group_by: str | None = None, random_state: int | None = 0
+    samples: xr.Dataset, folds: int = 5, *, group_by: str | None = None, random_state: int | None = 0,
+    stratify: bool | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(train, test)`` sample indices of k folds, grouped by a variable and stratified by class.
 
@@ -67,6 +76,10 @@ def make_folds(
         (:class:`~sklearn.model_selection.StratifiedKFold`).
     random_state : int, optional
         Seed of the shuffling of groups (samples) before they are dealt to folds.
+    stratify : bool, optional
+        Keep the classes' shares similar from fold to fold (the default when the set has ``label``). False (the
+        default for a set with only ``target``, and what :func:`cross_validate` asks for a regression): plain
+        :class:`~sklearn.model_selection.KFold`, or :class:`~sklearn.model_selection.GroupKFold` with ``group_by``.
 
     Returns
     -------
@@ -76,10 +89,11 @@ def make_folds(
     Raises
     ------
     ConfigError
-        Fewer than 2 folds, a bad seed, no such variable, or a class present in fewer groups than there are folds
-        (some fold would not test that class and one would not train on it).
+        Fewer than 2 folds, a bad seed or ``stratify``, no such variable, fewer groups (samples) than folds, a
+        class present in fewer groups than there are folds (some fold would not test that class and one would not
+        learn it); stratified folds of a set without ``label``.
     DataModelError
-        A sample set without samples or with a single class.
+        A sample set without samples or, stratified, with a single class.
 
     Example
     -------
@@ -91,6 +105,9 @@ def make_folds(
     Traceback (most recent call last):
     ...
     labkit.errors.ConfigError: make_folds: class 1 has samples in only 2 groups of 'group', fewer than the 3 folds (so do classes [2]): some fold would not test it and one would not learn it. Use 2 folds or fewer, or merge or drop the class.
+    >>> lai = dm.make_samples(np.zeros((6, 1, 1)), target=np.arange(6.0), bands=["NDVI"])
+    >>> [test.tolist() for _, test in make_folds(lai, 3)]
+    [[2, 5], [1, 3], [0, 4]]
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -99,6 +116,9 @@ def make_folds(
     folds = integer(folds, "folds", "make_folds", low=2)
     random_state = seed(random_state, "make_folds", generator=False)
     validate(samples, "samples")
+    stratify = ("label" in samples) if stratify is None else flag(stratify, "stratify", "make_folds")
+    if not stratify:
+        return _unstratified_folds(samples, folds, group_by, random_state)
     samples = with_label_codes(samples)
     _check_training_set(samples, None, "make_folds")
     groups = _groups(samples, group_by, "make_folds")
@@ -123,6 +143,30 @@ def make_folds(
     return list(splits)
 
 
+def _unstratified_folds(samples: xr.Dataset, folds: int, group_by: str | None,
+                        random_state: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k folds that ignore the classes (a regression's): :class:`~sklearn.model_selection.KFold` over samples, or
+    :class:`labkit.samples.PolygonKFold` (``GroupKFold``) over the values of ``group_by``; both shuffled."""
+    from sklearn.model_selection import KFold
+
+    from ..samples import PolygonKFold
+
+    if samples.sizes["sample"] == 0:
+        _check_training_set(samples, None, "make_folds")
+    groups = _groups(samples, group_by, "make_folds")
+    n_groups = np.unique(groups).size
+    if n_groups < folds:
+        unit = f"groups of {group_by!r}" if group_by else "samples"
+        raise ConfigError(f"make_folds: {folds} folds need at least {folds} {unit}; the sample set has {n_groups}. "
+                          f"Use {max(n_groups, 2)} folds or fewer.")
+    if group_by is None:
+        splits = KFold(folds, shuffle=True, random_state=random_state).split(groups)
+    else:
+        splits = PolygonKFold(folds, stratify=False, shuffle=True, random_state=random_state).split(
+            None, np.zeros(len(groups), int), groups)
+    return list(splits)
+
+
 # ------------------------------------------------------------------------------------------ cross-validation
 
 
@@ -134,53 +178,79 @@ class CVResult:
     ----------
     model : str
         The model's name (as given, or its class name).
-    folds : list of AccuracyReport
-        One report per fold, on that fold's test samples (see :func:`labkit.accuracy.assess_accuracy`).
-    pooled : AccuracyReport
-        All the out-of-fold predictions together: its ``confusion`` is the sum of the folds' confusion matrices.
+    folds : list of AccuracyReport, or of RegressionReport for a regression
+        One report per fold, on that fold's test samples (see :func:`labkit.accuracy.assess_accuracy` and
+        :func:`~labkit.accuracy.assess_regression`).
+    pooled : AccuracyReport or RegressionReport
+        All the out-of-fold predictions together: for a classification, its ``confusion`` is the sum of the folds'
+        confusion matrices.
     predictions, fold : arrays (n_samples,)
         Each sample's out-of-fold prediction, and the fold that tested it.
     group_by, random_state : how the folds were made.
     fit_seconds : list of float
         Training time of each fold.
+    task : {"classification", "regression"}, default "classification"
+        What the model does: its scores are :data:`METRICS` (overall accuracy, kappa, macro F1) or
+        :data:`REGRESSION_METRICS` (RMSE, MAE, R²).
     """
 
     model: str
-    folds: list[AccuracyReport]
-    pooled: AccuracyReport
+    folds: list[AccuracyReport] | list[RegressionReport]
+    pooled: AccuracyReport | RegressionReport
     predictions: np.ndarray
     fold: np.ndarray
     group_by: str | None = None
     random_state: int | None = 0
     fit_seconds: list[float] = field(default_factory=list)
+    task: str = "classification"
+
+    @property
+    def metrics(self) -> dict[str, str]:
+        """The scores of this task and how they are printed (:data:`METRICS` or :data:`REGRESSION_METRICS`)."""
+        return REGRESSION_METRICS if self.task == "regression" else METRICS
+
+    def _n_test(self, report) -> int:
+        return report.n if self.task == "regression" else int(report.confusion.sum())
 
     @property
     def scores(self) -> pd.DataFrame:
-        """One row per fold: overall accuracy, kappa, macro F1 and the number of test samples."""
-        rows = [{"overall_accuracy": r.overall_accuracy, "kappa": r.kappa, "macro_f1": r.macro_f1,
-                 "n_test": int(r.confusion.sum())} for r in self.folds]
+        """One row per fold: each score (overall accuracy, kappa, macro F1; or RMSE, MAE, R²) and the number of
+        test samples."""
+        rows = [{**{k: getattr(r, k) for k in self.metrics}, "n_test": self._n_test(r)} for r in self.folds]
         return pd.DataFrame(rows, index=pd.RangeIndex(len(rows), name="fold"))
+
+    def _classes_only(self, what: str) -> None:
+        if self.task == "regression":
+            raise ConfigError(f"CVResult.{what}: a regression ({self.model}) has no classes; see .mean, .std, "
+                              ".scores and .summary() for RMSE, MAE and R².")
 
     @property
     def runs(self) -> RunsSummary:
-        """The folds' scores as mean ± std, per class too (see :func:`labkit.accuracy.summarize_runs`)."""
+        """The folds' scores as mean ± std, per class too (see :func:`labkit.accuracy.summarize_runs`);
+        classification only."""
+        self._classes_only("runs")
         return summarize_runs(self.folds)
+
+    def _over_folds(self, key: str) -> MeanStd:
+        if self.task == "regression":
+            return _mean_std(getattr(r, key) for r in self.folds)
+        return getattr(self.runs, key)
 
     @property
     def mean(self) -> dict[str, float]:
         """Mean of each score over the folds."""
-        runs = self.runs
-        return {k: getattr(runs, k).mean for k in METRICS}
+        return {k: self._over_folds(k).mean for k in self.metrics}
 
     @property
     def std(self) -> dict[str, float]:
         """Standard deviation of each score over the folds (population, ``ddof=0``, as scikit-learn reports)."""
-        runs = self.runs
-        return {k: getattr(runs, k).std for k in METRICS}
+        return {k: self._over_folds(k).std for k in self.metrics}
 
     @property
     def confusion(self) -> np.ndarray:
-        """The summed confusion matrix (rows: reference, columns: predicted), classes in ``pooled.labels``."""
+        """The summed confusion matrix (rows: reference, columns: predicted), classes in ``pooled.labels``;
+        classification only."""
+        self._classes_only("confusion")
         return self.pooled.confusion
 
     def summary(self) -> str:
@@ -193,10 +263,17 @@ class CVResult:
         overall accuracy  0.750 ± 0.250
         kappa             0.500 ± 0.500
         macro F1          0.667 ± 0.333
+        >>> folds = [assess_regression([1.0, 2.0, 3.0], [1.0, 2.0, 4.0]), assess_regression([1.0, 2.0], [1.0, 2.0])]
+        >>> pooled = assess_regression([1, 2, 3, 1, 2], [1, 2, 4, 1, 2])
+        >>> print(CVResult("rf-regressor", folds, pooled, np.zeros(5), np.zeros(5), task="regression").summary())
+        RMSE  0.289 ± 0.289
+        MAE   0.167 ± 0.167
+        R²    0.750 ± 0.250
         """
-        width = max(map(len, METRICS.values()))
+        metrics = self.metrics
+        width = max(map(len, metrics.values()))
         return "\n".join(f"{label:<{width}}  {self.mean[key]:.3f} ± {self.std[key]:.3f}"
-                         for key, label in METRICS.items())
+                         for key, label in metrics.items())
 
     @property
     def per_class(self) -> pd.DataFrame:
@@ -212,6 +289,7 @@ class CVResult:
         >>> result.per_class["recall"].to_dict()
         {'crop': 1.0, 'water': 0.5}
         """
+        self._classes_only("per_class")
         pooled, runs = self.pooled, self.runs
         rows = [{"class": pooled.name(c), "code": c, "support": pooled.support[c], "precision": pooled.precision[c],
                  "recall": pooled.recall[c], "f1": pooled.f1[c],
@@ -242,27 +320,48 @@ class CVResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """JSON-ready results: scores per fold with mean and std, the summed confusion matrix, per-class scores.
+        """JSON-ready results: scores per fold with mean and std; for a classification also the summed confusion
+        matrix and per-class scores, for a regression the pooled RMSE, MAE, R² and bias.
 
-        ``pooled`` and ``per_class`` are computed from the summed confusion matrix (all out-of-fold predictions).
+        ``pooled`` and ``per_class`` are computed from all the out-of-fold predictions together (for a
+        classification, the summed confusion matrix).
+
+        Example
+        -------
+        >>> folds = [assess_regression([1.0, 2.0, 3.0], [1.0, 2.0, 4.0]), assess_regression([1.0, 2.0], [1.0, 2.0])]
+        >>> report = CVResult("rf-regressor", folds, assess_regression([1, 2, 3, 1, 2], [1, 2, 4, 1, 2]), np.zeros(5),
+        ...                   np.zeros(5), task="regression").to_dict()
+        >>> report["task"], report["scores"]["r2"], report["pooled"]["rmse"]
+        ('regression', {'mean': 0.75, 'std': 0.25, 'folds': [0.5, 1.0]}, 0.4472)
         """
         pooled = self.pooled.to_dict()
-        return {
+        common = {
             "model": self.model,
+            "task": self.task,
             "n_samples": int(len(self.predictions)),
             "n_folds": len(self.folds),
             "group_by": self.group_by,
             "random_state": self.random_state,
-            "scores": {key: {"mean": round(self.mean[key], 4), "std": round(self.std[key], 4),
-                             "folds": [round(getattr(r, key), 4) for r in self.folds]} for key in METRICS},
-            "n_test": [int(r.confusion.sum()) for r in self.folds],
+            "scores": {key: {"mean": _rounded(self.mean[key]), "std": _rounded(self.std[key]),
+                             "folds": [_rounded(getattr(r, key)) for r in self.folds]} for key in self.metrics},
+            "n_test": [self._n_test(r) for r in self.folds],
             "fit_seconds": [round(s, 3) for s in self.fit_seconds],
+        }
+        if self.task == "regression":
+            return {**common, "pooled": {k: pooled[k] for k in ("rmse", "mae", "r2", "bias")}}
+        return {
+            **common,
             "pooled": {k: pooled[k] for k in ("overall_accuracy", "kappa", "macro_f1")},
             "labels": pooled["labels"],
             "class_names": pooled["class_names"],
             "confusion_matrix": pooled["confusion_matrix"],
             "per_class": pooled["per_class"],
         }
+
+
+def _rounded(value: float) -> float | None:
+    """``value`` rounded to 4 decimals for JSON; None for NaN (R² of a fold whose reference is constant)."""
+    return round(float(value), 4) if np.isfinite(value) else None
 
 
 def cross_validate(
@@ -273,7 +372,10 @@ def cross_validate(
 
     For each fold a fresh model is fitted on the other folds (:func:`~labkit.models.fit_model`) and assessed on this
     one with :func:`labkit.accuracy.assess_accuracy`. Text labels are fitted and scored as the codes of
-    :func:`labkit.datamodel.label_codes`, taken once on the whole set; every report names the classes.
+    :func:`labkit.datamodel.label_codes`, taken once on the whole set; every report names the classes. A regression
+    model (:func:`~labkit.models.task_of` is ``"regression"``: ``rf-regressor``, ``mlp-regressor``...) is fitted on
+    the set's ``target`` instead, on folds that are not stratified (:func:`make_folds` with ``stratify=False``), and
+    scored with :func:`labkit.accuracy.assess_regression`: RMSE, MAE and R².
 
     Parameters
     ----------
@@ -286,23 +388,25 @@ def cross_validate(
     folds : int, default 5
     group_by : str, optional
         Variable along ``sample`` whose values never straddle training and test (``"group"`` for polygons). None:
-        stratified k-fold over samples.
+        stratified k-fold over samples (plain k-fold for a regression).
     random_state : int, optional
         Seeds the folds and every unset ``random_state`` of the model.
     progress : bool, default False
-        Show a progress bar over the folds (tqdm, on stderr), with the overall accuracy of the last fold.
+        Show a progress bar over the folds (tqdm, on stderr), with the overall accuracy (RMSE) of the last fold.
 
     Returns
     -------
     CVResult
-        ``result.mean``, ``result.std``, ``result.summary()``, ``result.per_class``, ``result.to_dict()``.
+        ``result.mean``, ``result.std``, ``result.summary()``, ``result.per_class`` (classification),
+        ``result.to_dict()``.
 
     Raises
     ------
     ConfigError
         Unknown model or group variable, bad ``folds``, ``random_state`` or ``progress``, too many folds for a class
-        (see :func:`make_folds`), an unknown or bad hyperparameter (before any fold is fitted), a per-region model
-        without ``region``, LightGBM refusing one while fitting.
+        (see :func:`make_folds`), an unknown or bad hyperparameter (before any fold is fitted), a classifier on a set
+        without ``label`` or a regressor on a set without ``target``, a per-region model without ``region``, LightGBM
+        refusing one while fitting.
     DataModelError
         A sample set without samples or with a single class, or with missing values (NaN, ±inf) in ``X`` for a
         model that cannot take them (the SVM): before any fold is fitted.
@@ -324,6 +428,10 @@ def cross_validate(
     (3, 60, True)
     >>> result.per_class.index.tolist()
     ['crop', 'water']
+    >>> lai = dm.make_samples(X, target=X.mean(axis=(1, 2)) * 2 + 1, bands=["NDVI"])
+    >>> fitted = cross_validate(lai, {"model": "rf-regressor", "params": {"n_estimators": 20, "n_jobs": 1}}, folds=3)
+    >>> list(fitted.mean), fitted.mean["r2"] > 0.5
+    (['rmse', 'mae', 'r2'], True)
     """
     from sklearn.base import clone
     from tqdm.auto import tqdm
@@ -332,13 +440,16 @@ def cross_validate(
     random_state = seed(random_state, "cross_validate", generator=False)
     progress = flag(progress, "progress", "cross_validate")
     validate(samples, "samples")
-    samples = with_label_codes(samples)
     estimator = make_model(model, random_state=random_state)
+    task = task_of(estimator)
+    regression = task == "regression"
+    samples = samples if regression else with_label_codes(samples)
     _check_training_set(samples, estimator, "cross_validate")
-    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
-    X, y = samples["X"].values, samples["label"].values
+    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state, stratify=not regression)
+    X, y = samples["X"].values, samples["target" if regression else "label"].values
     names = _class_names(samples)
-    predictions = np.empty_like(y)
+    score = assess_regression if regression else functools.partial(assess_accuracy, class_names=names)
+    predictions = np.empty(len(y), dtype=np.float64) if regression else np.empty_like(y)
     fold_of = np.empty(len(y), dtype=int)
     reports, seconds = [], []
     bar = tqdm(total=len(splits), desc=f"cv {describe_model(model)}", unit="fold", disable=not progress)
@@ -348,13 +459,18 @@ def cross_validate(
         seconds.append(time.perf_counter() - start)
         predicted = fitted.predict(X[test], **_sample_kwargs(fitted, "predict", samples, test))
         predictions[test], fold_of[test] = predicted, number
-        reports.append(assess_accuracy(y[test], predicted, class_names=names))
-        bar.set_postfix_str(f"OA {reports[-1].overall_accuracy:.3f}", refresh=False)
+        reports.append(score(y[test], predicted))
+        last = f"RMSE {reports[-1].rmse:.3g}" if regression else f"OA {reports[-1].overall_accuracy:.3f}"
+        bar.set_postfix_str(last, refresh=False)
         bar.update()
     bar.close()
-    labels = [int(c) for c in np.union1d(y, predictions)]
-    pooled = assess_accuracy(y, predictions, labels=labels, class_names=names)
-    return CVResult(describe_model(model), reports, pooled, predictions, fold_of, group_by, random_state, seconds)
+    if regression:
+        pooled = assess_regression(y, predictions)
+    else:
+        labels = [int(c) for c in np.union1d(y, predictions)]
+        pooled = assess_accuracy(y, predictions, labels=labels, class_names=names)
+    return CVResult(describe_model(model), reports, pooled, predictions, fold_of, group_by, random_state, seconds,
+                    task)
 
 
 # -------------------------------------------------------------------------------------- hyperparameter search
@@ -440,7 +556,7 @@ def search_hyperparameters(
     *,
     folds: int = 5,
     group_by: str | None = "group",
-    scoring: str = "f1_macro",
+    scoring: str | None = None,
     n_iter: int | None = None,
     random_state: int | None = 0,
     n_jobs: int | None = None,
@@ -457,9 +573,10 @@ def search_hyperparameters(
     folds : int, default 5
     group_by : str or None, default "group"
         As in :func:`make_folds`: polygons never straddle the folds.
-    scoring : str, default "f1_macro"
-        A scikit-learn scoring name, or ``"kappa"``. ``"f1_macro"`` counts a class never predicted in a fold as
-        F1 = 0, without a warning.
+    scoring : str, optional
+        A scikit-learn scoring name, or ``"kappa"``. Default: ``"f1_macro"`` for a classifier, which counts a class
+        never predicted in a fold as F1 = 0, without a warning; ``"r2"`` for a regressor (fitted on ``target``, on
+        folds that are not stratified).
     n_iter : int, optional
         Try ``n_iter`` random candidates (:class:`~sklearn.model_selection.RandomizedSearchCV`) instead of the whole
         grid (:class:`~sklearn.model_selection.GridSearchCV`).
@@ -471,8 +588,8 @@ def search_hyperparameters(
     Returns
     -------
     SearchResult
-        Its ``best_estimator`` carries the sample set's ``input_signature_`` and ``class_names_`` (see
-        :func:`~labkit.models.fit_model`). Text labels are fitted as the codes of
+        Its ``best_estimator`` carries the sample set's ``input_signature_`` and ``class_names_`` (a regressor's:
+        ``target_name_``; see :func:`~labkit.models.fit_model`). Text labels are fitted as the codes of
         :func:`labkit.datamodel.label_codes`; ``group``, ``doy``, ``valid`` reach the model's ``fit`` when it names
         them, but scoring calls ``predict`` without them (scikit-learn's search passes nothing to it).
 
@@ -520,18 +637,24 @@ def search_hyperparameters(
     short = {full: given for mapping in names for given, full in mapping.items()}
     if n_iter is None:
         _check_candidates(estimator, full_grids, short)
-    samples = with_label_codes(samples)
+    regression = task_of(estimator) == "regression"
+    scoring = scoring if scoring is not None else ("r2" if regression else "f1_macro")
+    samples = samples if regression else with_label_codes(samples)
     _check_training_set(samples, estimator, who)
-    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
+    splits = make_folds(samples, folds, group_by=group_by, random_state=random_state, stratify=not regression)
     common = {"scoring": _scorer(scoring), "cv": splits, "n_jobs": n_jobs, "refit": True, "error_score": "raise"}
     if n_iter is None:
         search = GridSearchCV(estimator, full_grids, **common)
     else:
         search = RandomizedSearchCV(estimator, full_grids, n_iter=n_iter, random_state=random_state, **common)
     with _lightgbm.fit_errors(describe_model(model)):  # fit variables are cut to each fold's training rows
-        search.fit(samples["X"].values, samples["label"].values, **_sample_kwargs(estimator, "fit", samples))
+        search.fit(samples["X"].values, samples["target" if regression else "label"].values,
+                   **_sample_kwargs(estimator, "fit", samples))
     search.best_estimator_.input_signature_ = input_signature(samples)
-    search.best_estimator_.class_names_ = _names_of(search.best_estimator_, samples)
+    if regression:
+        search.best_estimator_.target_name_ = str(samples["target"].attrs.get("variable", "target"))
+    else:
+        search.best_estimator_.class_names_ = _names_of(search.best_estimator_, samples)
     cv = search.cv_results_
     table = pd.DataFrame([{short[k]: v for k, v in params.items()} for params in cv["params"]])
     table["mean_score"] = cv["mean_test_score"]

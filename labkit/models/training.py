@@ -7,13 +7,15 @@ stores the bands (names, in order), the number of dates and the dates on the fit
 lacks a band or has another number of dates, before classifying anything.
 
 Before anything is fitted, the sample set is checked (:func:`_check_training_set`, used by :func:`fit_model`,
-:func:`~labkit.models.cross_validate` and :func:`~labkit.models.search_hyperparameters`): it has samples, at least two
-classes, and no missing value (NaN, or ±inf, which labkit reads as missing) when the model cannot take them.
+:func:`~labkit.models.cross_validate` and :func:`~labkit.models.search_hyperparameters`): it has samples, what the
+model fits (a classifier: ``label``, with at least two classes; a regressor: ``target``), and no missing value (NaN,
+or ±inf, which labkit reads as missing) when the model cannot take them.
 
-Models are fitted on integer class codes (text labels as the codes of :func:`labkit.datamodel.label_codes`), and
-``class_names_`` records their names. A sample set's optional variables (:data:`SAMPLE_VARIABLES`: ``group``,
-``doy``, ``valid``, ``region``) reach a model's ``fit``, ``predict`` and ``predict_proba`` when these name them
-(:func:`accepted_variables`); one helper, :func:`_sample_kwargs`, does this routing for every caller.
+Classifiers are fitted on integer class codes (text labels as the codes of :func:`labkit.datamodel.label_codes`), and
+``class_names_`` records their names; regressors (:func:`~labkit.models.task_of` says which) on ``target``. A
+sample set's optional variables (:data:`SAMPLE_VARIABLES`: ``group``, ``doy``, ``valid``, ``region``) reach a
+model's ``fit``, ``predict`` and ``predict_proba`` when these name them (:func:`accepted_variables`); one helper,
+:func:`_sample_kwargs`, does this routing for every caller.
 """
 
 from __future__ import annotations
@@ -244,11 +246,46 @@ def _refuse_missing(X, who: str, *, what: str = "samples", fix: str = GAP_FILL_F
                          f"them. {fix}")
 
 
-def _check_training_set(samples: xr.Dataset, model, who: str) -> None:
-    """Refuse a sample set that cannot train ``model``: no sample, fewer than two classes (in ``label``, codes or
-    names), missing values in ``X`` for a model that cannot take them, or no ``region`` for a per-region model
-    (``model`` None: neither is checked). Raises :class:`DataModelError` (:class:`ConfigError` for ``region``)
-    naming the counts, before anything is fitted.
+def _task(model, task: str | None = None) -> str:
+    """``task`` when given, else what ``model`` does (:func:`~labkit.models.task_of`); a classifier when None."""
+    from .registry import task_of
+
+    if task is not None:
+        return task
+    return "classification" if model is None else task_of(model)
+
+
+def _check_target(samples: xr.Dataset, model, who: str) -> None:
+    """Refuse a regression on a sample set without ``target`` (a :class:`ConfigError` naming the fix)."""
+    if "target" not in samples:
+        what = f"{_name(_final_estimator(model))} is a regression model" if model is not None else "a regression"
+        raise ConfigError(f"{who}: {what} and fits the sample set's 'target' (a number per sample), but this sample "
+                          "set has none (only 'label', classes). Use a classifier (rf, lgbm, tempcnn...) for classes, "
+                          "or add the numbers: samples.assign(target=('sample', values)).")
+
+
+def _check_classes(samples: xr.Dataset, model, who: str) -> None:
+    """Refuse a classification on a sample set without ``label`` (:class:`ConfigError`) or with a single class
+    (:class:`DataModelError`)."""
+    if "label" not in samples:
+        what = f"{_name(_final_estimator(model))} is a classifier" if model is not None else "a classification"
+        raise ConfigError(f"{who}: {what} and fits the sample set's 'label' (classes), but this sample set has none "
+                          "(only 'target', for regression). Use a regression model (rf-regressor, lgbm-regressor, "
+                          "mlp-regressor...) for a numeric target, or add labels.")
+    classes, counts = np.unique(samples["label"].values, return_counts=True)
+    if len(classes) < 2:
+        single = f"code {classes[0]}" if np.issubdtype(classes.dtype, np.integer) else repr(str(classes[0]))
+        raise DataModelError(f"{who}: the sample set holds a single class in 'label' ({single}: {counts[0]} "
+                             "samples); a classifier needs samples of at least 2 classes. Add reference samples of "
+                             "other classes, or check how the samples were selected.")
+
+
+def _check_training_set(samples: xr.Dataset, model, who: str, *, task: str | None = None) -> None:
+    """Refuse a sample set that cannot train ``model``: no sample; for a classifier, no ``label`` or fewer than two
+    classes (codes or names); for a regressor (``task``, default what ``model`` does, a classifier for None), no
+    ``target``; missing values in ``X`` for a model that cannot take them, or no ``region`` for a per-region model
+    (``model`` None: neither is checked). Raises :class:`DataModelError` (:class:`ConfigError` for ``region`` and for
+    what the task needs) naming the counts, before anything is fitted.
 
     Example
     -------
@@ -262,17 +299,12 @@ def _check_training_set(samples: xr.Dataset, model, who: str) -> None:
     if getattr(model, "input_kind", "series") != "series":
         raise ConfigError(f"{who}: {_name(model)} reads image patches (a cube and a reference raster), not a sample "
                           "set's pixel series: fit it with model.fit(cube, reference).")
-    n = samples.sizes["sample"]
-    if n == 0:
+    if samples.sizes["sample"] == 0:
         raise DataModelError(f"{who}: the sample set has no samples (its 'sample' dimension is empty); there is "
                              "nothing to train on. Check how it was made (extract_samples, a split or a selection "
                              "that kept nothing).")
-    classes, counts = np.unique(samples["label"].values, return_counts=True)
-    if len(classes) < 2:
-        single = f"code {classes[0]}" if np.issubdtype(classes.dtype, np.integer) else repr(str(classes[0]))
-        raise DataModelError(f"{who}: the sample set holds a single class in 'label' ({single}: {counts[0]} "
-                             "samples); a classifier needs samples of at least 2 classes. Add reference samples of "
-                             "other classes, or check how the samples were selected.")
+    task = _task(model, task)
+    (_check_target if task == "regression" else _check_classes)(samples, model, who)
     if model is None:
         return
     _check_regions(model, samples, who)
@@ -336,9 +368,10 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
         An estimator with scikit-learn's API taking ``X (n_samples, n_time, n_band)``, fitted in place (as ``fit``
         does); a name (``"rf"``), a dotted path or a config is built first with :func:`~labkit.models.make_model`.
     samples : sample set
-        ``X`` and the labels are fitted on: integer codes, or text labels as the codes of
+        ``X`` and, for a classifier, the labels are fitted on: integer codes, or text labels as the codes of
         :func:`labkit.datamodel.label_codes` (1..n in sorted order of the names), so that ``model.classes_`` are
-        integers, as a class map needs. The optional variables ``group``, ``doy``, ``valid`` and ``region`` go to
+        integers, as a class map needs; for a regressor (``task_of(model) == "regression"``: ``rf-regressor``,
+        ``mlp-regressor``...), ``target``. The optional variables ``group``, ``doy``, ``valid`` and ``region`` go to
         the model's ``fit`` when it names them (see :func:`accepted_variables`): ``region`` to a
         :class:`~labkit.models.RegionalClassifier`, dates and validity to the deep models.
     **fit_params : passed to the model's ``fit`` (``sample_weight=...``); for a pipeline, a plain name goes to its
@@ -348,14 +381,17 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     Returns
     -------
     the fitted model, with ``input_signature_`` (its bands in order, its number of dates and its dates, which
-    :func:`labkit.inference.predict_cube` checks a cube against) and ``class_names_``, ``{code: name}`` of its
-    classes (the codes themselves, as text, where the sample set names none).
+    :func:`labkit.inference.predict_cube` checks a cube against) and, for a classifier, ``class_names_``,
+    ``{code: name}`` of its classes (the codes themselves, as text, where the sample set names none); for a
+    regressor, ``target_name_``, what it estimates (``target.attrs["variable"]``, e.g. ``"lai"``; else
+    ``"target"``).
 
     Raises
     ------
     ConfigError
-        A bad model; a per-region model and samples without ``region``; a ``sample_weight`` that does not give one
-        finite number >= 0 per sample; LightGBM refusing a hyperparameter.
+        A bad model; a classifier and samples without ``label``, a regressor and samples without ``target``; a
+        per-region model and samples without ``region``; a ``sample_weight`` that does not give one finite number
+        >= 0 per sample; LightGBM refusing a hyperparameter.
     DataModelError
         ``samples`` is not a sample set, has no sample or a single class, or holds missing values (NaN, ±inf) in
         ``X`` for a model that cannot take them (the SVM), each before anything is fitted.
@@ -371,19 +407,26 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     >>> named = fit_model("sklearn.tree.DecisionTreeClassifier", text)
     >>> named.classes_.tolist(), named.class_names_
     ([1, 2], {1: 'dry', 2: 'wet'})
+    >>> lai = dm.make_samples(np.arange(8.0).reshape(4, 1, 2), target=[0.5, 1.5, 2.5, 3.5], bands=["B04", "B08"])
+    >>> fit_model("sklearn.linear_model.LinearRegression", lai).predict(lai.X.values).round(2).tolist()
+    [0.5, 1.5, 2.5, 3.5]
     """
     from .registry import make_model
 
     signature = input_signature(samples)
     if not callable(getattr(model, "fit", None)):
         model = make_model(model)
-    coded = with_label_codes(samples)
+    regression = _task(model) == "regression"
+    coded = samples if regression else with_label_codes(samples)
     _check_training_set(coded, model, "fit_model")
     _check_sample_weight(fit_params, coded.sizes["sample"], "fit_model")
-    X, y = coded["X"].values, coded["label"].values
+    X, y = coded["X"].values, coded["target" if regression else "label"].values
     kwargs = {**_sample_kwargs(model, "fit", coded), **_route_fit_params(model, fit_params)}
     with _lightgbm.fit_errors(_name(model)):
         model.fit(X, y, **kwargs)
     model.input_signature_ = signature
-    model.class_names_ = _names_of(model, coded)
+    if regression:
+        model.target_name_ = str(coded["target"].attrs.get("variable", "target"))
+    else:
+        model.class_names_ = _names_of(model, coded)
     return model
