@@ -68,7 +68,7 @@ from .errors import (
 )
 from . import params
 from .inputs import GuardedSource, check_fits_in_memory, finite_or_nan, read_failure
-from .outputs import atomic_path, atomic_paths, refuse_temporary
+from .outputs import atomic_path, atomic_paths, is_zarr_store, refuse_temporary
 
 __all__ = [
     "OutputExistsError",
@@ -1239,9 +1239,9 @@ def _dask_chunks(chunks, var: xr.DataArray, store_chunks: tuple[int, ...]) -> tu
     if chunks == {}:
         wanted = store_chunks
     elif isinstance(chunks, Mapping):
-        unknown = sorted(set(chunks) - set(CUBE_DIMS))
+        unknown = sorted(set(chunks) - set(var.dims))
         if unknown:
-            raise ConfigError(f"chunks= names unknown dims {unknown}; a cube's dims are {CUBE_DIMS}.")
+            raise ConfigError(f"chunks= names unknown dims {unknown}; the variable's dims are {var.dims}.")
         wanted = tuple(chunks.get(d, c) for d, c in zip(var.dims, store_chunks))
     elif chunks == "auto" or (isinstance(chunks, (int, np.integer)) and chunks > 0):
         wanted = chunks
@@ -1352,8 +1352,19 @@ def read_zarr(
 # ------------------------------------------------------------------------------------------------ sample sets
 
 
+SAMPLES_LAYOUT = "labkit-samples-1"
+"""Value of the ``labkit_layout`` attribute of a sample set written to a Zarr store by :func:`write_samples`."""
+
+SAMPLES_CHUNK = 8192
+"""Samples per chunk of a sample set's ``X`` in a Zarr store: what training reads at once when it streams."""
+
+
 def write_samples(samples: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write a sample set to a NetCDF (HDF5) file.
+    """Write a sample set to a NetCDF (HDF5) file, or to a Zarr store when ``path`` ends in ``.zarr``.
+
+    A Zarr store suits sample sets larger than memory: ``X`` is written chunk by chunk (a dask-backed set is never
+    loaded whole), and :func:`read_samples` with ``chunks`` gives it back lazily, for a deep model to stream it
+    (:func:`labkit.models.fit_model`). Like a cube's store, it is marked complete by its last write.
 
     Dates, band names, labels (codes or text), class names (``class_name``), a regression's ``target``, the days
     and validity of the observations (``doy`` with its ``reference``, ``valid``) are kept; :func:`read_samples`
@@ -1387,7 +1398,9 @@ def write_samples(samples: xr.Dataset, path: str | os.PathLike, *, overwrite: bo
     >>> dm.class_names(read_samples(path))
     {3: 'forest', 5: 'water'}
     """
-    validate(samples, "samples")
+    validate(samples, "samples", check_values=False if hasattr(samples["X"].data, "dask") else None)
+    if Path(path).suffix == ".zarr":
+        return _write_samples_zarr(samples, Path(path), overwrite)
     with atomic_path(path, overwrite=overwrite, nbytes=int(samples.nbytes)) as tmp:
         try:
             samples.to_netcdf(tmp, engine="h5netcdf")
@@ -1396,12 +1409,32 @@ def write_samples(samples: xr.Dataset, path: str | os.PathLike, *, overwrite: bo
     return Path(path)
 
 
-def read_samples(path: str | os.PathLike) -> xr.Dataset:
-    """Read a sample set written by :func:`write_samples` (any NetCDF 3 or 4 file holding one), into memory.
+def _write_samples_zarr(samples: xr.Dataset, path: Path, overwrite: bool) -> Path:
+    ds = samples.copy()
+    ds.attrs["labkit_layout"] = SAMPLES_LAYOUT
+    n_time, n_band = ds.sizes["time"], ds.sizes["band"]
+    rows = min(SAMPLES_CHUNK, max(1, ds.sizes["sample"]))
+    ds["X"] = ds["X"].chunk({"sample": rows, "time": n_time, "band": n_band})
+    encoding = {"X": {"chunks": (rows, n_time, n_band)}}
+    with atomic_path(path, overwrite=overwrite, kind="store", nbytes=int(ds.nbytes)) as tmp:
+        try:
+            ds.to_zarr(tmp, mode="w-", zarr_format=2, consolidated=True, encoding=encoding, write_empty_chunks=True)
+        except (TypeError, ValueError) as error:
+            raise DataModelError(f"write_samples: the sample set cannot be stored as Zarr ({error}).") from error
+        _mark_complete(tmp)
+    return path
+
+
+def read_samples(path: str | os.PathLike, *, chunks: int | None = None) -> xr.Dataset:
+    """Read a sample set written by :func:`write_samples`: a NetCDF 3 or 4 file (into memory) or a Zarr store.
 
     Parameters
     ----------
     path : path
+    chunks : int, optional
+        Zarr stores only: read ``X`` lazily (dask), in chunks of this many samples (the store's chunks are a good
+        choice: :data:`SAMPLES_CHUNK`); the other variables are read now. Without it, everything is read now
+        (refused when it does not fit in memory).
 
     Returns
     -------
@@ -1423,6 +1456,10 @@ def read_samples(path: str | os.PathLike) -> xr.Dataset:
     (True, ['crop', 'crop', 'water'])
     """
     _must_exist(path)
+    if Path(path).is_dir() and is_zarr_store(path):
+        return _read_samples_zarr(path, chunks)
+    if chunks is not None:
+        raise ConfigError(f"read_samples: chunks= reads a Zarr store lazily; {path} is a file, read into memory.")
     engine = _netcdf_engine(path)
     if engine is None:
         raise ReadError(f"{path} is not a NetCDF file. Sample sets are written by labkit.io.write_samples.")
@@ -1442,6 +1479,35 @@ def read_samples(path: str | os.PathLike) -> xr.Dataset:
         raise ReadError(f"{path} does not hold a labkit sample set: {error}") from None
     if samples["X"].dtype.kind == "f":
         samples["X"].values = finite_or_nan(samples["X"].values)  # ±inf is a missing value, as NaN is
+    return samples
+
+
+def _read_samples_zarr(path, chunks: int | None) -> xr.Dataset:
+    """A sample set from a Zarr store: ``X`` lazy (guarded chunk by chunk) with ``chunks``, else everything now."""
+    ds = _open_zarr(path)
+    if ds.attrs.get("labkit_layout") != SAMPLES_LAYOUT or "X" not in ds.data_vars:
+        raise ReadError(f"{path} is not a sample set's Zarr store (found {_describe_variables(ds)}); write sample "
+                        "sets with labkit.io.write_samples(samples, 'samples.zarr').")
+    if not ds.attrs.get(_COMPLETE):
+        raise ReadError(f"{path} is an incomplete store: its writer stopped before the end (it lacks the "
+                        f"'{_COMPLETE}' mark that labkit writes last). Delete it and write it again.")
+    _check_zarr_chunks(path, ["X"])
+    if chunks is None:
+        check_fits_in_memory(int(ds.nbytes), str(path), what="loading this sample set")
+    else:
+        params.integer(chunks, "chunks", "read_samples", low=1)
+    X = _guarded(ds["X"], "X", path, None if chunks is None else {"sample": chunks})
+    try:
+        samples = ds.drop_vars("X").load().assign(X=X)
+    except Exception as error:  # noqa: BLE001  (codecs and the OS raise many types: all are named)
+        raise read_failure(error, str(path), "its variables") from None
+    for key in ("labkit_layout", _COMPLETE):
+        samples.attrs.pop(key, None)
+    samples = samples[["X", *[v for v in samples.data_vars if v != "X"]]]
+    try:
+        validate(samples, "samples", check_values=chunks is None)
+    except DataModelError as error:
+        raise ReadError(f"{path} does not hold a labkit sample set: {error}") from None
     return samples
 
 

@@ -339,3 +339,28 @@ def test_a_network_in_grouped_cross_validation_and_search_with_text_labels():
     assert list(result.per_class.index) == ["crop", "forest", "water"]
     search = search_hyperparameters(model, samples, {"learning_rate": [1e-3, 3e-3]}, folds=3, random_state=0)
     assert set(search.results["learning_rate"]) == {1e-3, 3e-3} and 0 <= search.best_score <= 1
+
+
+def test_a_sample_set_in_a_zarr_store_streams_into_a_network(tmp_path, monkeypatch):
+    """The set is written to Zarr, read lazily, and fit_model hands the network the lazy X, read block by block."""
+    import dask.array as da
+
+    import labkit.models.deep.data as data
+    from labkit.io import read_samples, write_samples
+
+    X, y, days = peaks(n_per_class=30)
+    path = write_samples(as_samples(X, y, days), tmp_path / "samples.zarr")
+    lazy = read_samples(path, chunks=16)
+    assert isinstance(lazy["X"].data, da.Array)
+    seen = {}
+    original = DeepClassifier.fit
+
+    def spy(self, X, y, **kwargs):
+        seen["X"] = X
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(DeepClassifier, "fit", spy)
+    monkeypatch.setattr(data, "BLOCK_SAMPLES", 16)
+    model = fit_model(DeepClassifier("tempcnn", **dict(FAST, epochs=25)), lazy)
+    assert isinstance(seen["X"], da.Array)  # never loaded whole by fit_model
+    assert (model.predict(X, doy=days) == y).mean() >= 0.9

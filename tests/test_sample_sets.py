@@ -536,3 +536,30 @@ def test_labkit_cv_on_a_target_prints_rmse_mae_and_r2(tmp_path, capsys):
     code = main(["cv", str(path), "--model", "rf", "--folds", "3", "--no-progress"])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and len(err.splitlines()) == 1 and "is a classifier" in err
+
+
+def test_a_sample_set_round_trips_through_zarr_lazily(tmp_path):
+    import dask.array as da
+
+    from labkit.errors import ReadError
+    from labkit.io import read_samples, write_samples
+
+    samples = dm.make_samples(np.random.default_rng(0).random((50, 4, 2)).astype("float32"),
+                              np.repeat(["crop", "water"], 25), np.arange(50) // 5, bands=["B04", "B08"],
+                              times=np.datetime64("2021-01-01") + 10 * np.arange(4), doy=[1, 11, 21, 31],
+                              valid=np.ones((50, 4), bool))
+    path = write_samples(samples, tmp_path / "s.zarr")
+    lazy = read_samples(path, chunks=20)
+    assert isinstance(lazy["X"].data, da.Array) and lazy["X"].data.chunks[0] == (20, 20, 10)
+    xr.testing.assert_identical(lazy.compute(), samples)
+    xr.testing.assert_identical(read_samples(path), samples)
+    with pytest.raises(ReadError, match=r"is not a sample set's Zarr store"):
+        read_samples(write_zarr_cube(tmp_path))
+
+
+def write_zarr_cube(tmp_path):
+    from labkit.io import write_zarr
+
+    cube = dm.make_cube(np.zeros((1, 1, 2, 2), "float32"), ["2021-01-01"], ["B04"], transform=(10, 0, 0, 0, -10, 20),
+                        crs="EPSG:32631")
+    return write_zarr(cube, tmp_path / "cube.zarr")

@@ -359,6 +359,19 @@ def _names_of(model, samples: xr.Dataset) -> dict[int, str]:
     return {int(c): names.get(int(c), str(c)) for c in np.asarray(classes)}
 
 
+def _training_values(model, X: xr.DataArray):
+    """``X`` as ``model.fit`` gets it: lazy (dask) for a model that streams its input (``streams_input``, the deep
+    models: one block of samples at a time), else in memory (refused when it does not fit)."""
+    if hasattr(X.data, "dask"):
+        if getattr(_final_estimator(model), "streams_input", False):
+            return X.data
+        from ..inputs import check_fits_in_memory
+
+        check_fits_in_memory(int(X.nbytes), "the sample set's X", what=f"fitting {_name(model)}, which reads it "
+                             "whole,")
+    return X.values
+
+
 def fit_model(model, samples: xr.Dataset, **fit_params):
     """Fit a model on a sample set and record its :class:`InputSignature` and class names on it.
 
@@ -373,7 +386,9 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
         integers, as a class map needs; for a regressor (``task_of(model) == "regression"``: ``rf-regressor``,
         ``mlp-regressor``...), ``target``. The optional variables ``group``, ``doy``, ``valid`` and ``region`` go to
         the model's ``fit`` when it names them (see :func:`accepted_variables`): ``region`` to a
-        :class:`~labkit.models.RegionalClassifier`, dates and validity to the deep models.
+        :class:`~labkit.models.RegionalClassifier`, dates and validity to the deep models. ``X`` may be lazy (a
+        Zarr store read with :func:`labkit.io.read_samples` and ``chunks``): a deep model streams it block by block;
+        other models read it whole.
     **fit_params : passed to the model's ``fit`` (``sample_weight=...``); for a pipeline, a plain name goes to its
         final step (``sample_weight`` as ``model__sample_weight``), as scikit-learn's pipelines need. They win over
         the sample set's variables of the same name.
@@ -420,7 +435,7 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     coded = samples if regression else with_label_codes(samples)
     _check_training_set(coded, model, "fit_model")
     _check_sample_weight(fit_params, coded.sizes["sample"], "fit_model")
-    X, y = coded["X"].values, coded["target" if regression else "label"].values
+    X, y = _training_values(model, coded["X"]), coded["target" if regression else "label"].values
     kwargs = {**_sample_kwargs(model, "fit", coded), **_route_fit_params(model, fit_params)}
     with _lightgbm.fit_errors(_name(model)):
         model.fit(X, y, **kwargs)

@@ -55,6 +55,7 @@ class _DeepEstimator(BaseEstimator):
 
     _task = "classification"
     _parameter_constraints: dict = {}  # checked by _validate_params, which the registry calls when it builds one
+    streams_input = True  # fit reads a lazy X block by block: labkit.models.fit_model passes a Zarr-backed set as is
 
     def __init__(self, network: str = "tempcnn", *, network_params: dict | None = None, epochs: int = 50,
                  batch_size: int = 128, learning_rate: float = 1e-3, weight_decay: float = 1e-4,
