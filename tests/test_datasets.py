@@ -156,7 +156,7 @@ def test_every_dataset_path_is_registered():
 
 
 def test_unknown_dataset_is_refused_with_the_known_list(tmp_path):
-    with pytest.raises(DatasetError, match=r"Unknown dataset 'nope'; known: \['dl4sits-victoria', 'eolearn-slovenia'"):
+    with pytest.raises(DatasetError, match=r"Unknown dataset 'nope'; known: \['bigearthnet-s2', 'bigearthnet-s2-example', 'dl4sits-victoria'"):
         fetch("nope", cache_dir=tmp_path)
 
 

@@ -291,6 +291,25 @@ def test_a_changed_model_file_is_refused(tmp_path):
         load_model(tmp_path / "x.labkit")
 
 
+def test_a_deep_model_file_naming_another_class_is_refused(tmp_path):
+    import json
+    import zipfile
+
+    X, y, _ = peaks(n_per_class=10, missing=0.0)
+    path = save_model(DeepClassifier("mlp", epochs=1).fit(X, y), tmp_path / "m.labkit")
+    with zipfile.ZipFile(path) as archive:
+        items = {name: archive.read(name) for name in archive.namelist()}
+    meta = json.loads(items["labkit-model.json"])
+    meta["deep"]["class"] = "subprocess.Popen"  # the JSON may name only labkit's own deep classes
+    items["labkit-model.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in items.items():
+            archive.writestr(name, data)
+    with pytest.raises(ReadError, match=r"m\.labkit: unknown deep model class 'subprocess\.Popen'; this labkit reads "
+                                        r"DeepClassifier, DeepRegressor, SpatialClassifier, SuperResolution"):
+        load_model(path)
+
+
 def test_an_unfitted_model_cannot_be_saved(tmp_path):
     with pytest.raises(ConfigError, match=r"save_model: the model \(DeepClassifier\) is not fitted"):
         save_model(DeepClassifier(), tmp_path / "m.labkit")

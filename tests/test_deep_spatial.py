@@ -427,3 +427,20 @@ def test_a_patch_model_is_refused_for_a_sample_set():
         fit_model(make_model("unet"), samples)
     with pytest.raises(ConfigError, match=r"reads image patches"):
         cross_validate(samples, "unet", folds=2)
+
+
+def test_a_saved_unet_predicts_identically_and_keeps_its_split(fitted, scene, tmp_path):
+    from labkit.models import load_model, save_model
+
+    cube, _, mask = scene
+    path = save_model(fitted, tmp_path / "unet.labkit")
+    back = load_model(path)
+    assert type(back) is SpatialClassifier and back.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(back.predict_proba(cube, mask=mask).values,
+                                  fitted.predict_proba(cube, mask=mask).values)
+    np.testing.assert_array_equal(back.validation_mask_, fitted.validation_mask_)
+    np.testing.assert_array_equal(back.train_windows_, fitted.train_windows_)
+    assert back.bands_ == fitted.bands_ and back.classes_.tolist() == fitted.classes_.tolist()
+    import zipfile
+
+    assert sorted(zipfile.ZipFile(path).namelist()) == ["labkit-model.json", "network.pt"]  # weights, no pickle

@@ -8,8 +8,8 @@ verified with the SHA-256 sums in ``registry.txt``.
 
 Example
 -------
->>> sorted(DATASETS)[:3]
-['dl4sits-victoria', 'eolearn-slovenia', 'insitu-rondonia']
+>>> sorted(DATASETS)[:4]
+['bigearthnet-s2', 'bigearthnet-s2-example', 'dl4sits-victoria', 'dsen2-crops']
 """
 
 from __future__ import annotations
@@ -90,6 +90,26 @@ DATASETS: dict[str, RemoteDataset] = {
         ("data/sample/Crop/Crop_TRAIN.tsv",),
         "UCR archive (repository GPL-3.0)",
         "Training split of the UCR Crop set: 7 200 Formosat-2 NDVI series x 46 dates, 24 classes.",
+    ),
+    "dsen2-crops": RemoteDataset(
+        "lanha/DSen2@38d7209d38a298d5d4c4856e02d5dcefa94a192a",
+        ("data/S2A_MSIL1C_20170527_T33UUB.mat", "data/S2B_MSIL1C_20171022_T49JGM.mat", "data/LICENSE.md", "LICENSE"),
+        "CC-BY-4.0 (data, Copernicus/ESA); code GPL-3.0",
+        "Two Sentinel-2 L1C crops (6 x 6 km, Germany and Western Australia), every band at its native resolution, "
+        "MATLAB v7.3 (HDF5): DSen2's super-resolution examples (Lanaras et al. 2018).",
+    ),
+    "bigearthnet-s2": RemoteDataset(
+        "kai-tub/bigearthnet_common@ab529a045ab93438d8a34e8ff693fced0485ce9d",
+        ("nbs/datasets/tiny", "LICENSE"),
+        "Apache-2.0 (repository); BigEarthNet's terms for the imagery",
+        "11 BigEarthNet Sentinel-2 L2A patches (1.2 x 1.2 km, 2017-2018, five countries): one uint16 GeoTIFF per band "
+        "at its native resolution, and a labels JSON.",
+    ),
+    "bigearthnet-s2-example": RemoteDataset(
+        "kai-tub/bigearthnet_common@2010779b6efc97eaf0f189d2cbdf8a3af75b71ba",
+        ("src/bigearthnet_common/BigEarthNet-S2-Example.tar.bz2", "LICENSE"),
+        "Apache-2.0 (repository); BigEarthNet's terms for the imagery",
+        "6 BigEarthNet Sentinel-2 L2A patches in one tar.bz2 (3 of them also in bigearthnet-s2).",
     ),
 }
 

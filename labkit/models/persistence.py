@@ -7,9 +7,12 @@ A model file is one zip archive (written atomically) holding:
   classes and class names, and the SHA-256 of the payload;
 * the payload:
 
-  - a **deep model** (:class:`~labkit.models.deep.estimator.DeepClassifier`, ``DeepRegressor``): its
-    hyperparameters, standardisation and history in the JSON, and the network's weights in ``network.pt``, a plain
-    tensor file loaded with ``torch.load(weights_only=True)``: loading it runs no code from the file;
+  - a **deep model** (:class:`~labkit.models.deep.estimator.DeepClassifier`, ``DeepRegressor``, the U-Net's
+    :class:`~labkit.models.deep.spatial.SpatialClassifier`, the super-resolution network's
+    :class:`~labkit.models.deep.superres.SuperResolution`): its hyperparameters, standardisation and history in the
+    JSON (each class says what in ``_labkit_state``), and the network's weights in ``network.pt``, a plain tensor
+    file loaded with ``torch.load(weights_only=True)``: loading it runs no code from the file, and only these
+    classes are built;
   - a **scikit-learn model** (RF, SVM, LightGBM, pipelines...): ``estimator.joblib``. joblib files are pickles:
     loading one can run code that its author put there. :func:`load_model` checks the payload against the
     SHA-256 of the archive's JSON (so a damaged or swapped payload is refused), but **load only model files you
@@ -51,10 +54,12 @@ FORMAT = "labkit-model-1"
 _META = "labkit-model.json"
 
 
-def _is_deep(model) -> bool:
-    from sklearn.base import BaseEstimator
+_DEEP_CLASSES = ("DeepClassifier", "DeepRegressor", "SpatialClassifier", "SuperResolution")
+"""The deep models :func:`save_model` stores as weights (their classes define ``_labkit_state``)."""
 
-    return isinstance(model, BaseEstimator) and hasattr(model, "network_") and hasattr(model, "scaler_")
+
+def _is_deep(model) -> bool:
+    return callable(getattr(model, "_labkit_state", None))
 
 
 def _signature_dict(model) -> dict | None:
@@ -84,20 +89,14 @@ def _plain(value):
     return value
 
 
-def _deep_payload(model) -> tuple[dict, bytes]:
+def _torch_payload(model) -> tuple[dict, bytes]:
+    """``(JSON state naming the class, the weights as a torch file of tensors)`` of a model with ``_labkit_state``."""
     import torch
 
+    state, weights = model._labkit_state()
     buffer = io.BytesIO()
-    torch.save(model.network_.state_dict(), buffer)
-    params = {k: _plain(v) for k, v in model.get_params(deep=False).items()}
-    state = {"class": f"{type(model).__module__}.{type(model).__name__}", "params": params,
-             "scaler": model.scaler_.to_dict(), "n_times": model.n_times_, "n_bands": model.n_bands_,
-             "history": model.history_, "best_epoch": model.best_epoch_,
-             "fitted_with_dates": model.fitted_with_dates_,
-             "dates": None if model.dates_ is None else model.dates_.tolist()}
-    if hasattr(model, "target_mean_"):
-        state["target"] = {"mean": model.target_mean_, "std": model.target_std_}
-    return state, buffer.getvalue()
+    torch.save(weights, buffer)
+    return {"class": f"{type(model).__module__}.{type(model).__name__}", **state}, buffer.getvalue()
 
 
 def save_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -138,7 +137,7 @@ def save_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> Pa
             "class_names": {str(k): v for k, v in (getattr(model, "class_names_", None) or {}).items()}}
     if _is_deep(model):
         meta["kind"], name = "deep", "network.pt"
-        meta["deep"], payload = _deep_payload(model)
+        meta["deep"], payload = _torch_payload(model)
     else:
         import joblib
 
@@ -177,38 +176,21 @@ def _read_archive(path) -> tuple[dict, bytes]:
     return meta, payload
 
 
-def _load_deep(meta: dict, payload: bytes):
+def _load_deep(meta: dict, payload: bytes, path):
+    """A deep model from its JSON state and weights; only labkit's own deep classes are built."""
     import importlib
 
     import torch
 
-    from .deep.data import BandScaler
-    from .deep.estimator import _network_class
-
-    state = meta["deep"]
-    module, _, name = state["class"].rpartition(".")
-    if module != "labkit.models.deep.estimator" or name not in ("DeepClassifier", "DeepRegressor"):
-        raise ReadError(f"unknown deep model class {state['class']!r}.")
-    model = getattr(importlib.import_module(module), name)(**state["params"])
-    classes = meta["classes"]
-    n_outputs = 1 if classes is None else len(classes)
-    cls = _network_class(model.network)
-    extra = {"n_times": state["n_times"]} if getattr(cls, "fixed_length", False) else {}
-    network = cls(n_bands=state["n_bands"], n_outputs=n_outputs, **extra, **(model.network_params or {}))
-    network.load_state_dict(torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True))
-    model.network_ = network.eval()
-    model.scaler_ = BandScaler.from_dict(state["scaler"])
-    model.n_times_, model.n_bands_ = state["n_times"], state["n_bands"]
-    model.n_features_in_ = model.n_times_ * model.n_bands_
-    model.history_, model.best_epoch_ = state["history"], state["best_epoch"]
-    model.fitted_with_dates_ = state["fitted_with_dates"]
-    model.dates_ = None if state["dates"] is None else np.asarray(state["dates"], np.float32)
-    model.device_ = torch.device("cpu")
-    if classes is not None:
-        model.classes_ = np.asarray(classes)
-    if "target" in state:
-        model.target_mean_, model.target_std_ = state["target"]["mean"], state["target"]["std"]
-    return model
+    state = dict(meta["deep"])
+    module, _, name = state.pop("class").rpartition(".")
+    known = module.startswith("labkit.models.deep.") and name in _DEEP_CLASSES
+    cls = getattr(importlib.import_module(module), name, None) if known else None
+    if cls is None or not hasattr(cls, "_from_labkit_state"):
+        raise ReadError(f"{path}: unknown deep model class {module + '.' + name!r}; this labkit reads "
+                        f"{', '.join(_DEEP_CLASSES)}.")
+    weights = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    return cls._from_labkit_state(state, weights, meta["classes"])
 
 
 def load_model(path: str | os.PathLike):
@@ -224,7 +206,7 @@ def load_model(path: str | os.PathLike):
     """
     meta, payload = _read_archive(path)
     if meta["kind"] == "deep":
-        model = _load_deep(meta, payload)
+        model = _load_deep(meta, payload, path)
     else:
         import joblib
 

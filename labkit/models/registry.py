@@ -39,11 +39,13 @@ from ..params import seed
 from . import _lightgbm
 
 
-INPUTS = ("series", "patches")
-"""What a model consumes: pixel ``series`` ``(sample, time, band)`` of a sample set, or image ``patches`` cut from a
-cube against a reference raster (``fit(cube, reference)``: :class:`~labkit.models.deep.spatial.SpatialClassifier`)."""
+INPUTS = ("series", "patches", "scenes")
+"""What a model consumes: pixel ``series`` ``(sample, time, band)`` of a sample set; image ``patches`` cut from a
+cube against a reference raster (``fit(cube, reference)``: :class:`~labkit.models.deep.spatial.SpatialClassifier`);
+or whole ``scenes`` with each band at its native resolution (``fit(scenes)``:
+:class:`~labkit.models.deep.superres.SuperResolution`)."""
 
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "super-resolution")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class ModelEntry:
         that were not gap-filled and on samples whose dates differ.
     gpu : bool, default False
         Whether the model can run on a GPU (``device="cuda"``).
-    task : {"classification", "regression"}, default "classification"
+    task : {"classification", "regression", "super-resolution"}, default "classification"
     """
 
     name: str
@@ -204,7 +206,8 @@ def resolve_estimator_class(path: str) -> type:
 
 
 def task_of(model) -> str:
-    """``"classification"`` or ``"regression"``: what a model name, dotted path, config or estimator does.
+    """``"classification"``, ``"regression"`` or ``"super-resolution"``: what a model name, dotted path, config or
+    estimator does.
 
     Example
     -------
@@ -225,7 +228,9 @@ def task_of(model) -> str:
         except Exception:  # noqa: BLE001  (a class that needs parameters: judge by its bases)
             return "regression" if issubclass(cls, RegressorMixin) else "classification"
     steps = getattr(model, "steps", None)
-    final = steps[-1][1] if steps else model
+    final = steps[-1][1] if isinstance(steps, list) and steps else model  # a Pipeline's last step
+    if getattr(final, "task", None) in TASKS:  # a model that says its task (SuperResolution)
+        return final.task
     return "regression" if is_regressor(final) else "classification"
 
 

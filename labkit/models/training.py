@@ -296,9 +296,13 @@ def _check_training_set(samples: xr.Dataset, model, who: str, *, task: str | Non
     ...
     labkit.errors.DataModelError: fit_model: the sample set holds a single class in 'label' (code 4: 3 samples); a classifier needs samples of at least 2 classes. Add reference samples of other classes, or check how the samples were selected.
     """
-    if getattr(model, "input_kind", "series") != "series":
-        raise ConfigError(f"{who}: {_name(model)} reads image patches (a cube and a reference raster), not a sample "
-                          "set's pixel series: fit it with model.fit(cube, reference).")
+    kind = getattr(model, "input_kind", "series")
+    if kind != "series":
+        reads = {"patches": "image patches (a cube and a reference raster)",
+                 "scenes": "whole scenes with each band at its native resolution"}.get(kind, kind)
+        how = {"patches": "model.fit(cube, reference)", "scenes": "model.fit(scenes)"}.get(kind, "model.fit")
+        raise ConfigError(f"{who}: {_name(model)} reads {reads}, not a sample set's pixel series: fit it with "
+                          f"{how}.")
     if samples.sizes["sample"] == 0:
         raise DataModelError(f"{who}: the sample set has no samples (its 'sample' dimension is empty); there is "
                              "nothing to train on. Check how it was made (extract_samples, a split or a selection "

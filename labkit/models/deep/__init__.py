@@ -7,7 +7,8 @@
 * :mod:`.estimator`: :class:`DeepClassifier` and :class:`DeepRegressor`, the scikit-learn estimators;
 * :mod:`.spatial`: a U-Net trained on image patches of a cube against a reference raster
   (:class:`~.spatial.SpatialClassifier`, registered as ``"unet"``, ``inputs="patches"``);
-* :mod:`.superres`: super-resolution of Sentinel-2's 20 m bands to 10 m.
+* :mod:`.superres`: super-resolution of Sentinel-2's 20 m bands to 10 m (:class:`~.superres.SuperResolution`,
+  registered as ``"dsen2"``, ``inputs="scenes"``, task ``"super-resolution"``).
 
 Every network is registered under its name for classification (``make_model("tempcnn")``, ``labkit cv --model
 ltae``) and under ``NAME-regressor`` for regression. Importing this package does not import torch: the estimators'
@@ -64,3 +65,15 @@ register_model("unet", _build_unet,
                description="U-Net on image patches (dates x bands as channels), trained on a reference raster",
                takes_stats=False, estimator="labkit.models.deep.spatial.SpatialClassifier", inputs="patches",
                uses_dates=False, gpu=True, task="classification")
+
+
+def _build_dsen2(**params):
+    from .superres import SuperResolution
+
+    return SuperResolution(**params)
+
+
+register_model("dsen2", _build_dsen2,
+               description="DSen2-style residual CNN: Sentinel-2's 20 m bands to 10 m, trained by Wald's protocol",
+               takes_stats=False, estimator="labkit.models.deep.superres.SuperResolution", inputs="scenes",
+               uses_dates=False, gpu=True, task="super-resolution")

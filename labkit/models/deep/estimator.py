@@ -248,6 +248,46 @@ class _DeepEstimator(BaseEstimator):
             self.network_ = network.to("cpu")
         return outputs
 
+    # ------------------------------------------------------------------------- what labkit.models.save_model keeps
+
+    def _labkit_state(self) -> tuple[dict, dict]:
+        """``(plain JSON state, the network's state_dict)``: what :func:`labkit.models.save_model` writes."""
+        from ..persistence import _plain
+
+        state = {"params": {k: _plain(v) for k, v in self.get_params(deep=False).items()},
+                 "scaler": self.scaler_.to_dict(), "n_times": self.n_times_, "n_bands": self.n_bands_,
+                 "history": self.history_, "best_epoch": self.best_epoch_,
+                 "fitted_with_dates": self.fitted_with_dates_,
+                 "dates": None if self.dates_ is None else self.dates_.tolist()}
+        if hasattr(self, "target_mean_"):
+            state["target"] = {"mean": self.target_mean_, "std": self.target_std_}
+        return state, self.network_.state_dict()
+
+    @classmethod
+    def _from_labkit_state(cls, state: dict, weights: dict, classes):
+        """The fitted model :meth:`_labkit_state` describes (:func:`labkit.models.load_model`)."""
+        import torch
+
+        model = cls(**state["params"])
+        n_outputs = 1 if classes is None else len(classes)
+        network_class = _network_class(model.network)
+        extra = {"n_times": state["n_times"]} if getattr(network_class, "fixed_length", False) else {}
+        network = network_class(n_bands=state["n_bands"], n_outputs=n_outputs, **extra, **(model.network_params or {}))
+        network.load_state_dict(weights)
+        model.network_ = network.eval()
+        model.scaler_ = BandScaler.from_dict(state["scaler"])
+        model.n_times_, model.n_bands_ = state["n_times"], state["n_bands"]
+        model.n_features_in_ = model.n_times_ * model.n_bands_
+        model.history_, model.best_epoch_ = state["history"], state["best_epoch"]
+        model.fitted_with_dates_ = state["fitted_with_dates"]
+        model.dates_ = None if state["dates"] is None else np.asarray(state["dates"], np.float32)
+        model.device_ = torch.device("cpu")
+        if classes is not None:
+            model.classes_ = np.asarray(classes)
+        if "target" in state:
+            model.target_mean_, model.target_std_ = state["target"]["mean"], state["target"]["std"]
+        return model
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # missing observations are what the mask is for

@@ -922,3 +922,37 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
             raise DataModelError(f"{who}: the reference has no labelled pixel (all in nodata {self.nodata}).")
         predicted = self.predict(cube, mask=mask).values
         return float((predicted[labelled] == codes[labelled]).mean())
+
+    # ------------------------------------------------------------------------- what labkit.models.save_model keeps
+
+    def _labkit_state(self) -> tuple[dict, dict]:
+        """``(plain JSON state, the U-Net's state_dict)``: what :func:`labkit.models.save_model` writes."""
+        from ..persistence import _plain
+
+        state = {"params": {k: _plain(v) for k, v in self.get_params(deep=False).items()},
+                 "scaler": self.scaler_.to_dict(), "bands": self.bands_, "n_times": self.n_times_,
+                 "grid": list(self.validation_mask_.shape), "train_windows": _plain(self.train_windows_),
+                 "validation_windows": _plain(self.validation_windows_), "history": self.history_,
+                 "best_epoch": self.best_epoch_}
+        return state, self.network_.state_dict()
+
+    @classmethod
+    def _from_labkit_state(cls, state: dict, weights: dict, classes) -> SpatialClassifier:
+        """The fitted model :meth:`_labkit_state` describes (:func:`labkit.models.load_model`)."""
+        params = dict(state["params"])
+        if isinstance(params.get("nodata"), list):
+            params["nodata"] = tuple(params["nodata"])
+        model = cls(**params)
+        model.classes_ = np.asarray(classes)
+        model.bands_, model.n_times_ = list(state["bands"]), int(state["n_times"])
+        channels = model.n_times_ * (len(model.bands_) + 1)
+        network = UNet(channels, len(model.classes_), **(model.network_params or {}))
+        network.load_state_dict(weights)
+        model.network_ = network.eval()
+        model.scaler_ = BandScaler.from_dict(state["scaler"])
+        model.train_windows_ = np.asarray(state["train_windows"], dtype=np.int64).reshape(-1, 2)
+        model.validation_windows_ = np.asarray(state["validation_windows"], dtype=np.int64).reshape(-1, 2)
+        model.validation_mask_ = model._sampler().coverage(model.validation_windows_, tuple(state["grid"]))
+        model.history_, model.best_epoch_ = state["history"], state["best_epoch"]
+        model.device_ = torch.device("cpu")
+        return model
