@@ -1,4 +1,4 @@
-"""Shared fixtures: the local data mirror and a small seeded cube factory."""
+"""Shared fixtures: the local data mirror, a small seeded cube factory, one torch thread for the deep tests."""
 
 from __future__ import annotations
 
@@ -12,6 +12,19 @@ import labkit.datamodel as dm
 
 #: ../shared/data/mirror/github, next to the repository (see labkit.datasets.remote).
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared/data/mirror/github"
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch intra-op thread for a module's tests (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    the networks there are small, and two threads spinning on the CI machine's two busy cores run several times
+    slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import labkit.datamodel as dm
 from labkit.accuracy import assess_regression
@@ -27,13 +26,7 @@ MLP = {"model": "mlp-regressor", "params": {"network_params": {"hidden": [64, 64
 FIXED = {name: prior.mode if prior.mode is not None else (prior.low + prior.high) / 2 for name, prior in PRIORS.items()}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: the CI machine has two cores, shared with the rest of the suite."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

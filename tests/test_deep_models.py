@@ -19,13 +19,7 @@ FAST = {"epochs": 40, "batch_size": 32, "learning_rate": 3e-3, "patience": None,
         "random_state": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the CI machine has two cores, shared with the rest of the suite."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def peaks(n_per_class=60, n_time=16, missing=0.3, seed=0):

@@ -27,13 +27,7 @@ from labkit.models.deep.spatial import (NO_CLASS, PatchSampler, SpatialClassifie
 TINY = {"depth": 1, "width": 4, "dropout": 0.0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the CI machine has two cores, shared with the rest of the suite."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

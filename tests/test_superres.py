@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from scipy.ndimage import gaussian_filter
 
 import labkit.datamodel as dm
@@ -23,12 +22,7 @@ T20 = (20.0, 0, 500000.0, 0, -20.0, 4000000.0)
 DATES = ["2021-05-01", "2021-05-11"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def synthetic_scene(seed: int, size: int = 96) -> tuple[np.ndarray, np.ndarray]:

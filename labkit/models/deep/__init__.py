@@ -55,25 +55,23 @@ for _name, (_dates, _description) in _NETWORKS.items():
                        uses_dates=_dates, gpu=True, task=_task)
 
 
-def _build_unet(**params):
-    from .spatial import SpatialClassifier
 
-    return SpatialClassifier(**params)
-
-
-register_model("unet", _build_unet,
-               description="U-Net on image patches (dates x bands as channels), trained on a reference raster",
-               takes_stats=False, estimator="labkit.models.deep.spatial.SpatialClassifier", inputs="patches",
-               uses_dates=False, gpu=True, task="classification")
+#: The image models: name -> (class in this package, what it reads, task, description).
+_IMAGE_MODELS = {
+    "unet": ("spatial.SpatialClassifier", "patches", "classification",
+             "U-Net on image patches (dates x bands as channels), trained on a reference raster"),
+    "dsen2": ("superres.SuperResolution", "scenes", "super-resolution",
+              "DSen2-style residual CNN: Sentinel-2's 20 m bands to 10 m, trained by Wald's protocol"),
+}
 
 
-def _build_dsen2(**params):
-    from .superres import SuperResolution
+def _build_image_model(path: str, **params):
+    import importlib
 
-    return SuperResolution(**params)
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)(**params)
 
 
-register_model("dsen2", _build_dsen2,
-               description="DSen2-style residual CNN: Sentinel-2's 20 m bands to 10 m, trained by Wald's protocol",
-               takes_stats=False, estimator="labkit.models.deep.superres.SuperResolution", inputs="scenes",
-               uses_dates=False, gpu=True, task="super-resolution")
+for _name, (_path, _inputs, _task, _description) in _IMAGE_MODELS.items():
+    register_model(_name, functools.partial(_build_image_model, _path), description=_description, takes_stats=False,
+                   estimator=f"{__name__}.{_path}", inputs=_inputs, uses_dates=False, gpu=True, task=_task)
