@@ -31,7 +31,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ... import params
 from ...errors import ConfigError, DataModelError
 from .data import BandScaler, SeriesBatches, _is_lazy
 
@@ -85,7 +84,7 @@ class _DeepEstimator(BaseEstimator):
     def _validate_params(self) -> None:
         """Check every hyperparameter (the registry calls it when the model is built; ``fit`` again)."""
         from ..registry import _check_param_names
-        from .training import METRICS, SCHEDULES
+        from .training import check_training_params
 
         who = type(self).__name__
         cls = _network_class(self.network)
@@ -94,27 +93,7 @@ class _DeepEstimator(BaseEstimator):
                               f"{type(self.network_params).__name__}.")
         _check_param_names(f"network {self.network!r} ({cls.__name__})", cls, self.network_params or {},
                            skip=("self", "n_bands", "n_outputs", "n_times"))
-        params.integer(self.epochs, "epochs", who, low=1)
-        params.integer(self.batch_size, "batch_size", who, low=1)
-        params.number(self.learning_rate, "learning_rate", who, low=0, closed="neither")
-        params.number(self.weight_decay, "weight_decay", who, low=0)
-        params.number(self.validation_fraction, "validation_fraction", who, low=0, high=1, closed="left")
-        if self.patience is not None:
-            params.integer(self.patience, "patience", who, low=1)
-        params.flag(self.resume, "resume", who)
-        params.flag(self.progress, "progress", who)
-        params.seed(self.random_state, who)
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(f"{who}: schedule must be one of {SCHEDULES}; got {self.schedule!r}.")
-        if self.monitor not in METRICS[self._task]:
-            raise ConfigError(f"{who}: monitor must be one of {list(METRICS[self._task])}; got {self.monitor!r}.")
-        if self.mixed_precision != "auto":
-            params.flag(self.mixed_precision, "mixed_precision", who)
-        if not isinstance(self.device, str):
-            raise ConfigError(f"{who}: device must be 'auto', 'cpu' or 'cuda'; got {self.device!r}.")
-        if self.checkpoint is not None and not isinstance(self.checkpoint, str | bytes) and \
-                not hasattr(self.checkpoint, "__fspath__"):
-            raise ConfigError(f"{who}: checkpoint must be a file path; got {type(self.checkpoint).__name__}.")
+        check_training_params(self, who, self._task)
 
     @property
     def uses_dates(self) -> bool:

@@ -716,7 +716,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
     def _validate_params(self) -> None:
         """Check every hyperparameter (the registry calls it when the model is built; ``fit`` again)."""
         from ..registry import _check_param_names
-        from .training import METRICS, SCHEDULES
+        from .training import check_training_params
 
         who = "SpatialClassifier"
         if self.network_params is not None and not isinstance(self.network_params, dict):
@@ -730,31 +730,11 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
             if getattr(self, name) is not None:
                 params.integer(getattr(self, name), name, who, low=1)
         params.integer(self.buffer, "buffer", who, low=0)
-        params.number(self.validation_fraction, "validation_fraction", who, low=0, high=1, closed="left")
-        params.seed(self.random_state, who, generator=False)
         _nodata_codes(self.nodata, who)
-        for name in ("epochs", "batch_size"):
-            params.integer(getattr(self, name), name, who, low=1)
-        params.number(self.learning_rate, "learning_rate", who, low=0, closed="neither")
-        params.number(self.weight_decay, "weight_decay", who, low=0)
-        if self.patience is not None:
-            params.integer(self.patience, "patience", who, low=1)
-        for name in ("augment", "resume", "progress"):
-            params.flag(getattr(self, name), name, who)
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(f"{who}: schedule must be one of {SCHEDULES}; got {self.schedule!r}.")
-        if self.monitor not in METRICS["classification"]:
-            raise ConfigError(f"{who}: monitor must be one of {list(METRICS['classification'])}; got "
-                              f"{self.monitor!r}.")
+        params.flag(self.augment, "augment", who)
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"{who}: class_weight must be None or 'balanced'; got {self.class_weight!r}.")
-        if self.mixed_precision != "auto":
-            params.flag(self.mixed_precision, "mixed_precision", who)
-        if not isinstance(self.device, str):
-            raise ConfigError(f"{who}: device must be 'auto', 'cpu' or 'cuda'; got {self.device!r}.")
-        if self.checkpoint is not None and not isinstance(self.checkpoint, str | bytes) and \
-                not hasattr(self.checkpoint, "__fspath__"):
-            raise ConfigError(f"{who}: checkpoint must be a file path; got {type(self.checkpoint).__name__}.")
+        check_training_params(self, who, "classification")
 
     def _sampler(self) -> PatchSampler:
         seed = params.seed(self.random_state, "SpatialClassifier", generator=False)

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ... import params
 from ...errors import ConfigError
 from ...outputs import atomic_path
 from .data import SeriesBatches
@@ -51,6 +52,46 @@ METRICS = {
 """What early stopping can watch, per task, and whether smaller or larger is better."""
 
 SCHEDULES = ("cosine", "plateau", "constant")
+
+
+def check_training_params(estimator, who: str, task: str) -> None:
+    """Check the training hyperparameters every labkit network shares (:func:`train`'s): ``epochs``,
+    ``batch_size``, ``learning_rate``, ``weight_decay``, ``validation_fraction``, ``patience``, ``schedule``,
+    ``monitor`` (one of :data:`METRICS` of ``task``), ``resume``, ``progress``, ``mixed_precision``, ``device``,
+    ``checkpoint`` and ``random_state``. Raises a :class:`~labkit.errors.ConfigError` naming the first bad one.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> hyper = dict(epochs=0, batch_size=8, learning_rate=1e-3, weight_decay=0.0, validation_fraction=0.1,
+    ...              patience=None, schedule="cosine", monitor="loss", resume=False, progress=False,
+    ...              mixed_precision="auto", device="cpu", checkpoint=None, random_state=0)
+    >>> check_training_params(SimpleNamespace(**hyper), "Net", "classification")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: Net: epochs must be an integer >= 1; got 0.
+    """
+    params.integer(estimator.epochs, "epochs", who, low=1)
+    params.integer(estimator.batch_size, "batch_size", who, low=1)
+    params.number(estimator.learning_rate, "learning_rate", who, low=0, closed="neither")
+    params.number(estimator.weight_decay, "weight_decay", who, low=0)
+    params.number(estimator.validation_fraction, "validation_fraction", who, low=0, high=1, closed="left")
+    if estimator.patience is not None:
+        params.integer(estimator.patience, "patience", who, low=1)
+    params.flag(estimator.resume, "resume", who)
+    params.flag(estimator.progress, "progress", who)
+    params.seed(estimator.random_state, who, generator=False)
+    if estimator.schedule not in SCHEDULES:
+        raise ConfigError(f"{who}: schedule must be one of {SCHEDULES}; got {estimator.schedule!r}.")
+    if estimator.monitor not in METRICS[task]:
+        raise ConfigError(f"{who}: monitor must be one of {list(METRICS[task])}; got {estimator.monitor!r}.")
+    if estimator.mixed_precision != "auto":
+        params.flag(estimator.mixed_precision, "mixed_precision", who)
+    if not isinstance(estimator.device, str):
+        raise ConfigError(f"{who}: device must be 'auto', 'cpu' or 'cuda'; got {estimator.device!r}.")
+    checkpoint = estimator.checkpoint
+    if checkpoint is not None and not isinstance(checkpoint, str | bytes) and not hasattr(checkpoint, "__fspath__"):
+        raise ConfigError(f"{who}: checkpoint must be a file path; got {type(checkpoint).__name__}.")
 
 
 def resolve_device(device: str) -> torch.device:
