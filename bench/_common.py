@@ -59,7 +59,7 @@ def cross_validation_rows(base_url, models, folds: int, seed: int, datasets, par
             start = time.perf_counter()
             result = cross_validate(samples, config, folds=folds, group_by=group_by, random_state=seed)
             rows.append({
-                "dataset": dataset, "model": model, "folds": folds, "scheme": scheme,
+                "dataset": dataset, "model": model, "params": config["params"], "folds": folds, "scheme": scheme,
                 "n_samples": int(samples.sizes["sample"]), "n_groups": groups,
                 "n_classes": len(class_names(samples)),
                 "series": f"{samples.sizes['time']} dates x {samples.sizes['band']} bands",
@@ -73,6 +73,12 @@ def cross_validation_rows(base_url, models, folds: int, seed: int, datasets, par
     return rows
 
 
+def _model(row) -> str:
+    """The model's name, with its network's hyperparameters when they are not labkit's defaults."""
+    network = (row.get("params") or {}).get("network_params")
+    return row["model"] + (" (" + ", ".join(f"{k}={v}" for k, v in network.items()) + ")" if network else "")
+
+
 def _cell(row, key) -> str:
     return f"{row[f'{key}_mean']:.3f} ± {row[f'{key}_std']:.3f}"
 
@@ -80,7 +86,7 @@ def _cell(row, key) -> str:
 def as_text(rows) -> str:
     """An aligned plain-text table."""
     header = ["dataset", "model", "folds", *(label for _, label in METRICS), "time"]
-    body = [[r["dataset"], r["model"], f"{r['folds']}, {r['scheme']}", *(_cell(r, k) for k, _ in METRICS),
+    body = [[r["dataset"], _model(r), f"{r['folds']}, {r['scheme']}", *(_cell(r, k) for k, _ in METRICS),
              f"{r['seconds']:.0f} s"] for r in rows]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
     return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(line, widths)).rstrip() for line in [header, *body])
@@ -89,7 +95,7 @@ def as_text(rows) -> str:
 def as_markdown(rows) -> str:
     """A Markdown table (mean ± standard deviation over the folds)."""
     lines = ["| dataset | model | folds | OA | kappa | macro F1 | time |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['dataset']} | {r['model']} | {r['folds']}, {r['scheme']} | "
+    lines += [f"| {r['dataset']} | {_model(r)} | {r['folds']}, {r['scheme']} | "
               + " | ".join(_cell(r, k) for k, _ in METRICS) + f" | {r['seconds']:.0f} s |" for r in rows]
     return "\n".join(lines)
 

@@ -25,6 +25,7 @@ Usage: ``python bench/deep_results.py [--folds 5] [--epochs 50] [--models ...] [
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -66,11 +67,18 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, default=5, help="number of folds (default: 5)")
     parser.add_argument("--epochs", type=int, default=50, help="most epochs of a network (default: 50)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default: 0)")
+    parser.add_argument("--network-params", nargs=2, action="append", default=[], metavar=("MODEL", "JSON"),
+                        help="a network's hyperparameters, e.g. gru '{\"hidden_size\": 64, \"num_layers\": 1}' "
+                             "(repeatable; default: labkit's)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the rows as JSON")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table instead of plain text")
     args = parser.parse_args(argv)
 
     params = {name: {"epochs": args.epochs, "batch_size": 64} for name in DEEP}
+    for name, text in args.network_params:
+        if name not in DEEP:
+            parser.error(f"--network-params: {name!r} is not one of the networks {list(DEEP)}")
+        params[name]["network_params"] = json.loads(text)
     start = time.perf_counter()
     rows = cross_validation_rows(args.base_url, args.models, args.folds, args.seed, args.datasets, params)
     total = time.perf_counter() - start

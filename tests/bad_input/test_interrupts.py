@@ -25,9 +25,15 @@ BIG = ["--size", "768", "768", "--dates", "36", "--chunks", "128", "--no-progres
 SMALL = ["--size", "32", "32", "--dates", "4", "--chunks", "32", "--no-progress"]
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as an interactive shell leaves it (a suite started in the background, ``make test &``,
+    hands its children SIGINT ignored, and Python keeps an inherited SIG_IGN)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(out: Path) -> subprocess.Popen:
     return subprocess.Popen([*LABKIT, "synth", "--out", str(out), *BIG], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=out.parent)
+                            stderr=subprocess.PIPE, text=True, cwd=out.parent, preexec_fn=_default_sigint)
 
 
 def _temporaries(folder: Path) -> list[Path]:
