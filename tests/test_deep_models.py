@@ -83,7 +83,10 @@ def test_a_device_that_is_absent_is_named():
 @pytest.mark.parametrize("network", NETWORKS)
 def test_each_network_learns_a_toy_problem_with_missing_observations(network):
     X, y, days = peaks()
-    params = dict(FAST, **{"gru": {"epochs": 80}, "transformer": {"epochs": 80, "learning_rate": 1e-3}}.get(network, {}))
+    smaller = {"gru": {"learning_rate": 1e-2, "network_params": {"hidden_size": 32, "num_layers": 1}},  # defaults:
+               "transformer": {"learning_rate": 1e-3,                                # sizes for real sets
+                               "network_params": {"d_model": 32, "num_layers": 2, "dim_feedforward": 64}}}
+    params = dict(FAST, **smaller.get(network, {}))
     model = DeepClassifier(network, **params).fit(X, y, doy=days)
     assert model.score(X, y) >= 0.9
     assert model.classes_.tolist() == [1, 4, 9]
@@ -237,7 +240,7 @@ def test_a_regressor_learns_in_the_targets_units():
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(300, 8, 2)).astype("float32")
     lai = 6 * X[:, :, 0].mean(axis=1) + 2
-    model = DeepRegressor("tempcnn", **dict(FAST, epochs=60)).fit(X, lai)
+    model = DeepRegressor("tempcnn", **dict(FAST, epochs=25)).fit(X, lai)
     assert model.score(X, lai) > 0.8
     assert abs(model.predict(X).mean() - lai.mean()) < 0.3
     with pytest.raises(Exception, match="one finite number per sample"):
