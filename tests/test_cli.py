@@ -33,3 +33,23 @@ def test_entry_point_is_installed():
     result = subprocess.run([sys.executable, "-m", "labkit.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and __version__ in result.stdout
     assert build_parser().prog == "labkit"
+
+
+def test_models_lists_the_one_registry_and_one_models_parameters(capsys):
+    import json
+
+    from labkit.models import model_names
+
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["name"] for r in rows) == model_names()
+    assert {r["name"]: r["inputs"] for r in rows}["unet"] == "patches"
+    assert main(["models", "--task", "regression"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["name", "task", "reads"]
+    assert sorted(line.split()[0] for line in lines[1:]) == model_names("regression")
+    assert main(["models", "gru", "--json"]) == 0
+    params = json.loads(capsys.readouterr().out)["params"]
+    assert params["epochs"] == 50 and params["network_params"]["hidden_size"] == 128
+    assert main(["models", "ltea"]) == 2
+    assert "unknown model 'ltea' (did you mean 'ltae'?)" in capsys.readouterr().err
