@@ -18,8 +18,10 @@ Datasets (see :mod:`labkit.datasets.tables`; the folds keep each polygon whole w
 * **tempcnn-formosat**: Formosat-2, south-west France, 520 samples, 149 dates x 3 bands, 13 classes, grouped by
   polygon.
 
-Usage: ``python bench/deep_results.py [--folds 5] [--epochs 50] [--models ...] [--datasets ...] [--json OUT]
-[--markdown]``. The whole table takes about an hour on 2 idle CPU cores (a GPU is used when present).
+Usage: ``python bench/deep_results.py [--folds 5] [--epochs 50] [--models ...] [--datasets ...]
+[--network-params NAME JSON] [--json OUT] [--markdown]``. The whole table takes about two and a half hours on 2 CPU
+cores, half of it the GRU at its default size (a GPU is used when present); the README's table ran the GRU with
+``--network-params gru '{"hidden_size": 64, "num_layers": 1}'`` as well.
 """
 
 from __future__ import annotations
