@@ -1,6 +1,7 @@
 """Tests of the course machinery (labkit.course, labkit.cli.course) and of the course's sources and book.
 
-Executing the notebooks themselves is ``make nbtest`` (nbval on both variants) and ``make book``; here, only
+Executing the notebooks themselves is ``make test``'s nbval run on the student variant and its book build, which
+executes the solution variant (``make nbtest``: nbval on both); here, only
 cheap checks: check() and the comparators, the student variant, the builds, the conventions every notebook
 source must follow, and that the book's build fails on a notebook error, a warning or a broken reference.
 """
