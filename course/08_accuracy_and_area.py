@@ -60,12 +60,13 @@ from labkit.accuracy import (
     summarize_runs,
 )
 from labkit.course import check
+from labkit.datamodel import NO_CLASS, UNDECIDED
 from labkit.datasets import load_slovenia
 from labkit.features import STATS
 from labkit.gapfill import fill_gaps
-from labkit.inference import NO_CLASS, predict_cube
+from labkit.inference import predict_cube
 from labkit.models import make_model
-from labkit.postprocess import UNDECIDED, fuse_class_maps, fuse_probabilities
+from labkit.postprocess import fuse_class_maps, fuse_probabilities
 from labkit.report import plot_class_map, write_accuracy_report
 from labkit.samples import extract_samples, split_by_group
 

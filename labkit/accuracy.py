@@ -39,7 +39,7 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recal
 from .datamodel import encode_labels, is_text, validate
 from ._hashing import splitmix64
 from .errors import ConfigError, DataModelError
-from .inference import NO_CLASS
+from .datamodel import NO_CLASS
 from .params import flag, integer, number, seed
 
 
@@ -766,7 +766,7 @@ def stratified_sample_design(
     min_per_class : int, default 50
         Minimum number of points per stratum.
     class_names : optional ``{code: name}``.
-    nodata : int or None, default :data:`~labkit.inference.NO_CLASS`
+    nodata : int or None, default :data:`~labkit.datamodel.NO_CLASS`
         The code of unclassified pixels, never a stratum.
 
     Returns
@@ -865,7 +865,7 @@ def draw_stratified_sample(
     allocation : :class:`SampleDesign` or mapping ``{class code: points}``
     random_state : int, numpy Generator or None
         The seed (an integer from 0 to 2**32 - 1); None draws a different sample each time.
-    nodata : int or None, default :data:`~labkit.inference.NO_CLASS`
+    nodata : int or None, default :data:`~labkit.datamodel.NO_CLASS`
 
     Returns
     -------

@@ -82,6 +82,27 @@ class Validity(enum.IntEnum):
     """No acquisition: outside the swath, no-data in the product, or a date filled in later."""
 
 
+class MapCode(enum.IntEnum):
+    """Codes a class map reserves beside the class codes (uint8 maps hold classes 0..253).
+
+    Example
+    -------
+    >>> int(MapCode.NO_CLASS), int(MapCode.UNDECIDED)
+    (255, 254)
+    """
+
+    NO_CLASS = 255
+    """The pixel could not be classified: a value the model needs is missing (cloud, no acquisition, no data)."""
+    UNDECIDED = 254
+    """Runs fused by a majority vote (:func:`labkit.postprocess.fuse_class_maps`) tied at the pixel."""
+
+
+NO_CLASS = int(MapCode.NO_CLASS)
+"""Class-map value of pixels that could not be classified (:class:`MapCode`); the class map's nodata."""
+UNDECIDED = int(MapCode.UNDECIDED)
+"""Class-map value of pixels where fused runs tie (:class:`MapCode`)."""
+
+
 # ----------------------------------------------------------------------------------------------------- builders
 
 

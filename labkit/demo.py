@@ -18,7 +18,8 @@ from .datasets import load_slovenia
 from . import params
 from .features import STATS
 from .gapfill import fill_gaps
-from .inference import NO_CLASS, predict_cube
+from .datamodel import NO_CLASS
+from .inference import predict_cube
 from .io import write_cog, write_json
 from .masks import count_valid
 from .models import fit_model, make_model

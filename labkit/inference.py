@@ -17,12 +17,9 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .datamodel import validate
+from .datamodel import NO_CLASS, validate
 from .errors import BandError, ConfigError, DataModelError
 from .params import flag, integer
-
-#: Class-map value of pixels that could not be classified (no valid value on some date and band).
-NO_CLASS = 255
 
 
 def _match_signature(cube: xr.DataArray, signature) -> xr.DataArray:

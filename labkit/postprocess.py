@@ -21,13 +21,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import xarray as xr
 
-from .datamodel import validate
+from .datamodel import NO_CLASS, UNDECIDED, validate
 from .errors import ConfigError, DataModelError, GridMismatchError
-from .inference import NO_CLASS
 from .params import integer
 
-#: Class-map value of pixels where the vote of :func:`fuse_class_maps` is tied.
-UNDECIDED = 254
 
 RUN_DIM = "run"
 
@@ -106,7 +103,7 @@ def fuse_class_maps(
         The fusion rule (majority vote is the only one so far).
     undecided : int, default :data:`UNDECIDED` (254)
         The code of tied pixels; it must not be a class code of the maps.
-    nodata : int, default :data:`~labkit.inference.NO_CLASS` (255)
+    nodata : int, default :data:`~labkit.datamodel.NO_CLASS` (255)
         The code of unclassified pixels, in the inputs and the output.
 
     Returns
@@ -192,7 +189,7 @@ def fuse_probabilities(
     probs_list : sequence of probabilities (class, y, x)
         One per run, on one grid, with the same ``class`` coordinate (the class codes, in the same order). Numpy
         or dask.
-    nodata : int, default :data:`~labkit.inference.NO_CLASS`
+    nodata : int, default :data:`~labkit.datamodel.NO_CLASS`
         The class-map code of pixels without any probability.
 
     Returns

@@ -9,7 +9,8 @@ import torch
 
 import labkit.datamodel as dm
 from labkit.errors import ConfigError, ReadError
-from labkit.inference import NO_CLASS, predict_cube
+from labkit.datamodel import NO_CLASS
+from labkit.inference import predict_cube
 from labkit.models import MODELS, DeepClassifier, DeepRegressor, fit_model, load_model, make_model, save_model
 from labkit.models.deep import training as deep_training
 from labkit.models.deep.data import BLOCK_SAMPLES, BandScaler, SeriesBatches

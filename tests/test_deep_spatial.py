@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 from scipy.ndimage import binary_dilation
 
 import labkit.datamodel as dm
+from labkit.datamodel import NO_CLASS
 from labkit.datasets import load_slovenia
 from labkit.datasets.synthetic import make_synthetic_scene
 from labkit.errors import BandError, ConfigError, DataModelError
 from labkit.models import MODELS, make_model, register_model
 from labkit.models.deep import training as deep_training
 from labkit.models.deep.data import BandScaler
-from labkit.models.deep.spatial import (NO_CLASS, PatchSampler, SpatialClassifier, UNet, _PatchBatches, to_channels,
+from labkit.models.deep.spatial import (PatchSampler, SpatialClassifier, UNet, _PatchBatches, to_channels,
                                         unet_halo)
 
 TINY = {"depth": 1, "width": 4, "dropout": 0.0}

@@ -8,7 +8,8 @@ from sklearn.dummy import DummyClassifier
 
 import labkit.datamodel as dm
 from labkit.errors import ConfigError, DataModelError
-from labkit.inference import NO_CLASS, predict_cube
+from labkit.datamodel import NO_CLASS
+from labkit.inference import predict_cube
 from labkit.models import make_model
 
 HEIGHT, WIDTH, N_TIME = 9, 8, 6

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from labkit.errors import ConfigError, DataModelError, GridMismatchError
-from labkit.inference import NO_CLASS
-from labkit.postprocess import UNDECIDED, fuse_class_maps, fuse_probabilities
+from labkit.datamodel import NO_CLASS, UNDECIDED
+from labkit.postprocess import fuse_class_maps, fuse_probabilities
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 

@@ -14,7 +14,8 @@ from labkit.datamodel import Validity
 from labkit.errors import DataModelError
 from labkit.features import compute_features, temporal_stats
 from labkit.gapfill import fill_gaps
-from labkit.inference import NO_CLASS, predict_cube
+from labkit.datamodel import NO_CLASS
+from labkit.inference import predict_cube
 from labkit.io import read_dates, read_zarr, write_zarr
 from labkit.masks import combine_masks, count_valid, dilate_mask, valid_fraction_per_date
 from labkit.models import fit_model, make_model

@@ -19,7 +19,8 @@ from sklearn.svm import LinearSVC
 import labkit.datamodel as dm
 from labkit.accuracy import assess_accuracy
 from labkit.errors import BandError, ConfigError, DataModelError
-from labkit.inference import NO_CLASS, predict_cube
+from labkit.datamodel import NO_CLASS
+from labkit.inference import predict_cube
 from labkit.models import (
     InputSignature,
     RegionalClassifier,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...inference import NO_CLASS
+from ...datamodel import NO_CLASS
 from ..compare import compare_values
 from . import Exercise
 

@@ -71,9 +71,6 @@ from .data import BandScaler, SeriesBatches
 
 __all__ = ["PatchSampler", "SpatialClassifier", "UNet", "observation_validity", "to_channels", "unet_halo"]
 
-NO_CLASS = 255
-"""The class map's no-class code, :data:`labkit.inference.NO_CLASS` (not imported: inference comes later)."""
-
 _CONVS = 2
 """3 x 3 convolutions in each block of the U-Net (what :func:`unet_halo` counts)."""
 
@@ -683,7 +680,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, patch_size: int = 32, stride: int | None = None, block_size: int | None = None,
                  buffer: int = 0, network_params: dict | None = None, augment: bool = True,
-                 nodata=(0, NO_CLASS), epochs: int = 50, batch_size: int = 16, learning_rate: float = 1e-3,
+                 nodata=(0, dm.NO_CLASS), epochs: int = 50, batch_size: int = 16, learning_rate: float = 1e-3,
                  weight_decay: float = 1e-4, schedule: str = "cosine", validation_fraction: float = 0.2,
                  monitor: str = "loss", patience: int | None = 10, class_weight: str | None = None,
                  device: str = "auto", mixed_precision: bool | str = "auto", checkpoint: str | None = None,
