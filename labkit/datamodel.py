@@ -83,7 +83,7 @@ class Validity(enum.IntEnum):
 
 
 class MapCode(enum.IntEnum):
-    """Codes a class map reserves beside the class codes (uint8 maps hold classes 0..253).
+    """Codes a uint8 class map reserves beside the class codes.
 
     Example
     -------
