@@ -40,9 +40,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob as _glob
+import json
 import math
 import os
 import re
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,6 +83,7 @@ __all__ = [
     "read_zarr",
     "write_bands",
     "write_cog",
+    "write_cogs",
     "write_dates",
     "write_json",
     "write_samples",
@@ -945,37 +948,138 @@ def _check_colormap(colormap: Mapping, dtype: np.dtype, n_layers: int) -> dict[i
     return checked
 
 
+def _cog_dtype(array: xr.DataArray, dtype, nodata) -> np.dtype | None:
+    """The stored type: given, else floats as they are and integers in the smallest type holding their values and
+    ``nodata`` (read for a map in memory; a lazy map keeps its own type)."""
+    if dtype is not None or not np.issubdtype(array.dtype, np.integer):
+        return dtype
+    if isinstance(array.data, np.ndarray):
+        values = array.values
+        low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    else:
+        info = np.iinfo(array.dtype)
+        low, high = max(info.min, 0), min(info.max, 255) if array.dtype.itemsize == 1 else info.max
+        return array.dtype
+    if nodata is not None and float(nodata).is_integer():
+        low, high = min(low, int(nodata)), max(high, int(nodata))
+    return _smallest_int(low, high)
+
+
+@dataclass
+class _CogJob:
+    """One map to write as a COG: its stored layers (lazy), where, and what GDAL must know."""
+
+    layers: object  # dask array (layer, y, x) of stored values
+    path: Path
+    profile: dict
+    descriptions: tuple
+    colormap: dict | None
+    tags: dict
+    class_names: dict[int, str] | None
+
+
+def _cog_job(array: xr.DataArray, path, *, nodata=None, colormap=None, class_names=None, dtype=None,
+             blocksize: int = 512, tags: Mapping | None = None) -> _CogJob:
+    """Check one map before anything is computed, and plan how it is stored (see :func:`write_cog`)."""
+    import dask.array as dsa
+
+    who = f"write_cog {path}"
+    if not isinstance(array, xr.DataArray) or array.ndim not in (2, 3) or array.dims[-2:] != ("y", "x"):
+        dims = getattr(array, "dims", type(array).__name__)
+        raise DataModelError(f"write_cog needs a DataArray (y, x) or (band, y, x); got {dims}.")
+    for dim in ("y", "x"):
+        if dim not in array.coords:
+            raise DataModelError(f"write_cog: the map has no '{dim}' coordinate; build it on a cube's grid.")
+    if array.rio.crs is None:
+        raise DataModelError("write_cog: the map has no CRS. Set it with array.rio.write_crs(cube.rio.crs).")
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise DataModelError(f"write_cog: values must be numbers; got dtype {array.dtype}.")
+    blocksize = params.integer(blocksize, "blocksize", "write_cog", low=128, high=4096)
+    if blocksize % 16:
+        raise ConfigError(f"write_cog: blocksize must be a multiple of 16 (a TIFF tile's side); got {blocksize}.")
+    if nodata is not None and not _is_nan(nodata):
+        nodata = params.number(nodata, "nodata", "write_cog")
+    dtype, nodata = _storage("write_cog", array.dtype, _cog_dtype(array, dtype, nodata), nodata)
+    n_layers = 1 if array.ndim == 2 else array.shape[0]
+    if colormap is not None:
+        colormap = _check_colormap(colormap, dtype, n_layers)
+    if class_names is not None:
+        if n_layers != 1 or not np.issubdtype(dtype, np.integer):
+            raise ConfigError(f"write_cog: class_names need a one-band map of integer class codes; this one has "
+                              f"{n_layers} band(s) of {dtype}.")
+        class_names = {int(params.integer(k, "a class code of class_names", "write_cog", low=0, high=65535)): str(v)
+                       for k, v in dict(class_names).items()}
+    if array.ndim == 2:
+        descriptions = (None if array.name is None else str(array.name),)
+    elif array.dims[0] in array.coords:
+        descriptions = tuple(str(v) for v in array[array.dims[0]].values)
+    else:
+        descriptions = tuple(f"{array.dims[0]} {i}" for i in range(n_layers))
+    data = array.data if array.ndim == 3 else array.data[None]
+    if not isinstance(data, dsa.Array):
+        data = dsa.from_array(np.asarray(data), chunks=(-1, 1024, 1024))
+    data = data.rechunk({0: -1})
+    layers = data.map_blocks(_encode, dtype, nodata, None, None, who, descriptions, dtype=dtype)
+    integer = np.issubdtype(dtype, np.integer)
+    profile = dict(
+        driver="COG", height=array.sizes["y"], width=array.sizes["x"], count=n_layers, dtype=dtype.name,
+        crs=array.rio.crs, transform=array.rio.transform(), nodata=nodata, compress="DEFLATE",
+        blocksize=int(blocksize), overviews="AUTO", resampling="NEAREST" if integer else "AVERAGE",
+        predictor="YES", BIGTIFF="IF_SAFER",
+    )
+    all_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    if class_names:
+        all_tags["CLASS_NAMES"] = json.dumps({str(k): v for k, v in sorted(class_names.items())})
+    return _CogJob(layers, Path(path), profile, descriptions, colormap, all_tags, class_names)
+
+
 def write_cog(
     array: xr.DataArray,
     path: str | os.PathLike,
     *,
     nodata: float | None = None,
     colormap: Mapping[int, Sequence[int]] | None = None,
+    class_names: Mapping[int, str] | None = None,
     dtype=None,
     blocksize: int = 512,
+    tags: Mapping[str, object] | None = None,
     overwrite: bool = False,
+    progress: bool = False,
 ) -> Path:
-    """Write a map as a Cloud-Optimized GeoTIFF (tiled, DEFLATE-compressed, with overviews).
+    """Write a map as a Cloud-Optimized GeoTIFF (tiled, DEFLATE-compressed, with overviews), block by block.
+
+    A lazy (dask) map is computed and written block by block (:func:`write_cogs`): it never needs to fit in memory.
 
     Parameters
     ----------
     array : xarray.DataArray
         ``(y, x)``, a class map or a confidence map, or ``(band, y, x)`` such as probabilities ``(class, y, x)``,
-        on a grid with a CRS (rioxarray's ``.rio.crs``). The first dim's values become the band descriptions.
+        on a grid with a CRS (rioxarray's ``.rio.crs``), numpy or dask. The first dim's values become the band
+        descriptions.
     path : path
         The output file.
     nodata : float, optional
         Nodata value stored in the file; float maps default to ``NaN``.
     colormap : dict {code: (r, g, b) or (r, g, b, a)}, optional
         Colours of a class map (needs a one-band ``uint8`` or ``uint16`` map).
+    class_names : dict {code: name}, optional
+        Names of a class map's codes: stored in the file's metadata (``CLASS_NAMES``, JSON) and as GDAL category
+        names in the ``.aux.xml`` side-car, so that a GIS shows the legend with the colours.
     dtype : numpy dtype, optional
-        Stored type. By default floats keep their type and integers use the smallest type that holds their
-        values and ``nodata`` (``uint8`` for up to 256 class codes), as viewers and colour tables expect.
+        Stored type. By default floats keep their type and integers of a map in memory use the smallest type that
+        holds their values and ``nodata`` (``uint8`` for up to 256 class codes), as viewers and colour tables
+        expect; a lazy map keeps its type.
     blocksize : int, default 512
         Tile size in pixels, a multiple of 16 from 128 to 4096; overviews are built until the image fits in one
         tile.
+    tags : dict, optional
+        More metadata (GDAL tags) to store.
     overwrite : bool, default False
         Replace an existing file.
+    progress : bool
+        A progress bar over blocks.
 
     Returns
     -------
@@ -988,7 +1092,7 @@ def write_cog(
     labkit.errors.DataModelError
         ``array`` is not a map on a georeferenced grid, or its values do not fit ``dtype``.
     labkit.errors.ConfigError
-        The colormap does not suit the map.
+        The colormap or the class names do not suit the map.
     OutputExistsError
         The file exists and ``overwrite`` is False.
 
@@ -997,69 +1101,120 @@ def write_cog(
     >>> import tempfile, numpy as np, xarray as xr, rasterio
     >>> classes = xr.DataArray(np.array([[1, 2], [2, 3]]), dims=("y", "x"), coords={"y": [15.0, 5.0],
     ...                        "x": [5.0, 15.0]}).rio.write_crs("EPSG:32633")
-    >>> out = write_cog(classes, tempfile.mkdtemp() + "/classes.tif", colormap={1: (0, 128, 0), 2: (255, 255, 0)})
+    >>> out = write_cog(classes, tempfile.mkdtemp() + "/classes.tif", colormap={1: (0, 128, 0), 2: (255, 255, 0)},
+    ...                 class_names={1: "forest", 2: "crop", 3: "water"})
     >>> with rasterio.open(out) as src:
-    ...     src.dtypes[0], src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"], src.colormap(1)[1]
-    ('uint8', 'COG', (0, 128, 0, 255))
+    ...     src.dtypes[0], src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"], src.colormap(1)[1], src.tags()["CLASS_NAMES"]
+    ('uint8', 'COG', (0, 128, 0, 255), '{"1": "forest", "2": "crop", "3": "water"}')
     """
-    if not isinstance(array, xr.DataArray) or array.ndim not in (2, 3) or array.dims[-2:] != ("y", "x"):
-        dims = getattr(array, "dims", type(array).__name__)
-        raise DataModelError(f"write_cog needs a DataArray (y, x) or (band, y, x); got {dims}.")
-    for dim in ("y", "x"):
-        if dim not in array.coords:
-            raise DataModelError(f"write_cog: the map has no '{dim}' coordinate; build it on a cube's grid.")
-    if array.rio.crs is None:
-        raise DataModelError("write_cog: the map has no CRS. Set it with array.rio.write_crs(cube.rio.crs).")
-    values = np.asarray(array.values)
-    if values.dtype == bool:
-        values = values.astype(np.uint8)
-    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
-        raise DataModelError(f"write_cog: values must be numbers; got dtype {values.dtype}.")
-    blocksize = params.integer(blocksize, "blocksize", "write_cog", low=128, high=4096)
-    if blocksize % 16:
-        raise ConfigError(f"write_cog: blocksize must be a multiple of 16 (a TIFF tile's side); got {blocksize}.")
-    if nodata is not None and not _is_nan(nodata):
-        nodata = params.number(nodata, "nodata", "write_cog")
-    if dtype is None and np.issubdtype(values.dtype, np.integer):
-        low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
-        if nodata is not None and float(nodata).is_integer():
-            low, high = min(low, int(nodata)), max(high, int(nodata))
-        dtype = _smallest_int(low, high)
-    dtype, nodata = _storage("write_cog", values.dtype, dtype, nodata)
-    layers = values if values.ndim == 3 else values[None]
-    if colormap is not None:
-        colormap = _check_colormap(colormap, dtype, len(layers))
-    if values.ndim == 2:
-        descriptions = (None if array.name is None else str(array.name),)
-    elif array.dims[0] in array.coords:
-        descriptions = tuple(str(v) for v in array[array.dims[0]].values)
-    else:
-        descriptions = tuple(f"{array.dims[0]} {i}" for i in range(len(layers)))
-    layers = _encode(layers, dtype, nodata, None, None, f"write_cog {path}", descriptions)
-    integer = np.issubdtype(dtype, np.integer)
-    profile = dict(
-        driver="COG", height=layers.shape[1], width=layers.shape[2], count=len(layers), dtype=dtype.name,
-        crs=array.rio.crs, transform=array.rio.transform(), nodata=nodata, compress="DEFLATE",
-        blocksize=int(blocksize), overviews="AUTO", resampling="NEAREST" if integer else "AVERAGE",
-        predictor="YES", BIGTIFF="IF_SAFER",
-    )
-    with atomic_path(path, overwrite=overwrite, nbytes=layers.nbytes) as tmp:
-        _write_cog_file(tmp, layers, profile, descriptions, colormap)
-        with rasterio.open(tmp) as src:
-            layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
-        if layout != "COG":
-            raise LabkitError(f"write_cog: GDAL wrote {path} with layout {layout!r} instead of a COG.")
-    return Path(path)
+    job = _cog_job(array, path, nodata=nodata, colormap=colormap, class_names=class_names, dtype=dtype,
+                   blocksize=blocksize, tags=tags)
+    return write_cogs([job], overwrite=overwrite, progress=progress)[0]
 
 
-def _write_cog_file(path: Path, layers: np.ndarray, profile: dict, descriptions, colormap) -> None:
-    # rasterio writes copy-only drivers (COG) through a temporary dataset, so the colormap goes in directly.
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(layers)
-        if any(descriptions):
-            dst.descriptions = descriptions
-        if colormap:
-            dst.write_colormap(1, colormap)
+def write_cogs(jobs: Sequence, *, overwrite: bool = False, progress: bool = False, workers: int | None = None,
+               desc: str = "write") -> list[Path]:
+    """Write several maps as COGs in one pass over their blocks, all-or-nothing.
+
+    ``jobs``: ``(array, path, options)`` triples, options being :func:`write_cog`'s keywords (``nodata``,
+    ``colormap``, ``class_names``, ``dtype``, ``blocksize``, ``tags``). Maps computed from one lazy graph (the
+    products of :func:`labkit.inference.predict_map`) share its blocks: each block is computed once and written
+    into every file. Blocks go into uncompressed tiled GeoTIFFs beside the targets, which GDAL then turns into
+    COGs (tiles compressed, overviews built) with bounded memory; everything is written under temporary names and
+    moved into place only when all the maps are complete, so an interrupted run leaves nothing that looks finished.
+
+    Example
+    -------
+    >>> import tempfile, pathlib, numpy as np, xarray as xr
+    >>> grid = {"y": [15.0, 5.0], "x": [5.0, 15.0]}
+    >>> a = xr.DataArray(np.ones((2, 2), "float32"), dims=("y", "x"), coords=grid).rio.write_crs("EPSG:32633")
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> [p.name for p in write_cogs([(a, folder / "a.tif", {}), (a * 2, folder / "b.tif", {"nodata": -1})])]
+    ['a.tif', 'b.tif']
+    """
+    from . import tiling
+    from .outputs import _temporary
+
+    jobs = [job if isinstance(job, _CogJob) else _cog_job(job[0], job[1], **dict(job[2] if len(job) > 2 else {}))
+            for job in jobs]
+    targets = [job.path for job in jobs]
+    sidecars = [_aux_path(job.path) for job in jobs if job.class_names]
+    nbytes = 2 * sum(int(np.prod(job.layers.shape)) * job.layers.dtype.itemsize for job in jobs)
+    with atomic_paths(targets + sidecars, overwrite=overwrite, nbytes=nbytes) as temps:
+        staged = [_temporary(job.path) for job in jobs]
+        try:
+            datasets = [_open_staging(job, stage) for job, stage in zip(jobs, staged)]
+            try:
+                tiling.store([job.layers for job in jobs], [_WindowWriter(d) for d in datasets],
+                             lock=threading.Lock(), workers=workers, progress=progress, desc=desc)
+            finally:
+                for dataset in datasets:
+                    dataset.close()
+            for job, stage, tmp in zip(jobs, staged, temps):
+                _to_cog(job, stage, tmp)
+        finally:
+            for stage in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    stage.unlink()
+        for job, tmp in zip([job for job in jobs if job.class_names], temps[len(jobs):]):
+            tmp.write_text(_category_names_xml(job.class_names), encoding="utf-8")
+    return targets
+
+
+def _aux_path(path: Path) -> Path:
+    """GDAL's side-car of ``path`` (``map.tif.aux.xml``), where it reads category names."""
+    return path.with_name(path.name + ".aux.xml")
+
+
+def _category_names_xml(class_names: dict[int, str]) -> str:
+    """A GDAL PAM side-car naming the codes of band 1 (``<CategoryNames>``, one entry per code from 0)."""
+    from xml.sax.saxutils import escape
+
+    names = [escape(class_names.get(code, "")) for code in range(max(class_names) + 1)]
+    categories = "".join(f"      <Category>{name}</Category>\n" for name in names)
+    return (f'<PAMDataset>\n  <PAMRasterBand band="1">\n    <CategoryNames>\n{categories}'
+            "    </CategoryNames>\n  </PAMRasterBand>\n</PAMDataset>\n")
+
+
+def _open_staging(job: _CogJob, stage: Path):
+    """An uncompressed tiled GeoTIFF that receives the blocks in any order, with the COG's metadata."""
+    profile = {k: v for k, v in job.profile.items() if k not in ("compress", "overviews", "resampling", "predictor",
+                                                                  "blocksize")}
+    tiled = job.profile["height"] >= 256 and job.profile["width"] >= 256
+    profile.update(driver="GTiff", tiled=tiled, **({"blockxsize": 256, "blockysize": 256} if tiled else {}))
+    dataset = rasterio.open(stage, "w", **profile)
+    if any(job.descriptions):
+        dataset.descriptions = job.descriptions
+    if job.colormap:
+        dataset.write_colormap(1, job.colormap)
+    if job.tags:
+        dataset.update_tags(**job.tags)
+    return dataset
+
+
+class _WindowWriter:
+    """A :func:`dask.array.store` target that writes each block of ``(layer, y, x)`` into a raster's window."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __setitem__(self, key, block) -> None:
+        _, rows, cols = key
+        window = rasterio.windows.Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        self.dataset.write(np.asarray(block), window=window)
+
+
+def _to_cog(job: _CogJob, stage: Path, tmp: Path) -> None:
+    """GDAL's COG driver copies the staged GeoTIFF into ``tmp``: tiles compressed, overviews built."""
+    import rasterio.shutil
+
+    options = {k: v for k, v in job.profile.items() if k in ("compress", "blocksize", "overviews", "resampling",
+                                                             "predictor", "BIGTIFF")}
+    rasterio.shutil.copy(stage, tmp, driver="COG", **options)
+    with rasterio.open(tmp) as src:
+        layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+    if layout != "COG":
+        raise LabkitError(f"write_cog: GDAL wrote {job.path} with layout {layout!r} instead of a COG.")
 
 
 # ------------------------------------------------------------------------------------------------------ Zarr

@@ -1,221 +1,505 @@
-"""Tiling: cut a cube or a raster into blocks (with an optional halo), process them one by one, stitch them back.
+"""Tiling: the one block engine that every stage uses to walk a grid, and tile grids with stable ids.
 
-Takes a cube, a raster file or a plain shape and yields :class:`Block` windows lazily; :func:`map_blocks` runs a
-function block by block and reassembles the result without seams; :func:`tile_grid` lays a grid of tiles with
-stable ids over a region. Comes right after reading (:mod:`labkit.io`): every later stage can run per block.
+Every stage that reads a cube, a mask or a map pixel by pixel (masks, gap-filling, features, samples, inference,
+accuracy, post-processing) walks it through this module, built on dask rather than a loop of its own:
+
+* :func:`block_shape` chooses the block size from a **memory budget** (``"2GB"``) and the bytes each pixel needs,
+  **aligned to the input's internal tiles** (a file's TIFF tiles, a Zarr store's or a dask array's chunks), so that
+  every block decodes whole tiles once;
+* :func:`map_blocks` applies a numpy function to every block (:func:`dask.array.blockwise`), each block with an
+  optional **halo** of neighbouring pixels read around it and cropped from its result
+  (:func:`dask.array.overlap.overlap`), so that a neighbourhood operation has no seams; it is lazy on dask inputs
+  and computed block by block otherwise;
+* :func:`reduce_blocks` folds a function over the blocks (pixel counts, sample draws, pixel reads);
+* :func:`compute` and :func:`store` run the graph on a bounded number of threads with a progress bar over blocks:
+  only ``workers`` blocks (and their inputs) are in memory at a time, whatever the grid's size.
+
+:func:`tile_grid` lays a grid of square tiles with stable ids over a region (the unit of a batch run).
+Comes right after reading (:mod:`labkit.io`).
+
+Example
+-------
+>>> import numpy as np, labkit.datamodel as dm
+>>> cube = dm.make_cube(np.arange(30.).reshape(1, 1, 5, 6), ["2020-01-01"], ["B"],
+...                     transform=(10, 0, 0, 0, -10, 50), crs="EPSG:32631")
+>>> doubled = map_blocks(lambda block: block * 2, cube, block=(2, 4))
+>>> bool((doubled == cube * 2).all()), doubled.rio.crs.to_epsg()
+(True, 32631)
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 
+import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 
-from .errors import ConfigError, ReadError
+from .errors import ConfigError, DataModelError
+
+__all__ = ["DEFAULT_MEMORY", "block_shape", "blocked", "compute", "internal_tiles", "map_blocks", "parse_memory",
+           "reduce_blocks", "store", "tile_grid"]
+
+DEFAULT_MEMORY = "1GB"
+"""The memory budget of a stage when none is given: what its blocks in flight may hold together."""
+
+WORKING_FACTOR = 3
+"""Bytes a block needs while it is processed, as a multiple of its input and output bytes (temporaries)."""
 
 
-@dataclass(frozen=True)
-class Block:
-    """One block of a grid: its own pixels (``core``) and the pixels it reads (``core`` plus the halo).
+# --------------------------------------------------------------------------------------------------- sizes
 
-    Offsets and sizes are in pixels of the whole grid. ``inner`` gives the slices that cut the core out of an array
-    read over ``read`` (a block at the grid's edge has a thinner halo on that side).
+
+def parse_memory(memory: str | int | float, who: str = "memory") -> int:
+    """A memory budget in bytes, from a number of bytes or a text such as ``"2GB"``, ``"512MiB"`` or ``"1.5 GB"``.
+
+    Example
+    -------
+    >>> parse_memory("2GB"), parse_memory("512MiB"), parse_memory(1e6)
+    (2000000000, 536870912, 1000000)
     """
+    from dask.utils import parse_bytes
 
-    row: int
-    col: int
-    y0: int
-    x0: int
-    height: int
-    width: int
-    read_y0: int
-    read_x0: int
-    read_height: int
-    read_width: int
-
-    @property
-    def core(self) -> tuple[slice, slice]:
-        """``(rows, cols)`` slices of the block's own pixels in the whole grid."""
-        return slice(self.y0, self.y0 + self.height), slice(self.x0, self.x0 + self.width)
-
-    @property
-    def read(self) -> tuple[slice, slice]:
-        """``(rows, cols)`` slices of the pixels to read (core and halo) in the whole grid."""
-        return (slice(self.read_y0, self.read_y0 + self.read_height),
-                slice(self.read_x0, self.read_x0 + self.read_width))
-
-    @property
-    def inner(self) -> tuple[slice, slice]:
-        """``(rows, cols)`` slices of the core inside an array read over :attr:`read`."""
-        dy, dx = self.y0 - self.read_y0, self.x0 - self.read_x0
-        return slice(dy, dy + self.height), slice(dx, dx + self.width)
-
-    @property
-    def id(self) -> str:
-        """A stable name: ``r{row}_c{col}``."""
-        return f"r{self.row:03d}_c{self.col:03d}"
+    try:
+        value = parse_bytes(memory) if isinstance(memory, str) else int(memory)
+    except (ValueError, TypeError):
+        value = None
+    if isinstance(memory, bool) or value is None or value <= 0:
+        raise ConfigError(f"{who}: the memory budget must be a size such as '2GB', '512MiB' or a number of bytes; "
+                          f"got {memory!r}.")
+    return int(value)
 
 
-def _grid_shape(obj) -> tuple[int, int, tuple[int, int] | None]:
-    """``(height, width, internal block shape or None)`` of a cube, an array shape or a raster file."""
-    if isinstance(obj, xr.DataArray):
-        return obj.sizes["y"], obj.sizes["x"], None
-    if isinstance(obj, tuple) and len(obj) == 2:
-        return int(obj[0]), int(obj[1]), None
-    if isinstance(obj, (str, os.PathLike)):
-        import rasterio
-
-        try:
-            with rasterio.open(obj) as src:
-                return src.height, src.width, src.block_shapes[0]
-        except rasterio.errors.RasterioIOError as error:
-            raise ReadError(f"{obj}: not a raster GDAL can read ({error}).") from None
-    raise ConfigError(f"iter_blocks: expected a cube, a (height, width) shape or a raster path; got {type(obj).__name__}.")
+def _is_dask(array: xr.DataArray) -> bool:
+    return isinstance(array.data, da.Array)
 
 
-def _align(size: int, internal: int, limit: int) -> int:
-    """``size`` rounded to a multiple of the internal block size (at least one internal block, at most the grid)."""
-    if internal >= limit:
-        return min(size, limit)
-    return min(max(internal, round(size / internal) * internal), limit)
+def internal_tiles(array: xr.DataArray) -> tuple[int, int] | None:
+    """The ``(rows, columns)`` of the tiles an array is stored in: its dask chunks, else the file's own tiles
+    (``encoding["preferred_chunks"]`` of rioxarray and Zarr), else None (in memory).
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> internal_tiles(xr.DataArray(np.zeros((100, 90)), dims=("y", "x")).chunk({"y": 32, "x": 48}))
+    (32, 48)
+    """
+    if _is_dask(array):
+        return int(array.chunks[-2][0]), int(array.chunks[-1][0])
+    preferred = array.encoding.get("preferred_chunks") or {}
+    if "y" in preferred and "x" in preferred:
+        return int(preferred["y"]), int(preferred["x"])
+    return None
 
 
-def iter_blocks(obj, block_size: int | tuple[int, int] = 512, *, halo: int = 0, align: bool = True) -> Iterator[Block]:
-    """Blocks covering a grid row by row, each with a halo of ``halo`` pixels (clipped at the grid's edges).
+def block_shape(
+    height: int,
+    width: int,
+    bytes_per_pixel: float,
+    *,
+    memory: str | int = DEFAULT_MEMORY,
+    workers: int | None = None,
+    halo: int = 0,
+    tiles: tuple[int, int] | None = None,
+    multiple: int = 1,
+    who: str = "block_shape",
+) -> tuple[int, int]:
+    """The largest square-ish block whose ``workers`` copies (with their halo) fit in ``memory``.
+
+    Each of ``workers`` threads holds one block while it is processed; a block of ``h x w`` pixels with its halo
+    costs ``(h + 2 halo) * (w + 2 halo) * bytes_per_pixel``. The side is rounded down to a multiple of the storage
+    ``tiles`` (so blocks read whole tiles) and of ``multiple`` (a network's alignment), and capped at the grid.
+    When not even one tile fits, blocks are cut inside tiles (multiples of ``multiple`` only): each tile is then
+    decoded more than once, which is slower but stays within the budget.
 
     Parameters
     ----------
-    obj : cube, ``(height, width)`` or path of a raster file
-    block_size : int or (int, int)
-        Block height and width in pixels (the last row and column of blocks may be smaller).
+    height, width : int
+        The grid's size in pixels.
+    bytes_per_pixel : float
+        What one pixel of one block costs while it is processed (inputs, outputs and temporaries).
+    memory : str or int
+        The budget of all the blocks in flight together (``"2GB"``).
+    workers : int, optional
+        Blocks processed at once (threads); the machine's cores by default.
     halo : int
-        Extra pixels read on each side, for operations that need neighbours (filters, spatial models).
-    align : bool
-        For a raster file, round the block size to a multiple of the file's internal blocks, so that every read
-        decodes whole internal blocks once.
+        Pixels read around each block.
+    tiles : (int, int), optional
+        The input's internal tiles (:func:`internal_tiles`).
+    multiple : int
+        Block sides are multiples of it (a U-Net's alignment).
+
+    Raises
+    ------
+    ConfigError
+        A budget too small for one block of ``multiple`` pixels (says what it would need).
 
     Example
     -------
-    >>> blocks = list(iter_blocks((5, 7), 4, halo=1))
-    >>> [(b.id, b.core, b.read) for b in blocks][:2]  # doctest: +NORMALIZE_WHITESPACE
-    [('r000_c000', (slice(0, 4, None), slice(0, 4, None)), (slice(0, 5, None), slice(0, 5, None))),
-     ('r000_c001', (slice(0, 4, None), slice(4, 7, None)), (slice(0, 5, None), slice(3, 7, None)))]
+    >>> block_shape(10980, 10980, 370 * 4 * 3, memory="8GB", workers=4, tiles=(512, 512))
+    (512, 512)
+    >>> block_shape(10980, 10980, 370 * 4 * 3, memory="2GB", workers=4, tiles=(512, 512))
+    (335, 335)
+    >>> block_shape(10980, 10980, 4, memory="2GB", workers=4)
+    (10980, 10980)
     """
-    height, width, internal = _grid_shape(obj)
-    bh, bw = (block_size, block_size) if np.isscalar(block_size) else block_size
-    if int(bh) < 1 or int(bw) < 1:
-        raise ConfigError(f"iter_blocks: block_size must be positive; got {block_size}.")
-    if int(halo) < 0:
-        raise ConfigError(f"iter_blocks: halo must be >= 0 pixels; got {halo}.")
-    if align and internal is not None:
-        bh, bw = _align(int(bh), internal[0], height), _align(int(bw), internal[1], width)
-    for row, y0 in enumerate(range(0, height, bh)):
-        for col, x0 in enumerate(range(0, width, bw)):
-            h, w = min(bh, height - y0), min(bw, width - x0)
-            ry0, rx0 = max(0, y0 - halo), max(0, x0 - halo)
-            ry1, rx1 = min(height, y0 + h + halo), min(width, x0 + w + halo)
-            yield Block(row, col, y0, x0, h, w, ry0, rx0, ry1 - ry0, rx1 - rx0)
+    budget = parse_memory(memory, who)
+    workers = int(workers or os.cpu_count() or 1)
+    side = math.isqrt(max(0, int(budget / workers / max(bytes_per_pixel, 1e-9)))) - 2 * int(halo)
+    multiple = int(multiple)
+    ty, tx = tiles or (1, 1)
+    step_y, step_x = math.lcm(int(ty), multiple), math.lcm(int(tx), multiple)
+    if side < min(step_y, height) or side < min(step_x, width):  # not even one tile: cut blocks inside tiles
+        step_y = step_x = multiple
+    bh = min(height, side // step_y * step_y)
+    bw = min(width, side // step_x * step_x)
+    if bh < 1 or bw < 1:
+        step_y = step_x = multiple
+        need = (min(height, step_y) + 2 * halo) * (min(width, step_x) + 2 * halo) * bytes_per_pixel * workers
+        from .outputs import format_bytes
+
+        raise ConfigError(f"{who}: a memory budget of {format_bytes(budget)} cannot hold {workers} block(s) of "
+                          f"{min(height, step_y)} x {min(width, step_x)} pixels (with a halo of {halo}) at {format_bytes(bytes_per_pixel)} per pixel; it needs about {format_bytes(need)}. "
+                          "Raise the budget (--memory), or use fewer workers.")
+    return int(bh), int(bw)
 
 
-def read_block(path: str | os.PathLike, block: Block, *, halo: bool = True) -> xr.DataArray:
-    """Read one block of a raster file (with its halo by default) as a ``(band, y, x)`` DataArray with its CRS.
+def _splits(size: int, step: int, halo: int) -> tuple[int, ...]:
+    """Chunk sizes of ``size`` pixels in steps of ``step``; a last chunk thinner than the halo joins the one before
+    (so that every block starts at a multiple of ``step`` and the halo never spans more than one neighbour)."""
+    chunks = [step] * (size // step) + ([size % step] if size % step else [])
+    if len(chunks) > 1 and chunks[-1] < max(halo, 1):
+        chunks[-2:] = [chunks[-2] + chunks[-1]]
+    return tuple(chunks)
+
+
+def blocked(array: xr.DataArray, block: tuple[int, int], halo: int = 0) -> xr.DataArray:
+    """``array`` as dask blocks of ``block`` pixels, every other dim whole (one chunk): what the engine walks.
 
     Example
     -------
-    >>> import tempfile, numpy as np, rasterio
-    >>> path = tempfile.mkdtemp() + "/r.tif"
-    >>> with rasterio.open(path, "w", driver="GTiff", height=4, width=6, count=1, dtype="uint8", crs="EPSG:32631",
-    ...                    transform=rasterio.Affine(10, 0, 0, 0, -10, 40)) as dst:
-    ...     dst.write(np.arange(24, dtype="uint8").reshape(1, 4, 6))
-    >>> block = list(iter_blocks(path, 3, halo=1))[1]
-    >>> read_block(path, block, halo=False).values[0].tolist()
-    [[3, 4, 5], [9, 10, 11], [15, 16, 17]]
+    >>> import numpy as np, xarray as xr
+    >>> blocked(xr.DataArray(np.zeros((2, 5, 7)), dims=("time", "y", "x")), (2, 3)).chunks
+    ((2,), (2, 2, 1), (3, 3, 1))
     """
-    import rioxarray
-
-    from .inputs import read_failure
-    from .outputs import refuse_temporary
-
-    ys, xs = block.read if halo else block.core
-    refuse_temporary(path)
-    try:
-        raster = rioxarray.open_rasterio(path)
-    except Exception as error:  # rasterio's and rioxarray's own errors
-        raise ReadError(f"{path}: not a raster GDAL can read ({error}).") from None
-    with raster:
-        try:
-            return raster.isel(y=ys, x=xs).load()
-        except Exception as error:  # noqa: BLE001  (a damaged file: named, with the block)
-            raise read_failure(error, str(path), f"block rows {ys.start}..{ys.stop}, columns {xs.start}..{xs.stop}") \
-                from None
+    chunks = {dim: -1 for dim in array.dims[:-2]}
+    chunks.update(y=_splits(array.sizes["y"], block[0], halo), x=_splits(array.sizes["x"], block[1], halo))
+    if _is_dask(array) and tuple(array.chunks[-2:]) == (chunks["y"], chunks["x"]) and \
+            all(len(c) == 1 for c in array.chunks[:-2]):
+        return array
+    return array.chunk(chunks)
 
 
-def count_blocks(obj, block_size: int | tuple[int, int] = 512, *, align: bool = True) -> int:
-    """How many blocks :func:`iter_blocks` yields.
+# -------------------------------------------------------------------------------------------------- mapping
 
-    Example
-    -------
-    >>> count_blocks((10980, 10980), 1024)
-    121
+
+def _same_grid(arrays: Sequence[xr.DataArray], who: str) -> None:
+    first = arrays[0]
+    for k, array in enumerate(arrays):
+        if not isinstance(array, xr.DataArray) or array.dims[-2:] != ("y", "x"):
+            got = array.dims if isinstance(array, xr.DataArray) else type(array).__name__
+            raise DataModelError(f"{who}: input {k} must be a DataArray whose last dims are (y, x); got {got}.")
+        if array.shape[-2:] != first.shape[-2:]:
+            raise DataModelError(f"{who}: input {k} is {array.shape[-2]} x {array.shape[-1]} pixels, input 0 is "
+                                 f"{first.shape[-2]} x {first.shape[-1]}; the inputs must share one grid.")
+
+
+def _output_layout(first: xr.DataArray, new_dims) -> tuple[tuple[str, ...], tuple[int, ...], dict]:
+    """``(dims, leading sizes, leading coords)`` of the result: ``new_dims`` (name -> size or coordinate values),
+    or the first input's own dims."""
+    if new_dims is None:
+        lead = first.dims[:-2]
+        coords = {d: first[d].values for d in lead if d in first.coords}
+        return (*lead, "y", "x"), tuple(first.sizes[d] for d in lead), coords
+    sizes, coords = [], {}
+    for dim, spec in new_dims.items():
+        if isinstance(spec, (int, np.integer)):
+            sizes.append(int(spec))
+        else:
+            coords[dim] = np.asarray(spec)
+            sizes.append(len(coords[dim]))
+    return (*new_dims, "y", "x"), tuple(sizes), coords
+
+
+class _Checked:
+    """``func`` on one block's numpy arrays, its result checked against the block's shape.
+
+    With ``starts`` (the first row and column of every block, and the halo), the last argument is the block's id
+    and ``func`` also gets ``origin=(row, column)``: where its input window starts in the grid.
     """
-    height, width, internal = _grid_shape(obj)
-    bh, bw = (block_size, block_size) if np.isscalar(block_size) else block_size
-    if align and internal is not None:
-        bh, bw = _align(int(bh), internal[0], height), _align(int(bw), internal[1], width)
-    return math.ceil(height / bh) * math.ceil(width / bw)
+
+    def __init__(self, func: Callable, lead: tuple[int, ...], dtype: np.dtype, who: str, kwargs: dict,
+                 starts: tuple[np.ndarray, np.ndarray, int] | None = None):
+        self.func, self.lead, self.dtype, self.who, self.kwargs = func, lead, dtype, who, kwargs
+        self.starts = starts
+
+    def __call__(self, *blocks) -> np.ndarray:
+        kwargs = self.kwargs
+        if self.starts is not None:
+            *blocks, (i, j) = blocks
+            rows, cols, halo = self.starts
+            kwargs = {**kwargs, "origin": (max(0, int(rows[i]) - halo), max(0, int(cols[j]) - halo))}
+        result = np.asarray(self.func(*blocks, **kwargs))
+        expected = (*self.lead, *blocks[0].shape[-2:])
+        if result.shape != expected:
+            name = getattr(self.func, "__name__", repr(self.func))
+            raise ConfigError(f"{self.who}: {name} must return an array of shape {expected} for a block of "
+                              f"{expected[-2]} x {expected[-1]} pixels (its leading dims, then y and x); got "
+                              f"{result.shape}.")
+        return result.astype(self.dtype, copy=False)
+
+
+def _bytes_per_pixel(arrays: Sequence[xr.DataArray], lead: tuple[int, ...], dtype: np.dtype) -> float:
+    pixel = sum(math.prod(a.shape[:-2]) * a.dtype.itemsize for a in arrays) + math.prod(lead) * dtype.itemsize
+    return WORKING_FACTOR * pixel
 
 
 def map_blocks(
-    func: Callable[[xr.DataArray], xr.DataArray],
-    cube: xr.DataArray,
-    *,
-    block_size: int = 512,
+    func: Callable[..., np.ndarray],
+    *arrays: xr.DataArray,
     halo: int = 0,
+    block: tuple[int, int] | None = None,
+    memory: str | int | None = None,
+    workers: int | None = None,
+    new_dims: Mapping[str, int | Sequence] | None = None,
+    dtype=None,
+    bytes_per_pixel: float | None = None,
+    multiple: int = 1,
+    origin: bool = False,
+    name: str | None = None,
     progress: bool = False,
+    kwargs: Mapping | None = None,
 ) -> xr.DataArray:
-    """Apply ``func`` to a cube block by block (each with its halo) and stitch the cores back together.
+    """Apply ``func`` to every block of arrays on one grid; lazy when an input is dask, else computed block by block.
 
-    ``func`` takes the block (a DataArray over :attr:`Block.read`, loaded in memory) and returns a DataArray whose
-    last two dims are ``y`` and ``x`` with the same size as its input; only the core of each result is kept, so a
-    neighbourhood operation with a footprint up to ``2 * halo + 1`` pixels gives the same result as on the whole
-    cube, with no seams. Only one block is in memory at a time (plus the result).
+    ``func(*blocks, **kwargs)`` receives one numpy array per input (each with every leading dim whole and the
+    block's pixels plus ``halo`` pixels on each side, fewer at the grid's edges) and returns an array whose leading
+    dims are ``new_dims`` (by default the first input's) and whose last two dims have the block's size. Only the
+    block's own pixels of each result are kept, so an operation that reads at most ``halo`` pixels around each
+    pixel gives the same result as on the whole grid: no seams.
+
+    Parameters
+    ----------
+    func : callable
+    *arrays : xarray.DataArray (..., y, x)
+        On one grid: numpy, dask, or lazily read from a file.
+    halo : int
+        Pixels of context read around each block.
+    block : (int, int), optional
+        Block size; by default the largest that fits ``memory`` (:func:`block_shape`), aligned to the first input's
+        internal tiles.
+    memory : str or int, optional
+        Budget of the blocks in flight (:data:`DEFAULT_MEMORY`).
+    workers : int, optional
+        Blocks processed at once (threads); the machine's cores by default.
+    new_dims : dict, optional
+        Leading dims of the result: name -> size, or name -> coordinate values (``{"class": [1, 2, 3]}``).
+    dtype : numpy dtype, optional
+        Of the result (the first input's by default).
+    bytes_per_pixel : float, optional
+        What a pixel costs while ``func`` runs, when the default estimate (3 x inputs and output) is too low.
+    multiple : int
+        Blocks start at multiples of it (a network's alignment).
+    origin : bool
+        Also pass ``func`` the keyword ``origin=(row, column)``: the grid position of its input's first pixel (for
+        work laid out on the whole grid, such as a spatial model's tiles).
+    name : str, optional
+        The result's name, and the prefix of its tasks.
+    progress : bool
+        For inputs in memory: a progress bar over blocks.
+    kwargs : dict, optional
+        Keyword arguments of ``func``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(*new_dims, y, x)`` on the first input's grid (coordinates and CRS).
+
+    Raises
+    ------
+    DataModelError
+        Inputs that are not on one grid.
+    ConfigError
+        A negative halo; a budget too small for one block; ``func`` returning the wrong shape.
 
     Example
     -------
-    >>> import numpy as np, labkit.datamodel as dm
-    >>> cube = dm.make_cube(np.arange(30.).reshape(1, 1, 5, 6), ["2020-01-01"], ["B"],
-    ...                     transform=(10, 0, 0, 0, -10, 50), crs="EPSG:32631")
-    >>> doubled = map_blocks(lambda b: b * 2, cube, block_size=4)
-    >>> bool((doubled == cube * 2).all())
+    >>> import numpy as np, xarray as xr
+    >>> from scipy import ndimage
+    >>> image = xr.DataArray(np.random.default_rng(0).random((40, 30)), dims=("y", "x"))
+    >>> smooth = lambda a: ndimage.uniform_filter(a, 5, mode="nearest")   # reads 2 pixels around each pixel
+    >>> tiled = map_blocks(smooth, image.chunk(8), halo=2, block=(8, 8)).compute()
+    >>> bool(np.allclose(tiled, smooth(image.values)))
     True
     """
-    from tqdm.auto import tqdm
+    who = name or getattr(func, "__name__", "map_blocks")
+    if not arrays:
+        raise ConfigError(f"{who}: map_blocks needs at least one array.")
+    _same_grid(arrays, who)
+    from . import params
 
-    blocks = list(iter_blocks(cube, block_size, halo=halo))
-    out = None
-    for block in tqdm(blocks, desc="blocks", unit="block", disable=not progress):
-        ys, xs = block.read
-        result = func(cube.isel(y=ys, x=xs).load())
-        if result.dims[-2:] != ("y", "x") or result.shape[-2:] != (block.read_height, block.read_width):
-            raise ConfigError(f"map_blocks: func must return (..., y, x) of the block's size "
-                              f"{(block.read_height, block.read_width)}; got dims {result.dims} shape {result.shape}.")
-        iy, ix = block.inner
-        core = result.isel(y=iy, x=ix)
-        if out is None:
-            shape = core.shape[:-2] + (cube.sizes["y"], cube.sizes["x"])
-            out = np.empty(shape, dtype=core.dtype)
-            template = core
-        cy, cx = block.core
-        out[..., cy, cx] = core.values
-    coords = {k: v for k, v in template.coords.items() if "y" not in v.dims and "x" not in v.dims}
-    coords.update(y=cube.y, x=cube.x)
-    stitched = xr.DataArray(out, dims=template.dims, coords=coords, name=template.name, attrs=template.attrs)
-    return stitched.rio.write_crs(cube.rio.crs) if cube.rio.crs is not None else stitched
+    halo = params.integer(halo, "halo", who, low=0)
+    first = arrays[0]
+    dims, lead, coords = _output_layout(first, new_dims)
+    dtype = np.dtype(dtype or first.dtype)
+    height, width = first.sizes["y"], first.sizes["x"]
+    if block is None:
+        per_pixel = bytes_per_pixel or _bytes_per_pixel(arrays, lead, dtype)
+        block = block_shape(height, width, per_pixel, memory=memory or DEFAULT_MEMORY, workers=workers, halo=halo,
+                            tiles=internal_tiles(first), multiple=multiple, who=who)
+    block = (params.integer(block[0], "block height", who, low=1), params.integer(block[1], "block width", who, low=1))
+    data = [blocked(a, block, halo).data for a in arrays]
+    core = data[0].chunks[-2:]
+    if halo:
+        data = [da.overlap.overlap(d, depth={d.ndim - 2: halo, d.ndim - 1: halo}, boundary="none") for d in data]
+    args: list = []
+    for k, d in enumerate(data):
+        args += [d, (*(f"in{k}.{i}" for i in range(d.ndim - 2)), "y", "x")]
+    out_index = (*(f"out.{i}" for i in range(len(lead))), "y", "x")
+    starts = None
+    if origin:
+        from dask.layers import ArrayBlockIdDep
 
+        starts = (np.cumsum((0,) + core[0][:-1]), np.cumsum((0,) + core[1][:-1]), halo)
+        args += [ArrayBlockIdDep(data[0].chunks[-2:]), ("y", "x")]
+    task = f"{who}-{uuid.uuid4().hex[:12]}"  # named, so dask does not hash the inputs (a model) to name the tasks
+    out = da.blockwise(_Checked(func, lead, dtype, who, dict(kwargs or {}), starts), out_index, *args,
+                       new_axes={f"out.{i}": n for i, n in enumerate(lead)}, dtype=dtype, concatenate=True,
+                       name=task, meta=np.empty((0,) * len(out_index), dtype), align_arrays=False)
+    if halo:
+        out = da.overlap.trim_internal(out, {out.ndim - 2: halo, out.ndim - 1: halo}, boundary="none")
+    result = _on_grid(out, first, dims, coords, name)
+    if not any(_is_dask(a) for a in arrays):
+        result = compute(result, workers=workers, progress=progress, desc=who)
+    return result
+
+
+def _on_grid(data, like: xr.DataArray, dims: tuple[str, ...], coords: dict, name: str | None) -> xr.DataArray:
+    """``data (..., y, x)`` as a DataArray on ``like``'s grid: its y/x coordinates, CRS and transform."""
+    coords = {**coords, "y": like["y"], "x": like["x"]} if "y" in like.coords else dict(coords)
+    result = xr.DataArray(data, dims=dims, coords=coords, name=name)
+    crs = like.rio.crs if "y" in like.coords else None
+    if crs is not None:
+        result = result.rio.write_crs(crs)
+    return result
+
+
+def reduce_blocks(
+    func: Callable[..., object],
+    combine: Callable[[list], object],
+    *arrays: xr.DataArray,
+    block: tuple[int, int] | None = None,
+    memory: str | int | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    desc: str = "blocks",
+):
+    """``combine([func(*blocks, y0, x0) for each block])``: fold a function over the blocks of arrays on one grid.
+
+    ``func`` receives each input's block as numpy (every leading dim whole) and the block's first row and column
+    in the grid; ``combine`` receives the list of its results (in row-major block order). Blocks are those of the
+    first input when it is dask (else :func:`block_shape` under ``memory``); only ``workers`` are in memory at once.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> image = xr.DataArray(np.arange(12).reshape(3, 4), dims=("y", "x"))
+    >>> reduce_blocks(lambda b, y0, x0: int(b.sum()), sum, image, block=(2, 2))
+    66
+    """
+    who = desc
+    _same_grid(arrays, who)
+    first = arrays[0]
+    if block is None:
+        tiles = internal_tiles(first)
+        if _is_dask(first) and all(len(set(c[:-1])) <= 1 for c in first.chunks[-2:]):
+            block = tiles
+        else:
+            block = block_shape(first.sizes["y"], first.sizes["x"], _bytes_per_pixel(arrays, (), first.dtype),
+                                memory=memory or DEFAULT_MEMORY, workers=workers, tiles=tiles, who=who)
+    data = [blocked(a, block).data for a in arrays]
+    y_edges = np.cumsum((0,) + data[0].chunks[-2][:-1])
+    x_edges = np.cumsum((0,) + data[0].chunks[-1][:-1])
+    pieces = [d.to_delayed().reshape(len(y_edges), len(x_edges)) for d in data]
+    parts = [dask.delayed(func)(*(p[i, j] for p in pieces), int(y0), int(x0))
+             for i, y0 in enumerate(y_edges) for j, x0 in enumerate(x_edges)]
+    return compute(dask.delayed(combine)(parts), workers=workers, progress=progress, desc=desc)
+
+
+# -------------------------------------------------------------------------------------------------- running
+
+
+class _BlockBar(dask.callbacks.Callback):
+    """A tqdm bar that counts the finished tasks of the graph's last layer (one per block)."""
+
+    def __init__(self, keys: set, desc: str):
+        super().__init__()
+        from tqdm.auto import tqdm
+
+        self.keys = keys
+        self.bar = tqdm(total=len(keys), desc=desc, unit="block")
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        if key in self.keys:
+            self.bar.update(1)
+
+    def _finish(self, dsk, state, errored):
+        self.bar.close()
+
+
+def _last_keys(collection) -> set:
+    from dask.core import flatten
+
+    return set(flatten(collection.__dask_keys__())) if hasattr(collection, "__dask_keys__") else set()
+
+
+def compute(collection, *, workers: int | None = None, progress: bool = False, desc: str = "blocks"):
+    """Compute a dask collection (a lazy DataArray, a delayed value, or a tuple of them) on ``workers`` threads, with
+    a progress bar.
+
+    On the default (threaded) scheduler only ``workers`` blocks are processed at once; under a distributed client
+    the cluster's workers run it.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> compute(xr.DataArray(np.ones((4, 4)), dims=("y", "x")).chunk(2).sum(), workers=2).item()
+    16.0
+    """
+    parts = collection if isinstance(collection, (tuple, list)) else (collection,)
+    keys = set().union(*(_last_keys(p.data if isinstance(p, xr.DataArray) else p) for p in parts))
+    options = {} if workers is None else {"num_workers": int(workers)}
+    with dask.config.set(**options):
+        if progress and keys:
+            with _BlockBar(keys, desc):
+                done = dask.compute(*parts)
+        else:
+            done = dask.compute(*parts)
+    return done if isinstance(collection, (tuple, list)) else done[0]
+
+
+def store(sources: Sequence[da.Array], targets: Sequence, *, lock=True, workers: int | None = None,
+          progress: bool = False, desc: str = "blocks") -> None:
+    """Compute dask arrays block by block into ``targets`` (objects with ``__setitem__``: a raster window writer, a
+    numpy array...), all in one pass: blocks that the sources share are computed once.
+
+    Example
+    -------
+    >>> import numpy as np, dask.array as dsa
+    >>> source, target = dsa.arange(10, chunks=3), np.zeros(10)
+    >>> store([source * 2], [target])
+    >>> target.tolist()[-1]
+    18.0
+    """
+    job = da.store(list(sources), list(targets), lock=lock, compute=False)
+    compute(job, workers=workers, progress=progress, desc=desc)
+
+
+# ---------------------------------------------------------------------------------------------------- tiles
 
 def tile_grid(bounds, tile_size: float, *, crs, origin: tuple[float, float] = (0.0, 0.0)):
     """A grid of square tiles (``tile_size`` metres, in the CRS's units) covering ``bounds``, with stable ids.

@@ -219,12 +219,15 @@ class _DeepEstimator(BaseEstimator):
                                  f"got shape {getattr(X, 'shape', None)}.")
         doy = self._dates(doy, X.shape[1])
         device = self.device_ if self.device_.type == "cpu" or torch.cuda.is_available() else torch.device("cpu")
+        before = next(self.network_.parameters()).device
         network = self.network_.to(device).eval()
         data = SeriesBatches(X, None, doy, valid, batch_size=max(self.batch_size, 1024), scaler=self.scaler_)
         try:
-            outputs, _ = evaluate(lambda x, d, m: network(x, d, m), data, device=device, task=self._task)
+            outputs, _ = evaluate(lambda x, d, m: network(x, d, m), data, device=device, task=self._task,
+                                  mixed_precision=self._amp())
         finally:
-            self.network_ = network.to("cpu")
+            if before != device:  # left where it was: a map's blocks keep it on the GPU (labkit.inference)
+                self.network_ = network.to(before)
         return outputs
 
     # ------------------------------------------------------------------------- what labkit.models.save_model keeps

@@ -856,17 +856,51 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
             raise DataModelError(f"{who}: the cube has {cube.sizes['time']} dates; the model was fitted on "
                                  f"{self.n_times_} (its channels are date by date).")
         values, valid = _read(cube, mask, who)
+        return self.window_probabilities(values, valid)
+
+    @property
+    def halo_(self) -> int:
+        """Pixels around a pixel that its prediction reads (:attr:`UNet.halo`)."""
+        check_is_fitted(self, "network_")
+        return int(self.network_.halo)
+
+    @property
+    def alignment_(self) -> int:
+        """Windows starting at multiples of it predict as the whole image does (:attr:`UNet.alignment`)."""
+        check_is_fitted(self, "network_")
+        return int(self.network_.alignment)
+
+    def window_probabilities(self, values: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities ``(class, y, x)`` float32 of one window of a cube's values ``(time, band, y, x)``
+        (bands and dates as in fit), in one pass of the network: what tiled inference
+        (:func:`labkit.inference.predict_map`) calls on each tile. ``valid (time, y, x)``: the observations to
+        read (by default, those with every band finite).
+
+        Example
+        -------
+        >>> from labkit.datasets.synthetic import make_synthetic_scene
+        >>> scene = make_synthetic_scene(48, 48, dates=2, bands=["B04"], n_classes=4, random_state=3)
+        >>> model = SpatialClassifier(patch_size=8, epochs=1, network_params={"depth": 1, "width": 4},
+        ...                           random_state=0).fit(scene.cube, scene.class_map)
+        >>> model.window_probabilities(scene.cube.values[..., :5, :6]).shape == (len(model.classes_), 5, 6)
+        True
+        """
+        check_is_fitted(self, "network_")
+        values = np.asarray(values, np.float32)
+        valid = observation_validity(values) if valid is None else np.asarray(valid, bool)
         x = torch.from_numpy(to_channels(values, valid, self.scaler_))[None]
         device = self.device_ if self.device_.type == "cpu" or torch.cuda.is_available() else torch.device("cpu")
+        before = next(self.network_.parameters()).device
         network = self.network_.to(device).eval()
         try:
             with torch.no_grad():
                 logits = network(x.to(device)).float()[0].cpu().numpy()
         finally:
-            self.network_ = network.to("cpu")
+            if before != device:
+                self.network_ = network.to(before)
         logits -= logits.max(axis=0, keepdims=True)
         exp = np.exp(logits)
-        return exp / exp.sum(axis=0, keepdims=True)
+        return (exp / exp.sum(axis=0, keepdims=True)).astype(np.float32)
 
     def _on_grid(self, data: np.ndarray, cube: xr.DataArray, dims: tuple[str, ...], coords: dict) -> xr.DataArray:
         out = xr.DataArray(data, dims=dims, coords={**coords, "y": cube["y"].values, "x": cube["x"].values})

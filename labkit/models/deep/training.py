@@ -128,22 +128,37 @@ def _metrics(task: str, outputs: np.ndarray, targets: np.ndarray, loss: float) -
             "r2": float(1 - np.mean(error**2) / variance) if variance > 0 else 0.0}
 
 
+def _to_device(array: np.ndarray, device) -> torch.Tensor:
+    """A numpy array on ``device``; to a GPU through pinned (page-locked) memory, asynchronously."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 def _tensors(batch, device, task: str):
     x, doy, mask, y = batch
-    tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in (x, doy, mask)]
+    tensors = [_to_device(a, device) for a in (x, doy, mask)]
     if y is not None:
         target = torch.from_numpy(np.asarray(y, np.int64 if task == "classification" else np.float32))
         tensors.append(target.to(device))
     return tensors
 
 
-def evaluate(forward: Callable, data: SeriesBatches, *, device, task: str, loss_fn=None) -> tuple[np.ndarray, float]:
-    """The outputs of every batch of ``data`` (in order), and their mean loss when ``loss_fn`` is given."""
+def evaluate(forward: Callable, data: SeriesBatches, *, device, task: str, loss_fn=None,
+             mixed_precision: bool = False) -> tuple[np.ndarray, float]:
+    """The outputs of every batch of ``data`` (in order), and their mean loss when ``loss_fn`` is given.
+
+    On a GPU, batches travel through pinned memory, and ``mixed_precision`` runs the network in float16 autocast.
+    """
     outputs, total, count = [], 0.0, 0
+    amp = bool(mixed_precision) and torch.device(device).type == "cuda"
     with torch.no_grad():
         for batch in data.batches(0):
             x, doy, mask, *target = _tensors(batch, device, task)
-            out = forward(x, doy, mask).float()
+            with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
+                out = forward(x, doy, mask)
+            out = out.float()
             if loss_fn is not None and target:
                 total += float(loss_fn(out if task == "classification" else out[:, 0], target[0])) * len(x)
                 count += len(x)
