@@ -559,26 +559,12 @@ def summarize_runs(reports: Sequence[AccuracyReport]) -> RunsSummary:
 # -------------------------------------------------------------------------------- blocks of a class map
 
 
-def _is_dask(data) -> bool:
-    return hasattr(data, "dask") and hasattr(data, "chunks")
-
-
 def _over_blocks(class_map: xr.DataArray, func, combine):
-    """``combine([func(block, y0, x0), ...])`` over the 2-D blocks of a class map, lazily one block per task.
+    """``combine([func(block, y0, x0), ...])`` over the blocks of a class map, through the block engine
+    (:func:`labkit.tiling.reduce_blocks`): only a few blocks are in memory at a time."""
+    from . import tiling
 
-    A numpy-backed map is a single block. With dask, only one block per worker is in memory at a time.
-    """
-    data = class_map.data
-    if not _is_dask(data):
-        return combine([func(np.asarray(data), 0, 0)])
-    import dask
-
-    y0 = np.cumsum((0,) + tuple(data.chunks[0][:-1]))
-    x0 = np.cumsum((0,) + tuple(data.chunks[1][:-1]))
-    blocks = data.to_delayed()
-    parts = [dask.delayed(func)(blocks[i, j], int(y0[i]), int(x0[j]))
-             for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
-    return dask.delayed(combine)(parts).compute()
+    return tiling.reduce_blocks(func, combine, class_map, desc="class map")
 
 
 def _sum_counts(parts: list[dict]) -> dict[int, int]:

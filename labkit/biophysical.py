@@ -520,6 +520,17 @@ def _invert_block(model, values: np.ndarray, valid: np.ndarray | None) -> np.nda
     return out.reshape(n_time, height, width)
 
 
+def _invert_checked(values: np.ndarray, mask: np.ndarray | None = None, *, model, bands, clip) -> np.ndarray:
+    """:func:`_invert_block` on a block read by the block engine: reflectances checked, the mask's valid pixels,
+    the estimates clipped."""
+    values = np.asarray(values, dtype=np.float64)
+    _check_reflectance(values, bands)
+    out = _invert_block(model, values, None if mask is None else np.asarray(mask) == 0)
+    if clip is not None:
+        np.clip(out, *clip, out=out)  # NaN stays NaN
+    return out
+
+
 def invert(
     cube: xr.DataArray,
     model,
@@ -587,27 +598,18 @@ def invert(
     >>> lai.dims, bool(lai[0, 0, 0] > 2 > lai[0, 1, 0]), bool(np.isnan(lai[0, 2, 0]))
     (('time', 'y', 'x'), True, True)
     """
-    from tqdm.auto import tqdm
-
-    from .tiling import iter_blocks
+    from . import tiling
 
     block_size = params.integer(block_size, "block_size", "invert", low=1)
     progress = params.flag(progress, "progress", "invert")
     clip = _check_clip(clip)
     validate(cube, "cube")
     bands = _inversion_bands(cube, model)
+    inputs = [cube.sel(band=bands)]
     if mask is not None:
-        mask = _check_mask(mask, cube)
-    source = cube.sel(band=bands)
-    out = np.full((cube.sizes["time"], cube.sizes["y"], cube.sizes["x"]), np.nan, dtype=np.float32)
-    for block in tqdm(list(iter_blocks(cube, block_size)), desc="invert", unit="block", disable=not progress):
-        ys, xs = block.core
-        values = np.asarray(source.isel(y=ys, x=xs).values, dtype=np.float64)
-        _check_reflectance(values, bands)
-        valid = None if mask is None else np.asarray(mask.isel(y=ys, x=xs).values) == 0
-        out[:, ys, xs] = _invert_block(model, values, valid)
-    if clip is not None:
-        np.clip(out, *clip, out=out)  # NaN stays NaN
-    result = xr.DataArray(out, dims=("time", "y", "x"), coords={"time": cube.time, "y": cube.y, "x": cube.x},
-                          name=name or getattr(model, "target_name_", "target"))
+        inputs.append(_check_mask(mask, cube))
+    out = tiling.map_blocks(_invert_checked, *inputs, block=(block_size, block_size), new_dims={"time": cube.time},
+                            dtype=np.float32, name="invert", progress=progress,
+                            kwargs={"model": model, "bands": bands, "clip": clip})
+    result = out.assign_coords(time=cube.time).rename(name or getattr(model, "target_name_", "target"))
     return result.rio.write_crs(cube.rio.crs).rio.write_transform(cube.rio.transform())

@@ -205,7 +205,8 @@ def _model_dates(cube: xr.DataArray, model) -> np.ndarray | None:
         return None
     dates = pd.DatetimeIndex(np.asarray(signature.times, "datetime64[ns]"))
     cube_times = pd.DatetimeIndex(cube["time"].values)
-    shift = int(cube_times[len(cube_times) // 2].year - dates[len(dates) // 2].year)
+    apart = (cube_times[0] + (cube_times[-1] - cube_times[0]) / 2) - (dates[0] + (dates[-1] - dates[0]) / 2)
+    shift = round(apart / pd.Timedelta(days=365.25))  # whole years between the two periods' middles
     return (dates + pd.DateOffset(years=shift)).to_numpy() if shift else dates.to_numpy()
 
 

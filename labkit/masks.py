@@ -47,6 +47,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from . import tiling
 from .datamodel import CUBE_DIMS, MASK_DIMS, Validity, checked_mask, validate
 from .errors import BandError, ConfigError, DataModelError
 
@@ -199,7 +200,7 @@ def _build(func: str, kernel: Callable, layers: dict[str, xr.DataArray | None], 
     (ref_label, ref), *others = present.items()
     arrays = [ref] + [_same_grid(func, f"the {ref_label} layer", ref, f"the {label} layer", layer)
                       for label, layer in others]
-    codes = xr.apply_ufunc(kernel, *arrays, dask="parallelized", output_dtypes=[np.uint8])
+    codes = tiling.map_blocks(kernel, *arrays, dtype=np.uint8, name=func)
     mask = codes.rename("validity")
     mask.attrs = {}
     if ref.rio.crs is not None:
@@ -670,7 +671,8 @@ def dilate_mask(mask: xr.DataArray, pixels: int) -> xr.DataArray:
     dilates its clouds; s2cloudless pads them by 2 pixels, Fmask by 3, by default). A valid pixel (0) becomes
     invalid (1) when an invalid pixel of the same date lies within ``pixels`` of it (Euclidean distance, so
     ``pixels=1`` adds the 4 neighbours); no acquisition (2) is never changed, and does not spread. With dask, blocks
-    overlap by ``pixels`` (:meth:`dask.array.Array.map_overlap`), so that the result does not depend on the chunks.
+    overlap by ``pixels`` (the halo of the block engine, :func:`labkit.tiling.map_blocks`), so that the result does
+    not depend on the blocks.
 
     Parameters
     ----------
@@ -705,13 +707,8 @@ def dilate_mask(mask: xr.DataArray, pixels: int) -> xr.DataArray:
     mask = _check_mask(func, "mask", mask)
     if pixels == 0:
         return mask.copy()
-    data = mask.data
-    if hasattr(data, "map_overlap"):
-        grown = data.map_overlap(_dilate_block, depth={0: 0, 1: pixels, 2: pixels}, boundary=0,
-                                 dtype=np.uint8, pixels=pixels)
-    else:
-        grown = _dilate_block(np.asarray(data), pixels)
-    return mask.copy(data=grown)
+    grown = tiling.map_blocks(_dilate_block, mask, halo=pixels, dtype=np.uint8, name=func, kwargs={"pixels": pixels})
+    return mask.copy(data=grown.data)
 
 
 def combine_masks(*masks: xr.DataArray) -> xr.DataArray:

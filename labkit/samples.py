@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 from rasterio.features import rasterize
 
+from . import tiling
 from .datamodel import checked_mask, encode_labels, is_text, make_samples, observation_days, validate
 from .errors import ConfigError, DataModelError
 from .inputs import finite_or_nan
@@ -190,9 +191,10 @@ def _pixel_indices(values, name: str, size: int) -> np.ndarray:
 def read_pixels(cube: xr.DataArray, iy, ix) -> np.ndarray:
     """The values of the cube at pixels ``(iy[k], ix[k])``, as an array ``(sample, time, band)``.
 
-    Reads only what holds the pixels: for a dask-backed cube, the chunks (blocks) that contain at least one of them,
-    all in one ``dask.compute``; for a lazily loaded cube (a file opened without dask), windows of
-    ``LAZY_BLOCK`` x ``LAZY_BLOCK`` pixels that contain one; a cube in memory is indexed directly.
+    Reads only what holds the pixels, through the block engine (:mod:`labkit.tiling`): for a dask-backed cube, the
+    chunks (blocks) that contain at least one of them, all in one computation; for a lazily loaded cube (a file
+    opened without dask), the blocks of the file's own tiles (``LAZY_BLOCK`` x ``LAZY_BLOCK`` pixels when it has
+    none) that contain one; a cube in memory is indexed directly.
 
     Parameters
     ----------
@@ -228,12 +230,9 @@ def _values_at(array: xr.DataArray, iy: np.ndarray, ix: np.ndarray) -> np.ndarra
         return out
     if isinstance(array.variable._data, np.ndarray):
         return np.moveaxis(array.variable._data[..., iy, ix], -1, 0)
-    height, width = array.sizes["y"], array.sizes["x"]
-    if array.chunks is not None:
-        y_edges, x_edges = _block_edges(array.chunks[-2]), _block_edges(array.chunks[-1])
-    else:
-        y_edges = np.unique(np.append(np.arange(0, height, LAZY_BLOCK), height))
-        x_edges = np.unique(np.append(np.arange(0, width, LAZY_BLOCK), width))
+    if array.chunks is None:  # read lazily from a file: the block engine's blocks, aligned to the file's tiles
+        array = tiling.blocked(array, tiling.internal_tiles(array) or (LAZY_BLOCK, LAZY_BLOCK))
+    y_edges, x_edges = _block_edges(array.chunks[-2]), _block_edges(array.chunks[-1])
     by = np.searchsorted(y_edges, iy, side="right") - 1
     bx = np.searchsorted(x_edges, ix, side="right") - 1
     key = by * (len(x_edges) - 1) + bx
@@ -245,13 +244,9 @@ def _values_at(array: xr.DataArray, iy: np.ndarray, ix: np.ndarray) -> np.ndarra
         row, col = divmod(int(block), len(x_edges) - 1)
         y0, y1, x0, x1 = y_edges[row], y_edges[row + 1], x_edges[col], x_edges[col + 1]
         windows.append((rows, slice(y0, y1), slice(x0, x1), iy[rows] - y0, ix[rows] - x0))
-    if array.chunks is not None:
-        import dask
+    import dask
 
-        tasks = [dask.delayed(_take)(array.data[..., ys, xs], ly, lx) for _, ys, xs, ly, lx in windows]
-        parts = dask.compute(*tasks)
-    else:
-        parts = [_take(array.isel(y=ys, x=xs).values, ly, lx) for _, ys, xs, ly, lx in windows]
+    parts = tiling.compute([dask.delayed(_take)(array.data[..., ys, xs], ly, lx) for _, ys, xs, ly, lx in windows])
     for (rows, *_), part in zip(windows, parts):
         out[rows] = np.moveaxis(part, -1, 0)
     return out

@@ -279,29 +279,40 @@ def _to_20m(values: np.ndarray) -> np.ndarray:
         return np.nanmean(blocks, axis=(2, 4)).astype(np.float32)
 
 
-def _sharpen_date(x10: np.ndarray, x20: np.ndarray, model, block_size: int, halo: int) -> np.ndarray:
-    """One date: ``(n10, H, W)``, ``(n20, ceil(H/2), ceil(W/2))`` -> ``(n20, H, W)``, block by block."""
+def _sharpen_block(x10: np.ndarray, x20_fine: np.ndarray, *, model, stats) -> np.ndarray:
+    """One block of every date, read by the block engine on the 10 m grid at an even row and column:
+    ``(time, n10, h, w)`` and the 20 m bands repeated 2 x 2 onto that grid -> ``(time, n20, h, w)``."""
     from .models.deep.superres import _bicubic_with_gaps
-    from .tiling import iter_blocks
 
-    x10 = np.asarray(x10, np.float32)  # (0, H, W) for bicubic interpolation: it reads no 10 m band
-    x20 = np.asarray(x20, np.float32)
-    height, width = x10.shape[1:]
-    stats = None if model is None else model.image_stats(x10, x20)
-    out = np.empty((x20.shape[0], height, width), np.float32)
-    for block in iter_blocks(x20.shape[1:], block_size // 2, halo=halo // 2):
-        (r20, c20), (i20, j20) = block.read, block.inner
-        rows = slice(2 * r20.start, min(2 * r20.stop, height))
-        cols = slice(2 * c20.start, min(2 * c20.stop, width))
+    height, width = x10.shape[-2:]
+    x20 = np.asarray(x20_fine[..., ::2, ::2], np.float32)  # the 20 m pixels of the block, exactly
+    out = np.empty((x20.shape[0], x20.shape[1], height, width), np.float32)
+    for t in range(x20.shape[0]):
         if model is None:
-            part = _bicubic_with_gaps(x20[:, r20, c20])[:, : rows.stop - rows.start, : cols.stop - cols.start]
+            part = _bicubic_with_gaps(x20[t])
         else:
-            part = model.predict(x10[:, rows, cols], x20[:, r20, c20], stats=stats)
-        core_rows = slice(2 * block.y0, min(2 * (block.y0 + block.height), height))
-        core_cols = slice(2 * block.x0, min(2 * (block.x0 + block.width), width))
-        out[:, core_rows, core_cols] = part[:, 2 * i20.start: 2 * i20.start + core_rows.stop - core_rows.start,
-                                            2 * j20.start: 2 * j20.start + core_cols.stop - core_cols.start]
+            part = model.predict(np.asarray(x10[t], np.float32), x20[t], stats=stats[t])
+        out[t] = part[:, :height, :width]
     return out
+
+
+def _date_stats(model, x10, x20) -> list | None:
+    """The statistics each date is standardised with (:meth:`SuperResolution.image_stats`): one set per date, for
+    every block of it, so that blocks join without a seam. Lazy bands are reduced by dask, block by block."""
+    if model is None:
+        return None
+    if not (_is_dask(x10) or _is_dask(x20)) or model.standardise == "training":
+        return [model.image_stats(np.asarray(x10[t]), np.asarray(x20[t])) for t in range(x20.shape[0])]
+    import dask
+    import dask.array as da
+
+    def moments(x):
+        x = da.asarray(x).astype(np.float64)
+        return da.nanmean(x, axis=(-2, -1)), da.nanstd(x, axis=(-2, -1))
+
+    (m10, s10), (m20, s20) = dask.compute(moments(x10), moments(x20))
+    return [(m10[t].astype(np.float32), (s10[t] + 1e-4).astype(np.float32), m20[t].astype(np.float32),
+             (s20[t] + 1e-4).astype(np.float32)) for t in range(x20.shape[0])]
 
 
 def _inputs(cube: xr.DataArray, cube20: xr.DataArray | None, bands10: Sequence[str], bands20: Sequence[str]):
@@ -414,17 +425,24 @@ def superresolve(cube: xr.DataArray, model=None, *, cube20: xr.DataArray | None 
 
 
 def _sharpen(x10, x20, model, block_size: int, halo: int, height: int, width: int):
-    """``(time, n20, H, W)``: numpy date by date, or dask with one delayed task per date."""
-    n_time, n20 = x20.shape[0], x20.shape[1]
-    if not (_is_dask(x10) or _is_dask(x20)):
-        return np.stack([_sharpen_date(x10[t], x20[t], model, block_size, halo)[:, :height, :width]
-                         for t in range(n_time)]) if n_time else np.empty((0, n20, height, width), np.float32)
-    import dask.array as da
+    """``(time, n20, H, W)`` through the block engine (:func:`labkit.tiling.map_blocks`): numpy, or lazy for dask."""
+    from . import tiling
 
-    task = _delayed(_sharpen_date)
-    dates = [da.from_delayed(task(x10[t], x20[t], model, block_size, halo), (n20, height, width), np.float32)
-             for t in range(n_time)]
-    return da.stack(dates)
+    n_time, n20 = x20.shape[0], x20.shape[1]
+    if n_time == 0:
+        return np.empty((0, n20, height, width), np.float32)
+    stats = _date_stats(model, x10, x20)
+    if _is_dask(x20):
+        import dask.array as da
+
+        fine = da.repeat(da.repeat(x20, 2, axis=-2), 2, axis=-1)[..., :height, :width]
+    else:
+        fine = np.repeat(np.repeat(np.asarray(x20), 2, axis=-2), 2, axis=-1)[..., :height, :width]
+    dims = ("time", "band", "y", "x")
+    out = tiling.map_blocks(_sharpen_block, xr.DataArray(x10, dims=dims), xr.DataArray(fine, dims=dims), halo=halo,
+                            block=(block_size, block_size), new_dims={"time": n_time, "band": n20},
+                            dtype=np.float32, name="superresolve", kwargs={"model": model, "stats": stats})
+    return out.data
 
 
 def _assemble(cube: xr.DataArray, sharp, bands20: Sequence[str], keep_bands: bool, model) -> xr.DataArray:

@@ -152,11 +152,8 @@ def block_shape(
     side = math.isqrt(max(0, int(budget / workers / max(bytes_per_pixel, 1e-9)))) - 2 * int(halo)
     multiple = int(multiple)
     ty, tx = tiles or (1, 1)
-    step_y, step_x = math.lcm(int(ty), multiple), math.lcm(int(tx), multiple)
-    if side < min(step_y, height) or side < min(step_x, width):  # not even one tile: cut blocks inside tiles
-        step_y = step_x = multiple
-    bh = min(height, side // step_y * step_y)
-    bw = min(width, side // step_x * step_x)
+    bh = _side(side, height, math.lcm(int(ty), multiple), multiple)
+    bw = _side(side, width, math.lcm(int(tx), multiple), multiple)
     if bh < 1 or bw < 1:
         step_y = step_x = multiple
         need = (min(height, step_y) + 2 * halo) * (min(width, step_x) + 2 * halo) * bytes_per_pixel * workers
@@ -166,6 +163,14 @@ def block_shape(
                           f"{min(height, step_y)} x {min(width, step_x)} pixels (with a halo of {halo}) at {format_bytes(bytes_per_pixel)} per pixel; it needs about {format_bytes(need)}. "
                           "Raise the budget (--memory), or use fewer workers.")
     return int(bh), int(bw)
+
+
+def _side(side: int, size: int, step: int, multiple: int) -> int:
+    """A block's side along one axis: the whole axis if it fits, else whole storage tiles (``step``), else (not
+    even one tile fits) a multiple of ``multiple`` inside a tile."""
+    if side >= size:
+        return size
+    return side // step * step if side >= step else side // multiple * multiple
 
 
 def _splits(size: int, step: int, halo: int) -> tuple[int, ...]:
@@ -352,10 +357,14 @@ def map_blocks(
         block = block_shape(height, width, per_pixel, memory=memory or DEFAULT_MEMORY, workers=workers, halo=halo,
                             tiles=internal_tiles(first), multiple=multiple, who=who)
     block = (params.integer(block[0], "block height", who, low=1), params.integer(block[1], "block width", who, low=1))
+    if halo:  # a block holds at least its halo: the halo then never reaches past the next block
+        block = tuple(max(side, -(-halo // multiple) * multiple) for side in block)
     data = [blocked(a, block, halo).data for a in arrays]
     core = data[0].chunks[-2:]
-    if halo:
-        data = [da.overlap.overlap(d, depth={d.ndim - 2: halo, d.ndim - 1: halo}, boundary="none") for d in data]
+    depth = (halo if len(core[0]) > 1 else 0, halo if len(core[1]) > 1 else 0)  # one block: nothing to overlap
+    if any(depth):
+        data = [da.overlap.overlap(d, depth={d.ndim - 2: depth[0], d.ndim - 1: depth[1]}, boundary="none")
+                for d in data]
     args: list = []
     for k, d in enumerate(data):
         args += [d, (*(f"in{k}.{i}" for i in range(d.ndim - 2)), "y", "x")]
@@ -370,8 +379,8 @@ def map_blocks(
     out = da.blockwise(_Checked(func, lead, dtype, who, dict(kwargs or {}), starts), out_index, *args,
                        new_axes={f"out.{i}": n for i, n in enumerate(lead)}, dtype=dtype, concatenate=True,
                        name=task, meta=np.empty((0,) * len(out_index), dtype), align_arrays=False)
-    if halo:
-        out = da.overlap.trim_internal(out, {out.ndim - 2: halo, out.ndim - 1: halo}, boundary="none")
+    if any(depth):
+        out = da.overlap.trim_internal(out, {out.ndim - 2: depth[0], out.ndim - 1: depth[1]}, boundary="none")
     result = _on_grid(out, first, dims, coords, name)
     if not any(_is_dask(a) for a in arrays):
         result = compute(result, workers=workers, progress=progress, desc=who)

@@ -16,6 +16,7 @@ Example
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable
 
@@ -110,3 +111,42 @@ def fraction(lo: float = 0.0, hi: float = 1.0, *, closed: str = "both") -> Calla
 
 probability = fraction(0.0, 1.0)
 """A number from 0 to 1, bounds included (a share, a probability)."""
+
+
+def model_params(text: str | None) -> dict:
+    """The ``--params`` option: a model's hyperparameters as a JSON object (``{}`` when not given).
+
+    Example
+    -------
+    >>> model_params('{"n_estimators": 50}'), model_params(None)
+    ({'n_estimators': 50}, {})
+    """
+    from ..errors import ConfigError
+
+    if text is None:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--params is not valid JSON ({error.msg} at character {error.pos}): {text!r}.") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"--params must be a JSON object of hyperparameters, e.g. '{{\"C\": 10}}'; got {text!r}.")
+    return params
+
+
+def memory_size(text: str) -> str:
+    """The ``--memory`` option: a size such as ``2GB`` or ``512MiB`` (checked now, kept as given).
+
+    Example
+    -------
+    >>> memory_size("2GB")
+    '2GB'
+    """
+    from ..errors import ConfigError
+    from ..tiling import parse_memory
+
+    try:
+        parse_memory(text)
+    except ConfigError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 2GB or 512MiB, got {text!r}") from None
+    return text

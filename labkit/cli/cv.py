@@ -49,7 +49,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._options import int_in, seed
+from ._options import int_in, model_params, seed
 
 HELP = ("Cross-validate a model on a sample set (folds grouped by polygon on request): OA, kappa, macro F1; RMSE, "
         "MAE, R² for a regression.")
@@ -81,20 +81,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="hide the progress bar over the folds (shown on stderr)")
 
 
-def _params(text: str | None) -> dict:
-    from ..errors import ConfigError
-
-    if text is None:
-        return {}
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"--params is not valid JSON ({error.msg} at character {error.pos}): {text!r}.") from None
-    if not isinstance(params, dict):
-        raise ConfigError(f"--params must be a JSON object of hyperparameters, e.g. '{{\"C\": 10}}'; got {text!r}.")
-    return params
-
-
 def _shows_progress(model: str) -> bool:
     """Whether a registered model takes a ``progress`` hyperparameter (the networks: a bar over epochs)."""
     from ..models import MODELS
@@ -119,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models import cross_validate, parse_model_config
     from ..outputs import check_destination
 
-    params = _params(args.params)
+    params = model_params(args.params)
     if args.progress and _shows_progress(args.model):
         params.setdefault("progress", True)  # a network's bar over its epochs, under the bar over the folds
     config = parse_model_config({"model": args.model, "params": params, "per_region": args.per_region})

@@ -27,7 +27,7 @@ from labkit.io import (
     write_samples,
     write_zarr,
 )
-from labkit.tiling import iter_blocks, read_block
+from labkit.tiling import map_blocks
 
 from .conftest import LABKIT
 from .damage import truncate
@@ -72,11 +72,11 @@ def test_describe_and_labkit_info_name_a_truncated_cog(cog, capsys):
     assert "map.tif" in err and "Traceback" not in err
 
 
-def test_read_block_names_a_truncated_file(cog):
-    block = next(iter(iter_blocks(cog, 16)))
+def test_the_block_engine_names_a_truncated_file(cog):
+    cube = read_dates([cog], dates=["2021-01-01"], bands=["NDVI"], chunks=16)
     truncate(cog, 0.3)
-    with pytest.raises(ReadError, match=r"map\.tif: (cannot read block rows|not a raster)"):
-        read_block(cog, block)
+    with pytest.raises(ReadError, match=r"map\.tif: (cannot read|not a raster)"):
+        map_blocks(lambda values: values * 2, cube).values
 
 
 # ---------------------------------------------------------------------------------------- damaged stores

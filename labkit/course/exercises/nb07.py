@@ -1,0 +1,104 @@
+"""Exercises of notebook 07, from model to map: margin uncertainty, the block size of a memory budget, and reading
+an uncertainty map."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import xarray as xr
+
+from ...datamodel import NO_CLASS
+from ...tiling import WORKING_FACTOR, block_shape
+from ..compare import compare_values
+from . import Exercise
+
+
+def margin_uncertainty(probabilities: xr.DataArray) -> xr.DataArray:
+    """``1 - (highest probability - second highest)`` at each pixel of probabilities ``(class, y, x)``: 0 when one
+    class takes it all, 1 when the two best classes tie; NaN where a pixel has no probabilities.
+
+    Example
+    -------
+    >>> probs = xr.DataArray([[[0.7, 0.4]], [[0.2, 0.4]], [[0.1, 0.2]]], dims=("class", "y", "x"))
+    >>> margin_uncertainty(probs).round(2).values.tolist()
+    [[0.5, 1.0]]
+    """
+    ordered = np.sort(probabilities.transpose("class", ...).values, axis=0)  # lowest first (NaN last)
+    other = [d for d in probabilities.dims if d != "class"]
+    like = probabilities.isel({"class": 0}, drop=True).transpose(*other)
+    return like.copy(data=1 - (ordered[-1] - ordered[-2])).rename("margin")
+
+
+def predict_map_bytes_per_pixel(n_time: int, n_band: int, n_classes: int) -> int:
+    """What one pixel of a block costs while :func:`labkit.inference.predict_map` runs a pixel model on a cube
+    without a mask: ``WORKING_FACTOR x (its n_time x n_band float32 values + (4 + n_classes) layers of 8 bytes)``.
+
+    Example
+    -------
+    >>> predict_map_bytes_per_pixel(90, 1, 5)
+    1296
+    """
+    return int(WORKING_FACTOR * (n_time * n_band * 4 + 8 * (4 + n_classes)))
+
+
+def block_for_budget(height: int, width: int, n_time: int, n_band: int, n_classes: int, memory: str,
+                     workers: int) -> dict:
+    """The bytes per pixel and the block ``(rows, columns)`` that ``predict_map`` uses for a grid of ``height`` x
+    ``width`` pixels held in memory (no storage tiles), under a budget of ``memory`` shared by ``workers`` threads.
+
+    Example
+    -------
+    >>> block_for_budget(10980, 10980, 37, 10, 10, memory="4GB", workers=4)
+    {'bytes_per_pixel': 4776, 'block': (457, 457)}
+    """
+    per_pixel = predict_map_bytes_per_pixel(n_time, n_band, n_classes)
+    return {"bytes_per_pixel": per_pixel,
+            "block": block_shape(height, width, per_pixel, memory=memory, workers=workers)}
+
+
+def uncertain_share(class_map: xr.DataArray, uncertainty: xr.DataArray, threshold: float) -> dict[int, float]:
+    """For each class of the map, the share of its pixels whose uncertainty is above ``threshold`` (unclassified
+    pixels left out).
+
+    Example
+    -------
+    >>> m = xr.DataArray(np.array([[1, 1, 2], [2, 2, 255]], "uint8"), dims=("y", "x"))
+    >>> u = xr.DataArray(np.array([[0.9, 0.1, 0.6], [0.2, 0.8, np.nan]]), dims=("y", "x"))
+    >>> {code: round(share, 3) for code, share in uncertain_share(m, u, 0.5).items()}
+    {1: 0.5, 2: 0.667}
+    """
+    codes = np.asarray(class_map.values)
+    values = np.asarray(uncertainty.values)
+    return {int(code): float((values[codes == code] > threshold).mean())
+            for code in np.unique(codes) if code != NO_CLASS}
+
+
+EXERCISES: dict[str, Exercise] = {
+    "07.margin": Exercise(
+        reference=margin_uncertainty,
+        title="margin uncertainty from the class probabilities",
+        hint="Sort the probabilities of each pixel along the class axis: xr.apply_ufunc(np.sort, probabilities, "
+             "input_core_dims=[['class']], output_core_dims=[['rank']]) puts them on a new last dim 'rank', lowest "
+             "first. The margin is 1 - (last - the one before it), .isel(rank=-1) and .isel(rank=-2). (Taking the "
+             "highest probability below the maximum, with .where(p < p.max('class')), is wrong where two classes "
+             "tie.)",
+        compare=functools.partial(compare_values, rtol=1e-5, atol=1e-6),
+    ),
+    "07.block_for_budget": Exercise(
+        reference=block_for_budget,
+        title="the block size predict_map picks for a memory budget",
+        hint="bytes_per_pixel = WORKING_FACTOR * (n_time * n_band * 4 + 8 * (4 + n_classes)). The budget is shared "
+             "by the workers: each block may take parse_memory(memory) / workers bytes, so its side is "
+             "math.isqrt(int(that / bytes_per_pixel)) pixels (capped at the grid's size). block is (side, side), "
+             "two ints.",
+    ),
+    "07.uncertain_share": Exercise(
+        reference=uncertain_share,
+        title="share of each class's pixels above an uncertainty threshold",
+        hint="For each code in np.unique(class_map.values) other than NO_CLASS, take the uncertainty of the pixels "
+             "mapped as that class (uncertainty.values[class_map.values == code]) and the mean of (those > "
+             "threshold). Build a dict {int(code): float(share)}.",
+        compare=functools.partial(compare_values, rtol=1e-9),
+    ),
+}
