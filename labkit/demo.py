@@ -28,7 +28,7 @@ from .report import REPORT_FILES, class_colors, write_report
 from .samples import extract_samples, split_by_group
 
 OUTPUTS = ("class_map.tif", "confidence.tif", "metrics.json", "report.md")
-FILES = (*OUTPUTS, *REPORT_FILES[1:])
+FILES = (*OUTPUTS, "class_map.tif.aux.xml", *REPORT_FILES[1:])
 """Every file the demo writes (the report's figures too)."""
 STAGES = ("load", "masks", "gap-filling", "samples", "training", "prediction", "validation")
 
@@ -142,7 +142,7 @@ def run_demo(
     }
     with atomic_files(out, overwrite=overwrite, expected=FILES) as folder:
         colors = class_colors(sorted(names), names)
-        write_cog(class_map, folder / "class_map.tif", nodata=NO_CLASS, colormap=colors)
+        write_cog(class_map, folder / "class_map.tif", nodata=NO_CLASS, colormap=colors, class_names=names)
         write_cog(confidence, folder / "confidence.tif", nodata=float("nan"))
         metrics = {**scores, "summary": summary, "parameters": {
             "step": step, "train_size": train_size, "n_estimators": n_estimators, "random_state": random_state}}

@@ -143,7 +143,7 @@ def block_shape(
     >>> block_shape(10980, 10980, 370 * 4 * 3, memory="8GB", workers=4, tiles=(512, 512))
     (512, 512)
     >>> block_shape(10980, 10980, 370 * 4 * 3, memory="2GB", workers=4, tiles=(512, 512))
-    (335, 335)
+    (335, 336)
     >>> block_shape(10980, 10980, 4, memory="2GB", workers=4)
     (10980, 10980)
     """
@@ -153,6 +153,8 @@ def block_shape(
     multiple = int(multiple)
     ty, tx = tiles or (1, 1)
     bh = _side(side, height, math.lcm(int(ty), multiple), multiple)
+    if bh >= 1:  # the width takes what the rows leave of the budget (more than the square's side for few rows)
+        side = int(budget / workers / max(bytes_per_pixel, 1e-9) / (bh + 2 * int(halo))) - 2 * int(halo)
     bw = _side(side, width, math.lcm(int(tx), multiple), multiple)
     if bh < 1 or bw < 1:
         step_y = step_x = multiple
