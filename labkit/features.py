@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import tiling
 from .datamodel import CUBE_DIMS, validate
 from .errors import BandError, ConfigError, DataModelError
 from . import params
@@ -757,14 +758,8 @@ def compute_features(
     plan, new_bands, feature_names = _plan(cube, indices, expressions, functions, stats, keep_bands)
     n_time, _, ny, nx = cube.shape
     n_rows = n_time * plan.n_series + plan.n_features
-    data = cube.data
-    if cube.chunks is None:
-        packed = _run_block(np.asarray(data), plan)
-    else:
-        import dask.array as da
-
-        packed = da.map_blocks(_run_block, data, plan=plan, drop_axis=1, chunks=((n_rows,),) + data.chunks[2:],
-                               dtype=plan.dtype, meta=np.empty((0, 0, 0), plan.dtype), token="features")
+    packed = tiling.map_blocks(_run_block, cube, new_dims={"row": n_rows}, dtype=plan.dtype, name="features",
+                               kwargs={"plan": plan}).data
     series_data = packed[: n_time * plan.n_series].reshape(n_time, plan.n_series, ny, nx)
     grid = {"y": cube["y"], "x": cube["x"]}
     crs, transform = cube.rio.crs, cube.rio.transform()

@@ -36,13 +36,12 @@ filled chunk by chunk; each chunk must hold the whole time axis.
 from __future__ import annotations
 
 import numbers
-import operator
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import params
+from . import params, tiling
 from .datamodel import CUBE_DIMS, Validity, checked_mask, validate
 from .errors import ConfigError, DataModelError
 
@@ -245,23 +244,15 @@ def fill_gaps(
         plan = _InterpolationPlan(source, target, method)
     n_target = len(target_times)
 
-    if cube.chunks is None and mask.chunks is None:
+    # Block by block through the engine, in the cube's own (time, band, y, x) layout (no transposition); the bands
+    # of a pixel are filled together (they share its flag), and the flags travel as one more band.
+    n_band = cube.sizes["band"]
+    if cube.chunks is None and mask.chunks is None:  # in memory: one block, filled in place of the output
         filled_data, flags_data = _fill_block(cube.data, mask.data, plan=plan, out_dtype=dtype)
     else:
-        # Block by block, in the cube's own (time, band, y, x) layout (no transposition). The bands of a pixel are
-        # filled together (they share its flag), so 'band' is one chunk too.
-        import dask.array as da
-
-        if cube.chunks is not None:
-            values = cube.data.rechunk({1: -1})
-            codes = da.asarray(mask.data).rechunk((-1, values.chunks[2], values.chunks[3]))
-        else:  # a dask mask with a numpy cube: the mask's chunks
-            codes = mask.data.rechunk({0: -1})
-            values = da.asarray(cube.data).rechunk((-1, -1, codes.chunks[1], codes.chunks[2]))
-        pairs = da.blockwise(_fill_block, "tbyx", values, "tbyx", codes, "tyx", plan=plan, out_dtype=dtype,
-                             adjust_chunks={"t": n_target}, dtype=dtype, meta=np.empty((0, 0, 0, 0), dtype))
-        filled_data = pairs.map_blocks(operator.itemgetter(0), dtype=dtype, meta=np.empty((0, 0, 0, 0), dtype))
-        flags_data = da.blockwise(_flags_of, "tyx", pairs, "tbyx", dtype=np.uint8, meta=np.empty((0, 0, 0), np.uint8))
+        stack = tiling.map_blocks(_fill_stacked, cube, mask, new_dims={"time": n_target, "band": n_band + 1},
+                                  dtype=dtype, name="fill_gaps", kwargs={"plan": plan, "out_dtype": dtype}).data
+        filled_data, flags_data = stack[:, :n_band], stack[:, n_band].astype(np.uint8)
 
     coords = {"time": target_times, "y": cube.y, "x": cube.x}
     filled = xr.DataArray(filled_data, dims=CUBE_DIMS, coords={**coords, "band": cube.band}, name=cube.name,
@@ -274,9 +265,10 @@ def fill_gaps(
     return filled, flags
 
 
-def _flags_of(pairs: list) -> np.ndarray:
-    """The flags of a block of ``(filled, flags)`` pairs (a list of one, over the single 'band' chunk)."""
-    return pairs[0][1]
+def _fill_stacked(values: np.ndarray, codes: np.ndarray, *, plan, out_dtype) -> np.ndarray:
+    """:func:`_fill_block` as one array for the block engine: the filled bands, then the flags as one more band."""
+    filled, flags = _fill_block(values, codes, plan=plan, out_dtype=out_dtype)
+    return np.concatenate([filled, flags[:, None].astype(out_dtype)], axis=1)
 
 
 def _fill_block(values: np.ndarray, codes: np.ndarray, *, plan, out_dtype) -> tuple[np.ndarray, np.ndarray]:

@@ -297,8 +297,8 @@ def map_blocks(
     halo : int
         Pixels of context read around each block.
     block : (int, int), optional
-        Block size; by default the largest that fits ``memory`` (:func:`block_shape`), aligned to the first input's
-        internal tiles.
+        Block size; by default the (first) dask input's own chunks, else (or with ``memory``) the largest that fits
+        ``memory`` (:func:`block_shape`), aligned to the first input's internal tiles.
     memory : str or int, optional
         Budget of the blocks in flight (:data:`DEFAULT_MEMORY`).
     workers : int, optional
@@ -354,6 +354,9 @@ def map_blocks(
     dims, lead, coords = _output_layout(first, new_dims)
     dtype = np.dtype(dtype or first.dtype)
     height, width = first.sizes["y"], first.sizes["x"]
+    lazy = next((a for a in arrays if _is_dask(a)), None)
+    if block is None and memory is None and lazy is not None:  # a lazy input keeps its own blocks
+        block = internal_tiles(lazy)
     if block is None:
         per_pixel = bytes_per_pixel or _bytes_per_pixel(arrays, lead, dtype)
         block = block_shape(height, width, per_pixel, memory=memory or DEFAULT_MEMORY, workers=workers, halo=halo,
@@ -384,7 +387,7 @@ def map_blocks(
     if any(depth):
         out = da.overlap.trim_internal(out, {out.ndim - 2: depth[0], out.ndim - 1: depth[1]}, boundary="none")
     result = _on_grid(out, first, dims, coords, name)
-    if not any(_is_dask(a) for a in arrays):
+    if lazy is None:
         result = compute(result, workers=workers, progress=progress, desc=who)
     return result
 
