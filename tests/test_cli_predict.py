@@ -71,3 +71,24 @@ def test_predict_checks_the_cube_before_any_output(files, capsys):
 def test_train_refuses_an_unknown_model_before_reading(files, capsys):
     assert main(["train", str(files / "samples.nc"), "--model", "rff", "--out", str(files / "x.zip")]) == 2
     assert "rff" in capsys.readouterr().err and not (files / "x.zip").exists()
+
+
+def test_predict_reads_one_raster_per_date_by_a_pattern(files, capsys):
+    from labkit.inference import predict_map
+    from labkit.io import read_dates, write_dates
+    from labkit.models import load_model
+
+    model = files / "rf3.zip"
+    assert main(["train", str(files / "samples.nc"), "--model", "rf", "--params", '{"n_estimators": 5, "n_jobs": 1}',
+                 "--out", str(model)]) == 0
+    from labkit.datasets import load_slovenia
+
+    data = load_slovenia()
+    filled, _ = fill_gaps(data.cube.isel(y=slice(0, 48), x=slice(0, 64)), data.mask.isel(y=slice(0, 48),
+                                                                                            x=slice(0, 64)), step=16)
+    write_dates(filled, files / "dates", prefix="ndvi_")
+    pattern = str(files / "dates" / "ndvi_*.tif")
+    assert main(["predict", str(model), pattern, "--out", str(files / "map3"), "--no-progress"]) == 0
+    expected = predict_map(read_dates(pattern), load_model(model))["class_map"].values
+    with rasterio.open(files / "map3" / "class_map.tif") as src:
+        assert np.array_equal(src.read(1), expected)
