@@ -697,6 +697,7 @@ def _encode(values: np.ndarray, dtype: np.dtype, nodata, scale, offset, where: s
     ``where`` and ``bands`` (names of the first axis of a 3-D array) name the place of bad values in messages.
     """
     values = np.asarray(values, dtype=np.float64 if (scale or offset) else None)
+    codes = np.issubdtype(values.dtype, np.integer)  # integer codes: their nodata code (255, NO_CLASS) is meant
     if offset:
         values = values - offset
     if scale is not None and scale != 1:
@@ -721,7 +722,7 @@ def _encode(values: np.ndarray, dtype: np.dtype, nodata, scale, offset, where: s
                 f"{where}: values {low:g}..{high:g}{layer} (after scale/offset) do not fit {dtype} "
                 f"({info.min}..{info.max}). Pass scale= or a wider dtype=."
             )
-        if nodata is not None and np.any(valid == nodata):
+        if nodata is not None and not codes and np.any(valid == nodata):
             raise DataModelError(
                 f"{where}: some values equal nodata={nodata} and would read back as missing. Choose another nodata."
             )

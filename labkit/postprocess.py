@@ -131,6 +131,9 @@ def _raster(path, what: str):
     import rasterio
     from rasterio.errors import RasterioIOError
 
+    from .outputs import refuse_temporary
+
+    refuse_temporary(path)
     if not Path(path).exists():
         raise ReadError(f"{what}: {path} does not exist.")
     try:
@@ -140,14 +143,13 @@ def _raster(path, what: str):
 
 
 def _read_lazily(path, what: str) -> tuple[xr.DataArray, dict]:
-    """``(band, y, x)`` read lazily in chunks of whole file tiles, and the file's metadata (descriptions, tags,
-    nodata, dtype, colormap)."""
+    """``(band, y, x)`` read lazily in chunks of whole file tiles, and the file's metadata (band count and
+    descriptions, tags, nodata)."""
     import rioxarray
 
     with _raster(path, what) as src:
         height, width = src.block_shapes[0]
-        meta = {"descriptions": src.descriptions, "tags": src.tags(), "nodata": src.nodata, "dtype": src.dtypes[0],
-                "count": src.count}
+        meta = {"descriptions": src.descriptions, "tags": src.tags(), "nodata": src.nodata, "count": src.count}
     chunks = {"band": -1, "y": max(1, 1024 // height) * height, "x": max(1, 1024 // width) * width}
     array = rioxarray.open_rasterio(path, chunks=chunks, mask_and_scale=False)
     return array, meta
@@ -161,9 +163,16 @@ def _read_class_map(path, what: str) -> xr.DataArray:
                              "class map has one band of integer codes (class_map.tif).")
     class_map = array.isel(band=0, drop=True).rename("class")
     class_map.attrs = {}
-    if "CLASS_NAMES" in meta["tags"]:
-        class_map.attrs["class_names"] = {int(k): v for k, v in json.loads(meta["tags"]["CLASS_NAMES"]).items()}
-    return class_map
+    if (names := _tagged_class_names(meta["tags"])) is not None:
+        class_map.attrs["class_names"] = names
+    return class_map.rio.write_nodata(meta["nodata"])
+
+
+def _tagged_class_names(tags: Mapping[str, str]) -> dict[int, str] | None:
+    """The class names a COG of labkit carries (tag ``CLASS_NAMES``, JSON), or None."""
+    if "CLASS_NAMES" not in tags:
+        return None
+    return {int(k): v for k, v in json.loads(tags["CLASS_NAMES"]).items()}
 
 
 def _read_probabilities(path, what: str) -> xr.DataArray:
@@ -315,7 +324,7 @@ def _class_codes(probs: xr.DataArray, where: str, what: str) -> np.ndarray:
     return classes
 
 
-def label_probabilities(probs: xr.DataArray, *, nodata: int = NO_CLASS) -> tuple[xr.DataArray, xr.DataArray]:
+def label_probabilities(probabilities: xr.DataArray, *, nodata: int = NO_CLASS) -> tuple[xr.DataArray, xr.DataArray]:
     """Label each pixel with its most probable class: the class map and the confidence of probabilities.
 
     The last step after :func:`bayesian_smoothing` or :func:`fuse_probabilities` (sits' ``sits_label_classification``).
@@ -323,7 +332,7 @@ def label_probabilities(probs: xr.DataArray, *, nodata: int = NO_CLASS) -> tuple
 
     Parameters
     ----------
-    probs : probabilities (class, y, x)
+    probabilities : probabilities (class, y, x)
         With a ``class`` coordinate of integer class codes. Numpy or dask.
     nodata : int, default :data:`~labkit.datamodel.NO_CLASS`
         The class-map code of pixels without any probability.
@@ -332,7 +341,7 @@ def label_probabilities(probs: xr.DataArray, *, nodata: int = NO_CLASS) -> tuple
     -------
     class_map : (y, x) integer class codes (uint8 for codes 0..254 and nodata 255), named ``"class"``
     confidence : (y, x) float32, the highest probability, NaN where not classified
-        Both lazy when ``probs`` is dask-backed, with its coordinates and CRS.
+        Both lazy when ``probabilities`` is dask-backed, with its coordinates and CRS.
 
     Raises
     ------
@@ -352,8 +361,8 @@ def label_probabilities(probs: xr.DataArray, *, nodata: int = NO_CLASS) -> tuple
     """
     what = "label_probabilities"
     nodata = integer(nodata, "nodata", what)
-    _checked(probs, "probs", "probs", what)
-    classes = _class_codes(probs, "probs", what)
+    probs = _checked(probabilities, "probs", "probabilities", what)
+    classes = _class_codes(probs, "probabilities", what)
     dtype = np.promote_types(np.min_scalar_type(int(classes.max(initial=0))), np.min_scalar_type(nodata))
     if classes.min(initial=0) < 0 or nodata < 0:
         dtype = np.promote_types(dtype, np.min_scalar_type(min(int(classes.min(initial=0)), nodata)))
@@ -557,8 +566,8 @@ def bayesian_smoothing(
     >>> probs = xr.DataArray(np.stack([forest, 1 - forest]), dims=("class", "y", "x"),
     ...                      coords={"class": [1, 2], "y": [25.0, 15.0, 5.0], "x": [5.0, 15.0, 25.0]})
     >>> smoothed = bayesian_smoothing(probs, 3)
-    >>> label_probabilities(probs)[0].values[1, 1], label_probabilities(smoothed)[0].values[1, 1]
-    (np.uint8(2), np.uint8(1))
+    >>> int(label_probabilities(probs)[0][1, 1]), int(label_probabilities(smoothed)[0][1, 1])
+    (2, 1)
     >>> bool(np.allclose(smoothed.sum("class"), 1))
     True
     """
@@ -806,15 +815,17 @@ def _block_polygons(block: np.ndarray, y0: int, x0: int, *, nodata: int, grid: t
     it touches a side of the block that is not the grid's, so it may continue in the next block."""
     from affine import Affine
     from rasterio.features import shapes
+    from shapely.affinity import translate
     from shapely.geometry import shape
 
     height, width = block.shape
     edges = (x0 if x0 > 0 else None, x0 + width if x0 + width < grid[1] else None,
              y0 if y0 > 0 else None, y0 + height if y0 + height < grid[0] else None)
     values = block if block.dtype in (np.uint8, np.int16, np.uint16, np.int32, np.float32) else block.astype(np.int32)
+    traced = Affine.translation(x0 + 1, y0 + 1)  # shifted by a pixel, then back: rasterio warns on the identity
     found = []
-    for geometry, code in shapes(values, mask=block != nodata, connectivity=4, transform=Affine.translation(x0, y0)):
-        polygon = shape(geometry)
+    for geometry, code in shapes(values, mask=block != nodata, connectivity=4, transform=traced):
+        polygon = translate(shape(geometry), -1, -1)
         minx, miny, maxx, maxy = polygon.bounds
         cut = minx == edges[0] or maxx == edges[1] or miny == edges[2] or maxy == edges[3]
         found.append((polygon, int(code), cut))
@@ -833,6 +844,17 @@ def _dissolve_cuts(pieces: list[tuple]) -> tuple[list, list]:
         polygons += parts
         codes += [code] * len(parts)
     return polygons, codes
+
+
+def _canonical(polygons: list, codes: list) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons (in pixel coordinates) without the vertices that joins leave on straight sides, normalised, in one
+    order (class, top row, left column, area, then their WKB): the same whatever blocks they were cut into."""
+    import shapely
+
+    polygons = shapely.normalize(shapely.simplify(np.array(polygons, dtype=object), 0))
+    bounds, areas, wkb = shapely.bounds(polygons), shapely.area(polygons), shapely.to_wkb(polygons)
+    order = sorted(range(len(polygons)), key=lambda i: (codes[i], bounds[i, 1], bounds[i, 0], areas[i], wkb[i]))
+    return polygons[order], np.array(codes, dtype=np.int64)[order]
 
 
 def _to_crs(polygons: np.ndarray, transform) -> np.ndarray:
@@ -939,23 +961,18 @@ def vectorize(
         lambda values, y0, x0: _block_polygons(values, y0, x0, nodata=nodata, grid=grid),
         lambda parts: [piece for part in parts for piece in part], class_map,
         block=block, memory=memory, workers=workers, progress=flag(progress, "progress", what), desc=what)
-    polygons, codes = _dissolve_cuts(pieces)
-    polygons = np.array(polygons, dtype=object)
+    polygons, codes = _canonical(*_dissolve_cuts(pieces))
     if simplify:
         polygons = shapely.segmentize(polygons, 1.0)  # a vertex at every pixel corner: neighbours' edges match
     polygons = shapely.normalize(_to_crs(polygons, class_map.rio.transform()))
-    polygons = shapely.coverage_simplify(polygons, simplify) if simplify else shapely.simplify(polygons, 0)
-    frame = gpd.GeoDataFrame({"class": np.array(codes, dtype=np.int64)}, geometry=list(polygons),
-                             crs=class_map.rio.crs)
-    frame["class"] = frame["class"].astype(class_map.dtype) if len(frame) else frame["class"]
+    if simplify:
+        polygons = shapely.coverage_simplify(polygons, simplify)
+    frame = gpd.GeoDataFrame({"class": codes.astype(class_map.dtype)}, geometry=list(polygons), crs=class_map.rio.crs)
     frame.insert(1, "class_name", [names.get(int(c), str(c)) for c in frame["class"]])
     frame.insert(2, "area", frame.geometry.area.to_numpy())
     if min_area is not None:
         frame = frame[frame["area"] >= min_area]
-    bounds = frame.geometry.bounds
-    order = np.lexsort((frame["area"].to_numpy(), bounds["minx"].to_numpy(), -bounds["maxy"].to_numpy(),
-                        frame["class"].to_numpy()))
-    return frame.iloc[order].reset_index(drop=True)
+    return frame.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------- mosaic
@@ -1028,10 +1045,8 @@ def _mosaic_meta(tiles: list[dict], nodata) -> dict:
     """What the mosaic keeps of its first tile: nodata, colour table, class names and the other tags."""
     first = tiles[0]
     tags = {k: v for k, v in first["tags"].items() if k != "CLASS_NAMES"}
-    names = {int(k): v for k, v in json.loads(first["tags"]["CLASS_NAMES"]).items()} \
-        if "CLASS_NAMES" in first["tags"] else None
     return {"nodata": first["nodata"] if nodata is None else nodata, "colormap": first["colormap"],
-            "class_names": names, "tags": tags}
+            "class_names": _tagged_class_names(first["tags"]), "tags": tags}
 
 
 def _vrt_xml(tiles: list[dict], folder: Path, method: str, meta: dict) -> str:

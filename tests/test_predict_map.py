@@ -219,3 +219,16 @@ def test_a_deep_pixel_model_maps_on_the_engine(slovenia):
     expected = model.predict_proba(pixels, doy=np.asarray(model.input_signature_.cube_days(filled.time.values)))
     np.testing.assert_allclose(products["probabilities"].values.reshape(len(model.classes_), -1).T, expected,
                                atol=1e-5)
+
+
+def test_unclassified_pixels_are_written_as_nodata(slovenia, tmp_path):
+    _, _, filled, model = slovenia
+    holed = filled.copy(data=filled.values.copy())
+    holed[:, 0, :3, :5] = np.nan
+    written = write_map(predict_map(holed, model), tmp_path)
+    with rasterio.open(written["class_map"]) as src:
+        classes = src.read(1, masked=True)
+        assert classes.mask[:3, :5].all() and not classes.mask[3:].any()
+    with rasterio.open(written["probabilities"]) as src:
+        probs = src.read(masked=True)
+        assert probs.mask[:, :3, :5].all() and (probs[:, 3:].sum(axis=0) >= 98).all()

@@ -49,8 +49,8 @@ def block_for_budget(height: int, width: int, n_time: int, n_band: int, n_classe
 
     Example
     -------
-    >>> block_for_budget(10980, 10980, 37, 10, 10, memory="4GB", workers=4)
-    {'bytes_per_pixel': 4776, 'block': (457, 457)}
+    >>> block_for_budget(10980, 10980, 36, 10, 10, memory="4GB", workers=4)
+    {'bytes_per_pixel': 4656, 'block': (463, 463)}
     """
     per_pixel = predict_map_bytes_per_pixel(n_time, n_band, n_classes)
     return {"bytes_per_pixel": per_pixel,
