@@ -361,7 +361,7 @@ plt.show()
 # 2. each worker gets an equal share of the budget, `memory / workers` bytes;
 # 3. a square block of side $s$ costs $s^2$ x bytes per pixel, so $s = \lfloor\sqrt{\text{share} / \text{bytes per
 #    pixel}}\rfloor$, capped at the grid's size (the block is square unless the grid, or the rounding, leaves room
-#    for a few more columns).
+#    for a few more columns), then halved while there are fewer blocks than workers (so that none waits).
 #
 # `labkit.tiling.block_shape` does steps 2 and 3 (and rounds the side down to whole storage tiles when the cube
 # is read from tiled files, so that each block decodes each tile once); `parse_memory` reads a budget written as
@@ -432,8 +432,8 @@ grid = (filled.sizes["y"], filled.sizes["x"])
 planned = predict_map(filled.chunk(), model, memory="4MB", workers=2)
 print(f"block_shape for 4 MB and 2 workers: {block_shape(*grid, our_pixel, memory='4MB', workers=2)}; "
       f"predict_map's blocks: rows {planned['class_map'].chunks[0]}, columns {planned['class_map'].chunks[1]}")
-print(f"with the default budget ({DEFAULT_MEMORY}), the whole patch is one block: "
-      f"{block_shape(*grid, our_pixel, memory=DEFAULT_MEMORY)}")
+print(f"with the default budget ({DEFAULT_MEMORY}), the patch would fit in one block, but every worker gets one: "
+      f"{block_shape(*grid, our_pixel, memory=DEFAULT_MEMORY, workers=2)} for 2 workers")
 
 # %% [markdown]
 # ### A tiled prediction equals a whole one

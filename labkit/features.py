@@ -398,7 +398,9 @@ def _reduce_time(values: np.ndarray, stats: Iterable[str], doy: np.ndarray | Non
         return result
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        return [get(stat) for stat in stats]
+        results = [get(stat) for stat in stats]
+    del get  # it refers to itself: without this, the block's arrays wait for the cycle collector
+    return results
 
 
 def _check_stats(stats: Iterable[str], allowed: tuple[str, ...]) -> list[str]:
@@ -421,7 +423,7 @@ def temporal_stats(values: np.ndarray, stats: Iterable[str] = STATS, *, axis: in
     [[[0.8, 0.6, 1.0]]]
     """
     stats = _check_stats(stats, STATS)
-    values = np.moveaxis(np.asarray(values, dtype="float64"), axis, 0)
+    values = np.ascontiguousarray(np.moveaxis(values, axis, 0), dtype="float64")  # reductions over time: contiguous
     return np.stack(_reduce_time(values, stats), axis=-1)
 
 

@@ -272,13 +272,25 @@ def _pixel_block(values: np.ndarray, *rest, model, classes, extra, partial, unce
     ok = finite.any(axis=1) if partial else finite.all(axis=1)
     proba = predicted = None
     if ok.any():
+        chosen = pixels if ok.all() else pixels[ok]
         if hasattr(model, "predict_proba"):
-            proba = np.asarray(model.predict_proba(pixels[ok], **extra), np.float32)
+            proba = np.concatenate([np.asarray(model.predict_proba(part, **extra), np.float32)
+                                    for part in _batches(chosen)])
         else:
-            predicted = model.predict(pixels[ok], **extra)
+            predicted = np.concatenate([model.predict(part, **extra) for part in _batches(chosen)])
     out = _layers(proba, predicted, ok, classes, uncertainty) if ok.any() else _layers(None, None, ok, classes, "")
     out[3] = _valid_count(finite, rest)
     return out.reshape(-1, h, w)
+
+
+BATCH_PIXELS = 16_384
+"""Pixels a pixel model reads at once within a block: its temporaries (features, float64 statistics, probabilities)
+stay small whatever the block's size."""
+
+
+def _batches(pixels: np.ndarray):
+    """``pixels`` in slices of :data:`BATCH_PIXELS` (views, no copy)."""
+    return (pixels[start:start + BATCH_PIXELS] for start in range(0, len(pixels), BATCH_PIXELS))
 
 
 def _valid_count(finite: np.ndarray, rest) -> np.ndarray:

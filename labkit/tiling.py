@@ -112,7 +112,7 @@ def block_shape(
 
     Each of ``workers`` threads holds one block while it is processed; a block of ``h x w`` pixels with its halo
     costs ``(h + 2 halo) * (w + 2 halo) * bytes_per_pixel``. The side is rounded down to a multiple of the storage
-    ``tiles`` (so blocks read whole tiles) and of ``multiple`` (a network's alignment), and capped at the grid.
+    ``tiles`` (so blocks read whole tiles) and of ``multiple`` (a network's alignment), and capped at the grid, then halved until every worker has a block.
     When not even one tile fits, blocks are cut inside tiles (multiples of ``multiple`` only): each tile is then
     decoded more than once, which is slower but stays within the budget.
 
@@ -144,18 +144,22 @@ def block_shape(
     (512, 512)
     >>> block_shape(10980, 10980, 370 * 4 * 3, memory="2GB", workers=4, tiles=(512, 512))
     (335, 336)
-    >>> block_shape(10980, 10980, 4, memory="2GB", workers=4)
-    (10980, 10980)
+    >>> block_shape(10980, 10980, 4, memory="2GB", workers=4)   # one block for each worker at least
+    (5490, 5490)
     """
     budget = parse_memory(memory, who)
     workers = int(workers or os.cpu_count() or 1)
     side = math.isqrt(max(0, int(budget / workers / max(bytes_per_pixel, 1e-9)))) - 2 * int(halo)
     multiple = int(multiple)
     ty, tx = tiles or (1, 1)
-    bh = _side(side, height, math.lcm(int(ty), multiple), multiple)
-    if bh >= 1:  # the width takes what the rows leave of the budget (more than the square's side for few rows)
-        side = int(budget / workers / max(bytes_per_pixel, 1e-9) / (bh + 2 * int(halo))) - 2 * int(halo)
-    bw = _side(side, width, math.lcm(int(tx), multiple), multiple)
+    steps = (math.lcm(int(ty), multiple), math.lcm(int(tx), multiple))
+    sizes, first = (height, width), 0 if height <= width else 1
+    sides = [0, 0]
+    sides[first] = _side(side, sizes[first], steps[first], multiple)  # the shorter axis first; the other takes
+    if sides[first] >= 1:  # what it leaves of the budget (more than the square's side for a thin grid)
+        side = int(budget / workers / max(bytes_per_pixel, 1e-9) / (sides[first] + 2 * int(halo))) - 2 * int(halo)
+    sides[1 - first] = _side(side, sizes[1 - first], steps[1 - first], multiple)
+    bh, bw = _enough_blocks(*sides, height, width, workers, steps, multiple)
     if bh < 1 or bw < 1:
         step_y = step_x = multiple
         need = (min(height, step_y) + 2 * halo) * (min(width, step_x) + 2 * halo) * bytes_per_pixel * workers
@@ -173,6 +177,20 @@ def _side(side: int, size: int, step: int, multiple: int) -> int:
     if side >= size:
         return size
     return side // step * step if side >= step else side // multiple * multiple
+
+
+def _enough_blocks(bh: int, bw: int, height: int, width: int, workers: int, steps: tuple[int, int],
+                   multiple: int) -> tuple[int, int]:
+    """Blocks halved (the longer side first, kept whole tiles when they can) until every worker has one."""
+    while bh > 0 and bw > 0 and math.ceil(height / bh) * math.ceil(width / bw) < workers:
+        axis = 0 if bh >= bw else 1
+        side, step = (bh, bw)[axis], steps[axis]
+        step = step if step <= side // 2 else multiple
+        half = -(-(side // 2) // step) * step
+        if half >= side or half < 1:
+            break
+        bh, bw = (half, bw) if axis == 0 else (bh, half)
+    return bh, bw
 
 
 def _splits(size: int, step: int, halo: int) -> tuple[int, ...]:

@@ -1,5 +1,7 @@
 """The block engine: blocks fit the memory budget and the storage tiles, halos leave no seams, tile ids are stable."""
 
+import math
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -42,11 +44,13 @@ def test_blocks_fit_the_budget_and_the_tiles(height, width, per_pixel, budget, w
         assert (min(multiple, height) + 2 * halo) * (min(multiple, width) + 2 * halo) * per_pixel * workers > budget
         return
     assert 1 <= bh <= height and 1 <= bw <= width
+    if height * width >= 4 * workers * max(multiple, 1) ** 2 and (bh > 2 * multiple or bw > 2 * multiple):
+        assert math.ceil(height / bh) * math.ceil(width / bw) >= workers  # a block for every worker
     assert (bh + 2 * halo) * (bw + 2 * halo) * per_pixel * workers <= budget
     for side, size, step in ((bh, height, (tile or (1, 1))[0]), (bw, width, (tile or (1, 1))[1])):
         assert side == size or side % multiple == 0
         fits_a_tile = (np.lcm(step, multiple) + 2 * halo) ** 2 * per_pixel * workers <= budget
-        if fits_a_tile and side != size:
+        if fits_a_tile and side != size and side >= 2 * np.lcm(step, multiple):
             assert side % np.lcm(step, multiple) == 0  # whole storage tiles when one fits
 
 
