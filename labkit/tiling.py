@@ -47,6 +47,9 @@ __all__ = ["DEFAULT_MEMORY", "block_shape", "blocked", "compute", "internal_tile
 DEFAULT_MEMORY = "1GB"
 """The memory budget of a stage when none is given: what its blocks in flight may hold together."""
 
+MIN_SPLIT_PIXELS = 128 * 128
+"""Blocks are not split to give every worker one below this many pixels: a small grid is not worth the tasks."""
+
 WORKING_FACTOR = 3
 """Bytes a block needs while it is processed, as a multiple of its input and output bytes (temporaries)."""
 
@@ -181,13 +184,14 @@ def _side(side: int, size: int, step: int, multiple: int) -> int:
 
 def _enough_blocks(bh: int, bw: int, height: int, width: int, workers: int, steps: tuple[int, int],
                    multiple: int) -> tuple[int, int]:
-    """Blocks halved (the longer side first, kept whole tiles when they can) until every worker has one."""
+    """Blocks halved (the longer side first, kept whole tiles when they can) until every worker has one, unless
+    that would make blocks smaller than :data:`MIN_SPLIT_PIXELS` (a small grid stays one block)."""
     while bh > 0 and bw > 0 and math.ceil(height / bh) * math.ceil(width / bw) < workers:
         axis = 0 if bh >= bw else 1
         side, step = (bh, bw)[axis], steps[axis]
         step = step if step <= side // 2 else multiple
         half = -(-(side // 2) // step) * step
-        if half >= side or half < 1:
+        if half >= side or half < 1 or half * (bw if axis == 0 else bh) < MIN_SPLIT_PIXELS:
             break
         bh, bw = (half, bw) if axis == 0 else (bh, half)
     return bh, bw

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 import labkit.datamodel as dm
 from labkit.errors import ConfigError, DataModelError
-from labkit.tiling import (block_shape, blocked, internal_tiles, map_blocks, parse_memory, reduce_blocks, store,
+from labkit.tiling import (MIN_SPLIT_PIXELS, block_shape, blocked, internal_tiles, map_blocks, parse_memory, reduce_blocks, store,
                            tile_grid)
 
 
@@ -44,7 +44,7 @@ def test_blocks_fit_the_budget_and_the_tiles(height, width, per_pixel, budget, w
         assert (min(multiple, height) + 2 * halo) * (min(multiple, width) + 2 * halo) * per_pixel * workers > budget
         return
     assert 1 <= bh <= height and 1 <= bw <= width
-    if height * width >= 4 * workers * max(multiple, 1) ** 2 and (bh > 2 * multiple or bw > 2 * multiple):
+    if bh * bw >= 4 * MIN_SPLIT_PIXELS * workers and (bh > 2 * multiple or bw > 2 * multiple):
         assert math.ceil(height / bh) * math.ceil(width / bw) >= workers  # a block for every worker
     assert (bh + 2 * halo) * (bw + 2 * halo) * per_pixel * workers <= budget
     for side, size, step in ((bh, height, (tile or (1, 1))[0]), (bw, width, (tile or (1, 1))[1])):
