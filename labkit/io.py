@@ -1889,6 +1889,7 @@ def _describe_raster(path: str) -> dict[str, object]:
         with _quiet_georef(), rasterio.open(path) as src:
             driver = src.driver
             layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
+            class_names = src.tags().get("CLASS_NAMES")
             values = src.read(masked=True) if r.count * r.height * r.width <= _CHEAP_SIZE else None
     except Exception as error:  # noqa: BLE001  (GDAL raises many types: all are named)
         raise read_failure(error, path, "its pixels") from None
@@ -1911,6 +1912,9 @@ def _describe_raster(path: str) -> dict[str, object]:
     else:
         info["crs"] = "none (not georeferenced)"
     info["nodata"] = "none" if r.nodata is None else f"{r.nodata:g}"
+    if class_names:  # a class map written by write_cog / write_map: its legend
+        with contextlib.suppress(ValueError, AttributeError):
+            info["classes"] = ", ".join(f"{code} {name}" for code, name in json.loads(class_names).items())
     if any(s != 1 for s in r.scales) or any(o != 0 for o in r.offsets):
         info["scale, offset"] = f"{r.scales[0]:g}, {r.offsets[0]:g}"
     if values is not None:

@@ -232,3 +232,14 @@ def test_unclassified_pixels_are_written_as_nodata(slovenia, tmp_path):
     with rasterio.open(written["probabilities"]) as src:
         probs = src.read(masked=True)
         assert probs.mask[:, :3, :5].all() and (probs[:, 3:].sum(axis=0) >= 98).all()
+
+
+def test_labkit_info_shows_the_legend_of_a_class_map(slovenia, tmp_path, capsys):
+    from labkit.cli import main
+
+    _, _, filled, model = slovenia
+    written = write_map(predict_map(filled, model, probabilities=False), tmp_path)
+    assert main(["info", str(written["class_map"])]) == 0
+    out = capsys.readouterr().out
+    for code, name in model.class_names_.items():
+        assert f"{code} {name}" in out
