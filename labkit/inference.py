@@ -20,7 +20,6 @@ whole-image prediction. Comes after :mod:`labkit.models`, before :mod:`labkit.po
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -222,15 +221,11 @@ def _on_the_fly(cube: xr.DataArray, mask, model, gapfill: str | None) -> tuple[x
     if mask.sizes["time"] != cube.sizes["time"]:
         raise DataModelError(f"predict_map: the mask has {mask.sizes['time']} dates, the cube {cube.sizes['time']}.")
     dates = _model_dates(cube, model)
-    same = dates is not None and len(dates) == cube.sizes["time"] and np.array_equal(
-        dates.astype("datetime64[D]"), cube["time"].values.astype("datetime64[D]"))
-    if gapfill is None or same or (dates is None and not _is_spatial(model)):
-        return cube, mask
+    if gapfill is None or dates is None or (len(dates) == cube.sizes["time"] and np.array_equal(
+            dates.astype("datetime64[D]"), cube["time"].values.astype("datetime64[D]"))):
+        return cube, mask  # already on the model's dates, or none recorded (a U-Net reads the mask itself)
     from .gapfill import fill_gaps
 
-    if dates is None:
-        raise ConfigError("predict_map: the model records no dates to gap-fill the cube onto; gap-fill it first, "
-                          "or pass gapfill=None.")
     chunks = {"time": -1, "band": -1}
     filled, _ = fill_gaps(cube.chunk(chunks) if cube.chunks else cube, mask.chunk({"time": -1}) if mask.chunks
                           else mask, dates=dates, method=gapfill)
@@ -278,7 +273,7 @@ def _pixel_block(values: np.ndarray, *rest, model, classes, extra, partial, unce
                                     for part in _batches(chosen)])
         else:
             predicted = np.concatenate([model.predict(part, **extra) for part in _batches(chosen)])
-    out = _layers(proba, predicted, ok, classes, uncertainty) if ok.any() else _layers(None, None, ok, classes, "")
+    out = _layers(proba, predicted, ok, classes, uncertainty)
     out[3] = _valid_count(finite, rest)
     return out.reshape(-1, h, w)
 
@@ -359,9 +354,10 @@ def _spatial_block(values: np.ndarray, *rest, model, classes, uncertainty, grid,
     return out.reshape(-1, h, w)
 
 
-def _spatial_plan(model, tile: int | None, overlap: int | None, height: int, width: int) -> tuple[int, int, int]:
-    """``(tile, overlap, halo)`` of a spatial model: tiles and strides aligned to the network, the overlap wide
-    enough for every pixel to lie farther than the receptive field from some tile's inner edges."""
+def _spatial_plan(model, tile: int | None, overlap: int | None) -> tuple[int, int]:
+    """``(tile, overlap)`` of a spatial model: tiles and strides aligned to the network, the overlap wide enough for
+    every pixel to lie farther than the receptive field from some tile's inner edges. Blocks are read with a halo of
+    one tile, so that every tile meeting a block lies within what it reads."""
     align, margin = model.alignment_, model.halo_
     overlap = 2 * margin + align if overlap is None else integer(overlap, "overlap", "predict_map", low=0)
     overlap = -(-overlap // align) * align
@@ -372,7 +368,7 @@ def _spatial_plan(model, tile: int | None, overlap: int | None, height: int, wid
     tile = -(-tile // align) * align
     if tile <= overlap:
         raise ConfigError(f"predict_map: tile ({tile}) must be larger than the overlap ({overlap}).")
-    return tile, overlap, tile
+    return tile, overlap
 
 
 # -------------------------------------------------------------------------------------------------- products
@@ -506,9 +502,9 @@ def predict_map(
     options = dict(block=block, memory=memory, workers=workers, new_dims=lead, dtype=np.float32,
                    bytes_per_pixel=per_pixel, progress=progress)
     if _is_spatial(model):
-        tile, overlap, halo = _spatial_plan(model, tile, overlap, cube.sizes["y"], cube.sizes["x"])
+        tile, overlap = _spatial_plan(model, tile, overlap)
         stack = tiling.map_blocks(
-            _spatial_block, *inputs, halo=halo, multiple=model.alignment_, origin=True, name="predict", **options,
+            _spatial_block, *inputs, halo=tile, multiple=model.alignment_, origin=True, name="predict", **options,
             kwargs=dict(model=model, classes=classes, uncertainty=uncertainty, tile=tile, overlap=overlap, blend=blend,
                         grid=(cube.sizes["y"], cube.sizes["x"])))
     else:
@@ -530,14 +526,15 @@ def _use_device(model, device: str | None) -> None:
         return
     if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
         raise ConfigError(f"predict_map: device must be 'cpu' or 'cuda'; got {device!r}.")
-    network = getattr(getattr(model, "steps", [[None, model]])[-1][1], "network_", None)
-    if network is None:
+    from .models.training import _final_estimator
+
+    final = _final_estimator(model)
+    if getattr(final, "network_", None) is None:
         return  # a classical model: the CPU (tree inference on a GPU: labkit.models.fast_trees)
     from .models.deep.training import resolve_device
 
-    final = getattr(model, "steps", [[None, model]])[-1][1]
     final.device_ = resolve_device(device)
-    final.network_ = network.to(final.device_)
+    final.network_ = final.network_.to(final.device_)
 
 
 def predict_cube(

@@ -81,6 +81,7 @@ __all__ = [
     "read_dates",
     "read_samples",
     "read_zarr",
+    "tagged_class_names",
     "write_bands",
     "write_cog",
     "write_cogs",
@@ -954,13 +955,10 @@ def _cog_dtype(array: xr.DataArray, dtype, nodata) -> np.dtype | None:
     ``nodata`` (read for a map in memory; a lazy map keeps its own type)."""
     if dtype is not None or not np.issubdtype(array.dtype, np.integer):
         return dtype
-    if isinstance(array.data, np.ndarray):
-        values = array.values
-        low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
-    else:
-        info = np.iinfo(array.dtype)
-        low, high = max(info.min, 0), min(info.max, 255) if array.dtype.itemsize == 1 else info.max
+    if not isinstance(array.data, np.ndarray):
         return array.dtype
+    values = array.values
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
     if nodata is not None and float(nodata).is_integer():
         low, high = min(low, int(nodata)), max(high, int(nodata))
     return _smallest_int(low, high)
@@ -1032,7 +1030,7 @@ def _cog_job(array: xr.DataArray, path, *, nodata=None, colormap=None, class_nam
     )
     all_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     if class_names:
-        all_tags["CLASS_NAMES"] = json.dumps({str(k): v for k, v in sorted(class_names.items())})
+        all_tags[CLASS_NAMES_TAG] = json.dumps({str(k): v for k, v in sorted(class_names.items())})
     return _CogJob(layers, Path(path), profile, descriptions, colormap, all_tags, class_names)
 
 
@@ -1160,6 +1158,23 @@ def write_cogs(jobs: Sequence, *, overwrite: bool = False, progress: bool = Fals
         for job, tmp in zip([job for job in jobs if job.class_names], temps[len(jobs):]):
             tmp.write_text(_category_names_xml(job.class_names), encoding="utf-8")
     return targets
+
+
+CLASS_NAMES_TAG = "CLASS_NAMES"
+"""The GDAL tag in which :func:`write_cog` stores a class map's names (JSON ``{"code": "name"}``)."""
+
+
+def tagged_class_names(tags: Mapping[str, str]) -> dict[int, str] | None:
+    """The class names a COG written by :func:`write_cog` carries in its tags, or None.
+
+    Example
+    -------
+    >>> tagged_class_names({"CLASS_NAMES": '{"1": "forest", "2": "crop"}'})
+    {1: 'forest', 2: 'crop'}
+    """
+    if CLASS_NAMES_TAG not in tags:
+        return None
+    return {int(k): v for k, v in json.loads(tags[CLASS_NAMES_TAG]).items()}
 
 
 def _aux_path(path: Path) -> Path:
@@ -1889,7 +1904,7 @@ def _describe_raster(path: str) -> dict[str, object]:
         with _quiet_georef(), rasterio.open(path) as src:
             driver = src.driver
             layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
-            class_names = src.tags().get("CLASS_NAMES")
+            tags = src.tags()
             values = src.read(masked=True) if r.count * r.height * r.width <= _CHEAP_SIZE else None
     except Exception as error:  # noqa: BLE001  (GDAL raises many types: all are named)
         raise read_failure(error, path, "its pixels") from None
@@ -1912,9 +1927,9 @@ def _describe_raster(path: str) -> dict[str, object]:
     else:
         info["crs"] = "none (not georeferenced)"
     info["nodata"] = "none" if r.nodata is None else f"{r.nodata:g}"
-    if class_names:  # a class map written by write_cog / write_map: its legend
-        with contextlib.suppress(ValueError, AttributeError):
-            info["classes"] = ", ".join(f"{code} {name}" for code, name in json.loads(class_names).items())
+    with contextlib.suppress(ValueError, AttributeError):  # a class map of write_cog / write_map: its legend
+        if (names := tagged_class_names(tags)) is not None:
+            info["classes"] = ", ".join(f"{code} {name}" for code, name in names.items())
     if any(s != 1 for s in r.scales) or any(o != 0 for o in r.offsets):
         info["scale, offset"] = f"{r.scales[0]:g}, {r.offsets[0]:g}"
     if values is not None:

@@ -31,7 +31,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ import xarray as xr
 from . import tiling
 from .datamodel import NO_CLASS, UNDECIDED, validate
 from .errors import ConfigError, DataModelError, GridMismatchError, ReadError
+from .io import CLASS_NAMES_TAG, tagged_class_names
 from .params import flag, integer, number
 
 __all__ = ["CONNECTIVITIES", "MOSAIC_METHODS", "bayesian_smoothing", "fuse_class_maps", "fuse_probabilities",
@@ -163,16 +163,9 @@ def _read_class_map(path, what: str) -> xr.DataArray:
                              "class map has one band of integer codes (class_map.tif).")
     class_map = array.isel(band=0, drop=True).rename("class")
     class_map.attrs = {}
-    if (names := _tagged_class_names(meta["tags"])) is not None:
+    if (names := tagged_class_names(meta["tags"])) is not None:
         class_map.attrs["class_names"] = names
     return class_map.rio.write_nodata(meta["nodata"])
-
-
-def _tagged_class_names(tags: Mapping[str, str]) -> dict[int, str] | None:
-    """The class names a COG of labkit carries (tag ``CLASS_NAMES``, JSON), or None."""
-    if "CLASS_NAMES" not in tags:
-        return None
-    return {int(k): v for k, v in json.loads(tags["CLASS_NAMES"]).items()}
 
 
 def _read_probabilities(path, what: str) -> xr.DataArray:
@@ -1044,9 +1037,9 @@ def _union_grid(tiles: list[dict]):
 def _mosaic_meta(tiles: list[dict], nodata) -> dict:
     """What the mosaic keeps of its first tile: nodata, colour table, class names and the other tags."""
     first = tiles[0]
-    tags = {k: v for k, v in first["tags"].items() if k != "CLASS_NAMES"}
+    tags = {k: v for k, v in first["tags"].items() if k != CLASS_NAMES_TAG}
     return {"nodata": first["nodata"] if nodata is None else nodata, "colormap": first["colormap"],
-            "class_names": _tagged_class_names(first["tags"]), "tags": tags}
+            "class_names": tagged_class_names(first["tags"]), "tags": tags}
 
 
 def _vrt_xml(tiles: list[dict], folder: Path, method: str, meta: dict) -> str:

@@ -375,14 +375,10 @@ def map_blocks(
     first = arrays[0]
     dims, lead, coords = _output_layout(first, new_dims)
     dtype = np.dtype(dtype or first.dtype)
-    height, width = first.sizes["y"], first.sizes["x"]
     lazy = next((a for a in arrays if _is_dask(a)), None)
-    if block is None and memory is None and lazy is not None:  # a lazy input keeps its own blocks
-        block = internal_tiles(lazy)
     if block is None:
-        per_pixel = bytes_per_pixel or _bytes_per_pixel(arrays, lead, dtype)
-        block = block_shape(height, width, per_pixel, memory=memory or DEFAULT_MEMORY, workers=workers, halo=halo,
-                            tiles=internal_tiles(first), multiple=multiple, who=who)
+        block = _choose_block(arrays, bytes_per_pixel or _bytes_per_pixel(arrays, lead, dtype), memory, workers,
+                              halo=halo, multiple=multiple, who=who)
     block = (params.integer(block[0], "block height", who, low=1), params.integer(block[1], "block width", who, low=1))
     if halo:  # a block holds at least its halo: the halo then never reaches past the next block
         block = tuple(max(side, -(-halo // multiple) * multiple) for side in block)
@@ -414,6 +410,19 @@ def map_blocks(
     return result
 
 
+def _choose_block(arrays: Sequence[xr.DataArray], bytes_per_pixel: float, memory, workers, *, halo: int = 0,
+                  multiple: int = 1, who: str) -> tuple[int, int]:
+    """The blocks of :func:`map_blocks` and :func:`reduce_blocks` when none is given: a lazy input's own chunks
+    (without a budget), else the largest that fits ``memory`` (:func:`block_shape`), aligned to the first input's
+    tiles."""
+    lazy = next((a for a in arrays if _is_dask(a)), None)
+    if memory is None and lazy is not None:
+        return internal_tiles(lazy)
+    first = arrays[0]
+    return block_shape(first.sizes["y"], first.sizes["x"], bytes_per_pixel, memory=memory or DEFAULT_MEMORY,
+                       workers=workers, halo=halo, tiles=internal_tiles(first), multiple=multiple, who=who)
+
+
 def _on_grid(data, like: xr.DataArray, dims: tuple[str, ...], coords: dict, name: str | None) -> xr.DataArray:
     """``data (..., y, x)`` as a DataArray on ``like``'s grid: its y/x coordinates, CRS and transform."""
     coords = {**coords, "y": like["y"], "x": like["x"]} if "y" in like.coords else dict(coords)
@@ -437,8 +446,9 @@ def reduce_blocks(
     """``combine([func(*blocks, y0, x0) for each block])``: fold a function over the blocks of arrays on one grid.
 
     ``func`` receives each input's block as numpy (every leading dim whole) and the block's first row and column
-    in the grid; ``combine`` receives the list of its results (in row-major block order). Blocks are those of the
-    first input when it is dask (else :func:`block_shape` under ``memory``); only ``workers`` are in memory at once.
+    in the grid; ``combine`` receives the list of its results (in row-major block order). Blocks are chosen as by
+    :func:`map_blocks` (a dask input's chunks, else :func:`block_shape` under ``memory``); only ``workers`` are in
+    memory at once.
 
     Example
     -------
@@ -447,16 +457,9 @@ def reduce_blocks(
     >>> reduce_blocks(lambda b, y0, x0: int(b.sum()), sum, image, block=(2, 2))
     66
     """
-    who = desc
-    _same_grid(arrays, who)
-    first = arrays[0]
+    _same_grid(arrays, desc)
     if block is None:
-        tiles = internal_tiles(first)
-        if _is_dask(first) and all(len(set(c[:-1])) <= 1 for c in first.chunks[-2:]):
-            block = tiles
-        else:
-            block = block_shape(first.sizes["y"], first.sizes["x"], _bytes_per_pixel(arrays, (), first.dtype),
-                                memory=memory or DEFAULT_MEMORY, workers=workers, tiles=tiles, who=who)
+        block = _choose_block(arrays, _bytes_per_pixel(arrays, (), arrays[0].dtype), memory, workers, who=desc)
     data = [blocked(a, block).data for a in arrays]
     y_edges = np.cumsum((0,) + data[0].chunks[-2][:-1])
     x_edges = np.cumsum((0,) + data[0].chunks[-1][:-1])

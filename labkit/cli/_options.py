@@ -150,3 +150,21 @@ def memory_size(text: str) -> str:
     except ConfigError:
         raise argparse.ArgumentTypeError(f"expected a size such as 2GB or 512MiB, got {text!r}") from None
     return text
+
+
+def takes_param(model: str, name: str) -> bool:
+    """Whether the registered model ``model`` has the hyperparameter ``name`` (``progress`` for the networks' bar
+    over epochs, ``random_state``...); False for a name that is not registered.
+
+    Example
+    -------
+    >>> takes_param("tempcnn", "progress"), takes_param("rf", "progress"), takes_param("rf", "random_state")
+    (True, False, True)
+    """
+    from ..models import MODELS
+    from ..models.registry import _param_names, resolve_estimator_class
+
+    entry = MODELS.get(model)
+    if entry is None or entry.estimator is None:
+        return False
+    return name in (_param_names(resolve_estimator_class(entry.estimator)) or ())

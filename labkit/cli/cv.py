@@ -46,10 +46,9 @@ random_state=0)``, the line cut short here)::
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ._options import int_in, model_params, seed
+from ._options import int_in, model_params, seed, takes_param
 
 HELP = ("Cross-validate a model on a sample set (folds grouped by polygon on request): OA, kappa, macro F1; RMSE, "
         "MAE, R² for a regression.")
@@ -81,17 +80,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="hide the progress bar over the folds (shown on stderr)")
 
 
-def _shows_progress(model: str) -> bool:
-    """Whether a registered model takes a ``progress`` hyperparameter (the networks: a bar over epochs)."""
-    from ..models import MODELS
-    from ..models.registry import _param_names, resolve_estimator_class
-
-    entry = MODELS.get(model)
-    if entry is None or entry.estimator is None:
-        return False
-    return "progress" in (_param_names(resolve_estimator_class(entry.estimator)) or ())
-
-
 def run(args: argparse.Namespace) -> int:
     """Cross-validate, print the scores, write the JSON report if asked. Returns 0.
 
@@ -106,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from ..outputs import check_destination
 
     params = model_params(args.params)
-    if args.progress and _shows_progress(args.model):
+    if args.progress and takes_param(args.model, "progress"):
         params.setdefault("progress", True)  # a network's bar over its epochs, under the bar over the folds
     config = parse_model_config({"model": args.model, "params": params, "per_region": args.per_region})
     if args.json is not None:  # before the cross-validation: an output that cannot be written fails now

@@ -26,7 +26,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ._options import model_params, seed
+from ._options import model_params, seed, takes_param
 
 HELP = "Fit a model on a sample set and save it (with the bands and dates it reads) for labkit predict."
 
@@ -56,15 +56,12 @@ def run(args: argparse.Namespace) -> int:
     """
     from ..io import read_samples
     from ..models import fit_model, make_model, save_model
-    from ..models.registry import _param_names, resolve_estimator_class, MODELS
     from ..outputs import check_destination
 
     params = model_params(args.params)
-    entry = MODELS.get(args.model)
-    names = _param_names(resolve_estimator_class(entry.estimator)) if entry and entry.estimator else None
-    if names and "random_state" in names:
+    if takes_param(args.model, "random_state"):
         params.setdefault("random_state", args.seed)
-    if names and "progress" in names:
+    if takes_param(args.model, "progress"):
         params.setdefault("progress", args.progress)
     model = make_model({"model": args.model, "params": params})
     check_destination(args.out, kind="file", overwrite=args.overwrite)  # before fitting: fail fast
