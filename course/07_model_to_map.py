@@ -53,7 +53,6 @@
 # %%
 import base64
 import io
-import json
 import math
 import tempfile
 import time
@@ -74,6 +73,7 @@ from labkit.datamodel import NO_CLASS
 from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps
 from labkit.inference import predict_map, write_map
+from labkit.io import tagged_class_names
 from labkit.models import fit_model, make_model
 from labkit.postprocess import bayesian_smoothing, label_probabilities, majority_filter, sieve, vectorize
 from labkit.report import class_colors, plot_class_map
@@ -710,13 +710,13 @@ for name, path in written.items():
     print(f"{path.name:<20} {path.stat().st_size / 1024:6.1f} KiB")
 
 # %% [markdown]
-# Any GIS opens these files. With rasterio, the class names are in the class map's metadata (`CLASS_NAMES`, JSON),
-# next to its colour table:
+# Any GIS opens these files. With rasterio, the class names are in the class map's metadata (the tag `CLASS_NAMES`,
+# JSON, which `labkit.io.tagged_class_names` reads), next to its colour table:
 
 # %%
 with rasterio.open(written["class_map"]) as src:
     stored = src.read(1)
-    stored_names = {int(code): name for code, name in json.loads(src.tags()["CLASS_NAMES"]).items()}
+    stored_names = tagged_class_names(src.tags())
     print(f"{src.width} x {src.height} pixels, {src.dtypes[0]}, nodata {src.nodata}, {src.crs}")
     print("class names:", stored_names)
     print("colour of code 2:", src.colormap(1)[2])
