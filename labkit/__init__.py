@@ -5,11 +5,13 @@ The chain, one module per stage in the order data flows: :mod:`labkit.io` and :m
 (and :mod:`labkit.sample_tables`), :mod:`labkit.models`, :mod:`labkit.inference`, :mod:`labkit.postprocess`,
 :mod:`labkit.accuracy`. Every stage speaks the data model of :mod:`labkit.datamodel`. Every file enters through the
 input discipline of :mod:`labkit.inputs` and leaves through the output discipline of :mod:`labkit.outputs`; every
-error is a :class:`LabkitError` (:mod:`labkit.errors`).
+error is a :class:`LabkitError` (:mod:`labkit.errors`). Other tools' xarray objects (odc-stac, openEO, rioxarray)
+enter as cubes through :func:`as_cube` (:mod:`labkit.sources.foreign`).
 """
 
 from .datamodel import validate
 from .errors import LabkitError
+from .sources.foreign import as_cube
 
 __version__ = "0.1.0"
-__all__ = ["LabkitError", "__version__", "validate"]
+__all__ = ["LabkitError", "__version__", "as_cube", "validate"]

@@ -12,6 +12,13 @@ There are two kinds of features, and :func:`compute_features` returns both, as a
     Temporal statistics of bands (``stats=["max", "amplitude", "doy_of_max"]`` gives ``"NDVI_max"``...) and user
     functions that return one value (or ``k`` values) per pixel.
 
+Any sensor
+----------
+Index formulas name Sentinel-2's bands; on another sensor's cube, each is played by the cube's band of the same
+common name (:mod:`labkit.bands`): NDVI reads ``red`` and ``nir``, ``SR_B4`` and ``SR_B5`` (Landsat 8/9), or
+``sur_refl_b01`` and ``sur_refl_b02`` (MODIS). Expressions work the same way (``"B08 / B04"`` on a Landsat cube is
+``SR_B5 / SR_B4``). The new bands keep the index's name.
+
 Everything runs block by block: on a dask cube, each spatial chunk (all dates, all bands) goes through one task,
 which computes every requested feature of its pixels, and nothing is computed until asked; on a numpy cube, the
 whole cube is one block. Values are NaN where they cannot be computed (a division by zero, a missing date).
@@ -59,6 +66,7 @@ import pandas as pd
 import xarray as xr
 
 from . import tiling
+from .bands import common_name, resolve
 from .datamodel import CUBE_DIMS, validate
 from .errors import BandError, ConfigError, DataModelError
 from . import params
@@ -197,22 +205,59 @@ def _unknown_index(names: list[str]) -> ConfigError:
                        "expressions={name: expression}.")
 
 
-def index_bands(name: str) -> list[str]:
-    """The bands a registered spectral index needs, sorted.
+def _stand_in_hint(missing: list[str]) -> str:
+    """How another sensor's band can play the missing ones: by their common names (empty when they have none)."""
+    named = [f"{b}: {alias!r}" for b in missing if (alias := common_name(b, "sentinel-2")) is not None]
+    if not named:
+        return ""
+    return (f" A band of another sensor stands in when named by its common name ({', '.join(named)}) or by a "
+            "name in labkit.bands.SENSORS.")
+
+
+def _aliases(used: Iterable[str], bands: list[str], who: str, allows: bool = False) -> dict[str, str]:
+    """``{name used: band of the cube}`` for the bands an index or expression uses, or a BandError naming those
+    missing (and their common names); ``allows``: also list the indices the cube allows."""
+    found = resolve(used, bands)
+    missing = [b for b, band in found.items() if band is None]
+    if missing:
+        allowed = f" Indices this cube allows: {available_indices(bands)}." if allows else ""
+        raise BandError(f"{who} needs band(s) {missing}, which the cube lacks (it has {bands}).{allowed}"
+                        + _stand_in_hint(missing))
+    return found
+
+
+def index_bands(name: str, cube=None) -> list[str]:
+    """The bands a registered spectral index needs, sorted; given a cube, the cube's bands that play their parts.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`INDICES`.
+    cube : cube (time, band, y, x), or band names, optional
+        Return, in the same order, the bands of this cube that play the index's bands: the same band, or the band
+        of the same common name (:func:`labkit.bands.resolve`).
 
     Raises
     ------
     labkit.errors.ConfigError
         If ``name`` is not in :data:`INDICES`; the message lists the known names.
+    labkit.errors.BandError
+        The cube lacks a band of the index; the message names it, and its common name.
 
     Example
     -------
     >>> index_bands("EVI")
     ['B02', 'B04', 'B08']
+    >>> index_bands("NDVI", ["sur_refl_b01", "sur_refl_b02"])
+    ['sur_refl_b01', 'sur_refl_b02']
     """
     if name not in INDICES:
         raise _unknown_index([name])
-    return list(INDICES[name].bands)
+    needed = list(INDICES[name].bands)
+    if cube is None:
+        return needed
+    found = _aliases(needed, _band_names(cube), f"The index {name!r}", allows=True)
+    return [found[b] for b in needed]
 
 
 def _band_names(obj) -> list[str]:
@@ -225,8 +270,20 @@ def _band_names(obj) -> list[str]:
     return [str(b) for b in obj]
 
 
+def _cube_bands_of(index: SpectralIndex, bands: list[str]) -> list[str] | None:
+    """The cube's bands that play the index's, in its order; None when one is missing or ambiguous."""
+    try:
+        found = resolve(index.bands, bands)
+    except BandError:  # two bands of the cube could play one: compute_features says which
+        return None
+    return None if None in found.values() else [found[b] for b in index.bands]
+
+
 def available_indices(cube) -> list[str]:
     """The names of the registered indices that can be computed from a cube's bands, in registry order.
+
+    A band of any sensor plays the part of the index's Sentinel-2 band of the same common name (see
+    :func:`index_bands`).
 
     Parameters
     ----------
@@ -236,27 +293,33 @@ def available_indices(cube) -> list[str]:
     -------
     >>> available_indices(["B02", "B03", "B04", "B08"])
     ['NDVI', 'NDWI', 'EVI', 'SAVI', 'brightness']
+    >>> available_indices(["red", "nir", "swir16"])
+    ['NDVI', 'NDMI', 'NDBI', 'SAVI']
     """
-    bands = set(_band_names(cube))
-    return [name for name, index in INDICES.items() if set(index.bands) <= bands]
+    bands = _band_names(cube)
+    return [name for name, index in INDICES.items() if _cube_bands_of(index, bands) is not None]
 
 
 def index_table(cube=None) -> pd.DataFrame:
-    """The registry :data:`INDICES` as a table: formula, bands, description, reference (and, given a cube, whether
-    its bands allow each index).
+    """The registry :data:`INDICES` as a table: formula, bands (Sentinel-2's and their common names), description,
+    reference; given a cube, whether its bands allow each index and which of them it reads.
 
     Example
     -------
-    >>> table = index_table(["B03", "B04", "B08"])
-    >>> table.loc["EVI", "bands"], bool(table.loc["EVI", "available"]), bool(table.loc["NDVI", "available"])
-    ('B02, B04, B08', False, True)
+    >>> table = index_table(["SR_B3", "SR_B4", "SR_B5"])
+    >>> table.loc["EVI", "common_names"], bool(table.loc["EVI", "available"]), table.loc["NDVI", "cube_bands"]
+    ('blue, red, nir', False, 'SR_B4, SR_B5')
     """
     table = pd.DataFrame(
-        [{"index": i.name, "formula": i.formula, "bands": ", ".join(i.bands), "description": i.description,
+        [{"index": i.name, "formula": i.formula, "bands": ", ".join(i.bands),
+          "common_names": ", ".join(common_name(b, "sentinel-2") for b in i.bands), "description": i.description,
           "reference": i.reference} for i in INDICES.values()]
     ).set_index("index")
     if cube is not None:
-        table["available"] = table.index.isin(available_indices(cube))
+        bands = _band_names(cube)
+        used = [_cube_bands_of(index, bands) for index in INDICES.values()]
+        table["available"] = [u is not None for u in used]
+        table["cube_bands"] = ["" if u is None else ", ".join(u) for u in used]
     return table
 
 
@@ -312,24 +375,36 @@ def _walk(node, expression: str, lookup: Callable[[str], object]):
                       f"numbers, band names, + - * / ** and {sorted(_FUNCTIONS)}.")
 
 
-def _check_expression(expression: str, bands: list[str], what: str | None = None) -> None:
-    """Refuse, before any computing, an expression that uses no band, a missing band or a forbidden construct."""
+def _check_expression(expression: str, bands: list[str]) -> dict[str, str]:
+    """Refuse, before any computing, an expression that uses no band, a missing band or a forbidden construct;
+    return ``{name used: band of the cube}`` (a band of the same common name where the cube lacks the name)."""
     used = expression_bands(expression)
     if not used:
         raise ConfigError(f"The expression {expression!r} uses no band: it would give the same number everywhere. "
                           f"Use band names of the cube ({bands}).")
-    missing = [b for b in used if b not in bands]
-    if missing:
-        who = what or f"The expression {expression!r}"
-        raise BandError(f"{who} needs band(s) {missing}, which the cube lacks (it has {bands}).")
+    found = _aliases(used, bands, f"The expression {expression!r}")
     _walk(_parse(expression), expression, None)
+    return found
+
+
+def _expression_entry(name: str, text: str, found: dict[str, str]) -> tuple:
+    """A new band of the plan: ``(name, "expression", (text, ((name used, band of the cube), ...)))``."""
+    return name, "expression", (text, tuple((used, band) for used, band in found.items() if used != band))
+
+
+def _evaluate(what: tuple, bands: Mapping[str, np.ndarray]):
+    """The value of an expression of the plan, ``(text, ((name used, band of the cube), ...))``, on ``bands``."""
+    text, aliases = what
+    aliases = dict(aliases)
+    return _walk(_parse(text), text, lambda name: bands[aliases.get(name, name)])
 
 
 def evaluate(expression: str, cube: xr.DataArray) -> xr.DataArray:
     """Evaluate an arithmetic expression on band names of a cube; returns ``(time, y, x)``.
 
     Only numbers, band names, ``+ - * / **``, unary minus and the functions sqrt, abs, log, exp are allowed;
-    anything else (attributes, other calls, strings...) is refused before anything is computed. A division by
+    anything else (attributes, other calls, strings...) is refused before anything is computed. A band name the
+    cube lacks reads the cube's band of the same common name (``B08`` is ``SR_B5`` on a Landsat cube). A division by
     zero or the log of a negative number gives NaN. Lazy on a dask cube.
 
     Example
@@ -453,7 +528,7 @@ class _Plan:
     bands: tuple[str, ...]  # the cube's bands
     keep_bands: bool  # copy them first into the output's time-indexed bands
     dtype: str  # of every output
-    series: tuple  # ((name, "expression", text) | (name, "function", fn), ...): the new time-indexed bands
+    series: tuple  # ((name, "expression", (text, aliases)) | (name, "function", fn), ...): the new bands
     timeless_functions: tuple  # ((name, fn, k or None, first feature row), ...)
     stats: tuple  # ((band, (stat, ...), first feature row), ...)
     doy: tuple[float, ...]  # day of year of each date
@@ -514,16 +589,13 @@ def _run_block(block: np.ndarray, plan: _Plan) -> np.ndarray:
         np.copyto(slot, result, casting="unsafe")
         slot[~np.isfinite(slot)] = np.nan  # a division by zero, the log of 0: not a number
 
-    def lookup(name: str) -> np.ndarray:
-        return bands[name]
-
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for kind, i in plan.order:
             if kind == "series":
                 name, how, what = plan.series[i]
                 slot = series[:, first + i]
                 if how == "expression":
-                    store(slot, _walk(_parse(what), what, lookup))
+                    store(slot, _evaluate(what, bands))
                 else:
                     result = _call(name, what, dict(bands), n_time, ny, nx)
                     if result.shape != (n_time, ny, nx):
@@ -600,15 +672,12 @@ def _plan(cube: xr.DataArray, indices, expressions, functions, stats,
     unknown = [n for n in index_names if n not in INDICES]
     if unknown:
         raise _unknown_index(unknown)
+    series: list[tuple] = []
     for name in index_names:
-        missing = [b for b in INDICES[name].bands if b not in bands]
-        if missing:
-            raise BandError(f"The index {name!r} needs band(s) {missing}, which the cube lacks (it has {bands}). "
-                            f"Indices this cube allows: {available_indices(bands)}.")
-    series: list[tuple] = [(name, "expression", INDICES[name].formula) for name in index_names]
+        found = _aliases(INDICES[name].bands, bands, f"The index {name!r}", allows=True)
+        series.append(_expression_entry(name, INDICES[name].formula, found))
     for name, expression in expressions.items():
-        _check_expression(expression, bands)
-        series.append((name, "expression", expression))
+        series.append(_expression_entry(name, expression, _check_expression(expression, bands)))
 
     taken = {b: "a band of the cube (choose another name, or pass keep_bands=False)" for b in bands} \
         if keep_bands else {}
@@ -624,7 +693,7 @@ def _plan(cube: xr.DataArray, indices, expressions, functions, stats,
     probe = {b: _read_only(rng.uniform(0.01, 0.6, (n_time, 2, 3)).astype(dtype)) for b in bands}
     with _quiet():
         for name, _, expression in series:
-            probe[name] = _read_only(np.asarray(_walk(_parse(expression), expression, probe.__getitem__), dtype))
+            probe[name] = _read_only(np.asarray(_evaluate(expression, probe), dtype))
 
     order = [("series", i) for i in range(len(series))]
     timeless_functions: list[tuple] = []
@@ -695,10 +764,12 @@ def compute_features(
         Numpy- or dask-backed; with dask, each chunk must hold every date and every band. Integer cubes
         (reflectance x 10 000) give float32 features.
     indices : list of str, optional
-        Names from :data:`INDICES` (see :func:`available_indices`), added as time-indexed bands.
+        Names from :data:`INDICES` (see :func:`available_indices`), added as time-indexed bands. On a cube of
+        another sensor than Sentinel-2, its bands of the same common names play the formula's (:func:`index_bands`).
     expressions : dict {name: expression}, optional
         Arithmetic on band names (``"(B08 - B04) / (B08 + B04)"``, see :func:`evaluate`), added as time-indexed
-        bands. They may use the cube's bands only.
+        bands. They may use the cube's bands only (by their names, or as for indices by a band of the same common
+        name).
     functions : dict {name: function}, optional
         User functions of a dict ``{band name: array (time, y, x)}`` (see the module's documentation for the
         contract): each adds a time-indexed band or time-less features, depending on the shape it returns.
@@ -746,7 +817,8 @@ def compute_features(
     Traceback (most recent call last):
     ...
     labkit.errors.BandError: The index 'NDMI' needs band(s) ['B11'], which the cube lacks (it has ['B02', 'B03', \
-'B04', 'B08']). Indices this cube allows: ['NDVI', 'NDWI', 'EVI', 'SAVI', 'brightness'].
+'B04', 'B08']). Indices this cube allows: ['NDVI', 'NDWI', 'EVI', 'SAVI', 'brightness']. A band of another sensor \
+stands in when named by its common name (B11: 'swir1') or by a name in labkit.bands.SENSORS.
     """
     validate(cube, "cube")
     keep_bands = params.flag(keep_bands, "keep_bands", "compute_features")

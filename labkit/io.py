@@ -385,14 +385,29 @@ def _decoding(who: str, nodata, scale, offset) -> tuple[float | None, float | No
     return nodata, (None if scale is None else float(scale)), offset
 
 
+def _as_float32(raw: np.ndarray, nodata: float | None) -> np.ndarray:
+    """Raw values as ``float32``: NaN where they equal ``nodata`` or are no float32 number (±inf, NaN, or beyond
+    float32's range, as a float64 file's nodata -1.7e308 is).
+
+    ``nodata`` is a Python float, so numpy compares it in the raw values' own type (GDAL's way): a float32 file's
+    nodata -3.40282346638529e38, as its header writes float32's lowest value, matches that value.
+    """
+    missing = None if nodata is None else raw == nodata
+    with np.errstate(over="ignore"):  # beyond float32's range: ±inf, made NaN below
+        values = raw.astype(np.float32)
+    if missing is not None and missing.any():
+        values[missing] = np.nan
+    return finite_or_nan(values)
+
+
 def _decode(raw, raster: _Raster, indexes: list[int], nodata, scale, offset):
     """``float32`` physical values: nodata to NaN, then scale and offset (per layer)."""
-    values = raw.astype(np.float32)
-    if isinstance(values, np.ndarray):
-        values = finite_or_nan(values)  # lazy reads are cleaned chunk by chunk by GuardedSource
     nodata = raster.nodata if nodata is None else nodata
-    if nodata is not None and not np.isnan(nodata):
-        values = np.where(raw == nodata, np.float32(np.nan), values)
+    nodata = None if nodata is None or np.isnan(nodata) else float(nodata)
+    if hasattr(raw, "dask"):  # block by block, when dask computes them
+        values = raw.map_blocks(_as_float32, nodata=nodata, dtype=np.float32)
+    else:
+        values = _as_float32(raw, nodata)
     scales = np.asarray([raster.scales[i - 1] for i in indexes] if scale is None else [scale] * len(indexes),
                         np.float32)
     offsets = np.asarray([raster.offsets[i - 1] for i in indexes] if offset is None else [offset] * len(indexes),
@@ -426,6 +441,63 @@ def _check_unique_dates(stamps: list[pd.Timestamp], sources: list[str], what: st
         seen[stamp] = source
 
 
+_COMPACT_DATE = re.compile(r"^\s*\d{8}(T\d{6})?\s*$")
+
+
+def _date_only(text: str) -> pd.Timestamp | None:
+    """``text`` as a date when it is a date and nothing else: ISO 8601 (``2021-05-01``, ``2021-05-01T10:20:30``)
+    or compact (``20210501``, as iota2 writes them)."""
+    if _ISO_DATE.match(text) or _COMPACT_DATE.match(text):
+        return _date_in_text(text.strip())
+    return None
+
+
+def _read_dates_file(path: str) -> list[pd.Timestamp]:
+    """The dates a text file lists, one a line (``#`` starts a comment): the "timeline" of sits and iota2."""
+    _must_exist(path)
+    if not _is_remote(path) and Path(path).is_dir():
+        raise ReadError(f"{path} is a folder, not a file of dates (one date a line, such as 2021-05-01).")
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            lines = f.read().splitlines()
+    except UnicodeDecodeError:
+        raise ReadError(f"{path} is not a text file of dates (one date a line, such as 2021-05-01); is it the "
+                        "right file?") from None
+    except OSError as error:
+        raise read_failure(error, path, "its dates") from None
+    stamps = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        stamp = _date_only(text)
+        if stamp is None:
+            raise ReadError(f"{path}, line {number}: {text!r} is not a date. A file of dates holds one date a line "
+                            "(2021-05-01, or 20210501), and comments after '#'.")
+        stamps.append(stamp)
+    if not stamps:
+        raise ReadError(f"{path} lists no date; it must hold one date a line (2021-05-01, or 20210501).")
+    return stamps
+
+
+def _given_dates(dates, who: str) -> tuple[list[pd.Timestamp] | None, str | None]:
+    """The dates a reader was given (a sequence, or the path of a file of dates), and that file (else None)."""
+    if dates is None:
+        return None, None
+    if isinstance(dates, (str, os.PathLike)):
+        path = os.fspath(dates)
+        if _date_only(path) is not None and not Path(path).exists():
+            raise ConfigError(f"{who}: dates={path!r} is one date; give a list of dates, one per layer or file, or "
+                              "the path of a file that lists them, one a line.")
+        return _read_dates_file(path), path
+    return list(params.dates(dates, "dates", who)), None
+
+
+def _files_named(paths: list[str]) -> str:
+    """``3 files (a.tif ... c.tif)``, for messages."""
+    return f"{len(paths)} file(s) ({paths[0]}{' ... ' + paths[-1] if len(paths) > 1 else ''})"
+
+
 # ---------------------------------------------------------------------------------------------------- readers
 
 
@@ -456,7 +528,7 @@ def _band_indexes(raster: _Raster, bands: list[str] | None) -> tuple[list[int], 
 def read_dates(
     files: str | os.PathLike | Sequence[str | os.PathLike],
     *,
-    dates: Sequence | None = None,
+    dates: Sequence | str | os.PathLike | None = None,
     bands: Sequence[str] | str | None = None,
     chunks=None,
     crs=None,
@@ -471,10 +543,11 @@ def read_dates(
     ----------
     files : list of path, or str
         The files (GeoTIFF or any raster GDAL reads), or a glob pattern such as ``"data/S2_*.tif"``.
-    dates : sequence of dates, optional
-        One date per file, in the order of ``files`` (a pattern's matches are sorted by name). By default each
-        file's date is read from its name: the first ``YYYY-MM-DD``, ``YYYY_MM_DD`` or ``YYYYMMDD`` in it
-        (optionally followed by ``THHMMSS``).
+    dates : sequence of dates, or path, optional
+        One date per file, in the order of ``files`` (a pattern's matches are sorted by name): a sequence, or the
+        path of a text file that lists them, one a line (``2021-05-01`` or ``20210501``; ``#`` starts a comment),
+        as the "timeline" files of sits and iota2. By default each file's date is read from its name: the first
+        ``YYYY-MM-DD``, ``YYYY_MM_DD`` or ``YYYYMMDD`` in it (optionally followed by ``THHMMSS``).
     bands : list of str, optional
         If the files name their bands (band descriptions, as :func:`write_dates` writes), the bands to read, in
         this order; default: all. If they do not, one name per band, in file order (required).
@@ -491,12 +564,14 @@ def read_dates(
     Returns
     -------
     xarray.DataArray
-        A cube ``(time, band, y, x)`` of ``float32``, sorted by date, ``NaN`` where the files hold nodata.
+        A cube ``(time, band, y, x)`` of ``float32``, sorted by date, ``NaN`` where the files hold nodata (and
+        where a float64 file holds ±inf or values beyond float32's range, such as a nodata of -1.7e308).
 
     Raises
     ------
     labkit.errors.ReadError
-        A file is missing, is not a raster, has no date in its name, or has no georeferencing.
+        A file is missing, is not a raster, has no date in its name, or has no georeferencing; the file of dates
+        holds a line that is not a date, or another number of dates than files.
     labkit.errors.GridMismatchError
         Two files differ in CRS, transform or size.
     labkit.errors.BandError
@@ -521,10 +596,14 @@ def read_dates(
     nodata, scale, offset = _decoding("read_dates", nodata, scale, offset)
     paths = _expand_files(files, "read_dates")
     bands = [bands] if isinstance(bands, str) else (None if bands is None else [str(b) for b in bands])
-    if dates is not None and len(dates) != len(paths):
-        raise ConfigError(f"read_dates: {len(paths)} files but {len(dates)} dates; give one date per file.")
+    given, dates_file = _given_dates(dates, "read_dates")
+    if given is not None and len(given) != len(paths):
+        if dates_file:
+            raise ReadError(f"{dates_file} lists {len(given)} dates but there are {_files_named(paths)}; it must "
+                            "list one date per file, in the files' order.")
+        raise ConfigError(f"read_dates: {len(paths)} files but {len(given)} dates; give one date per file.")
     rasters = [_open_raster(p) for p in paths]
-    if dates is None:
+    if given is None:
         stamps = []
         for r in rasters:
             stamp = _date_in_name(Path(r.path).name)
@@ -535,8 +614,8 @@ def read_dates(
                 )
             stamps.append(stamp)
     else:
-        stamps = list(params.dates(dates, "dates", "read_dates"))
-    _check_unique_dates(stamps, paths, "the files' dates")
+        stamps = given
+    _check_unique_dates(stamps, paths, f"the dates of {dates_file}" if dates_file else "the files' dates")
     _check_same_grid(rasters, crs_given=crs is not None, transform_given=transform is not None)
     grid_crs, grid_transform = _georeference(rasters[0], crs, transform)
     _, names = _band_indexes(rasters[0], bands)
@@ -566,7 +645,7 @@ def _layer_dates(raster: _Raster) -> list[pd.Timestamp | None]:
 def read_bands(
     files: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike] | str,
     *,
-    dates: Sequence | None = None,
+    dates: Sequence | str | os.PathLike | None = None,
     chunks=None,
     crs=None,
     transform=None,
@@ -580,9 +659,11 @@ def read_bands(
     ----------
     files : mapping band name -> path, list of path, or str
         The files; with a list (or a glob pattern), each band is named after its file's name without extension.
-    dates : sequence of dates, optional
-        One date per layer. By default each layer's date is read from its description (as :func:`write_bands`
-        writes it: ``2021-05-01``) or from a ``DATE``/``TIME`` tag of the layer.
+    dates : sequence of dates, or path, optional
+        One date per layer: a sequence, or the path of a text file that lists them, one a line (``2021-05-01`` or
+        ``20210501``; ``#`` starts a comment), as the "timeline" files of sits and iota2 that come with their
+        one-file-per-band series. By default each layer's date is read from its description (as
+        :func:`write_bands` writes it: ``2021-05-01``) or from a ``DATE``/``TIME`` tag of the layer.
     chunks : None, "auto", int or dict, optional
         None reads numpy arrays now; otherwise a lazy dask cube with chunks of this many pixels in ``y`` and
         ``x`` (a dict may set ``time``, ``y``, ``x``), one band per chunk.
@@ -597,7 +678,8 @@ def read_bands(
     Raises
     ------
     labkit.errors.ReadError
-        A file is missing, is not a raster, has a layer without a date, or has no georeferencing.
+        A file is missing, is not a raster, has a layer without a date, or has no georeferencing; the file of dates
+        holds a line that is not a date, or another number of dates than the files have layers.
     labkit.errors.GridMismatchError
         Two files differ in CRS, transform, size, number of layers or dates.
 
@@ -617,6 +699,7 @@ def read_bands(
     (['red', 'nir'], '2021-05-21')
     """
     nodata, scale, offset = _decoding("read_bands", nodata, scale, offset)
+    given, dates_file = _given_dates(dates, "read_bands")
     if isinstance(files, Mapping):
         if not files:
             raise ReadError("read_bands: no files given.")
@@ -629,10 +712,13 @@ def read_bands(
     _check_same_grid(rasters, crs_given=crs is not None, transform_given=transform is not None, layers="dates")
     grid_crs, grid_transform = _georeference(rasters[0], crs, transform)
     n_layers = rasters[0].count
-    if dates is not None:
-        if len(dates) != n_layers:
-            raise ConfigError(f"read_bands: the files have {n_layers} layers but {len(dates)} dates were given.")
-        stamps = list(params.dates(dates, "dates", "read_bands"))
+    if given is not None:
+        if len(given) != n_layers and dates_file:
+            raise ReadError(f"{dates_file} lists {len(given)} dates but {rasters[0].path} has {n_layers} layers; it "
+                            "must list one date per layer, in the layers' order.")
+        if len(given) != n_layers:
+            raise ConfigError(f"read_bands: the files have {n_layers} layers but {len(given)} dates were given.")
+        stamps = given
     else:
         stamps = _layer_dates(rasters[0])
         if None in stamps:
@@ -649,7 +735,8 @@ def read_bands(
                         f"{r.path} has date {_iso(other)} in layer {layer} but {rasters[0].path} has {_iso(ours)}. "
                         f"All band files must hold the same dates in the same order."
                     )
-    _check_unique_dates(stamps, [f"{rasters[0].path} layer {i}" for i in range(1, n_layers + 1)], "layers' dates")
+    _check_unique_dates(stamps, [f"{rasters[0].path} layer {i}" for i in range(1, n_layers + 1)],
+                        f"the dates of {dates_file}" if dates_file else "layers' dates")
     order = sorted(range(n_layers), key=lambda i: stamps[i])
     indexes = [i + 1 for i in order]
     file_chunks = _file_chunks(chunks, "time")
@@ -1444,8 +1531,20 @@ def read_zarr(
     *,
     chunks="auto",
     with_mask: bool = False,
+    bands: Sequence[str] | str | None = None,
+    crs=None,
+    scale=None,
+    offset=None,
+    nodata=None,
+    time=None,
+    dims: Mapping[str, str] | None = None,
 ) -> xr.DataArray | tuple[xr.DataArray, xr.DataArray | None]:
-    """Read a cube (and its mask) from a Zarr store written by :func:`write_zarr`.
+    """Read a cube (and its mask) from a Zarr store: written by :func:`write_zarr`, or in another layout.
+
+    A store in another layout (openEO's, an odc-stac Dataset saved with ``to_zarr``, any Dataset with one variable
+    per band, or one variable with a band dim) is read through :func:`labkit.as_cube`, which finds its dims, bands,
+    CRS and dates, and takes ``bands``, ``crs``, ``scale``, ``offset``, ``nodata``, ``time`` and ``dims``; it has no
+    mask (None).
 
     Parameters
     ----------
@@ -1453,9 +1552,16 @@ def read_zarr(
         The store.
     chunks : "auto", dict, int or None, default "auto"
         Dask chunks (lazy): ``"auto"`` lets dask choose them (multiples of the store's chunks), ``{}`` keeps the
-        store's chunks. None reads everything into numpy arrays now (refused when it does not fit in memory).
+        store's chunks, a dict such as ``{"y": 512, "x": 512}`` sets them by dim. None reads everything into numpy
+        arrays now (refused when it does not fit in memory).
     with_mask : bool, default False
         Also return the mask (None if the store has none).
+    bands : list of str, optional
+        Only these bands, in this order (a foreign store: the variables holding them).
+    crs, scale, offset, nodata, time, dims : optional
+        Stores in another layout only, as :func:`labkit.as_cube` takes them: the CRS when the store does not say it,
+        physical value = stored * scale + offset, the stored value that means "not observed", the dates when the
+        store holds none, names of dims that none of :data:`labkit.sources.foreign.DIM_ALIASES` gives.
 
     Returns
     -------
@@ -1465,9 +1571,15 @@ def read_zarr(
     Raises
     ------
     labkit.errors.ReadError
-        The path is not a Zarr store, not in labkit's layout (the message lists what it holds), not complete (its
-        writer was interrupted), misses chunks, or does not follow the data model. A chunk that cannot be decoded
-        raises it when computed, naming the store, the variable, the dates and bands.
+        The path is not a Zarr store, is a sample set's, is in another layout that :func:`labkit.as_cube` cannot read
+        as a cube (the message lists what it holds, and why), not complete (its writer was interrupted), misses
+        chunks, or does not follow the data model. A chunk that cannot be decoded raises it when computed, naming
+        the store, the variable, the dates and bands.
+    labkit.errors.BandError
+        A band of ``bands`` that the store lacks.
+    labkit.errors.ConfigError
+        ``crs``, ``scale``, ``offset``, ``nodata``, ``time`` or ``dims`` for a store in labkit's layout (which holds
+        physical values, its dates and its CRS), or values that cannot be read.
 
     Example
     -------
@@ -1477,7 +1589,32 @@ def read_zarr(
     >>> lazy = read_zarr(write_zarr(cube, tempfile.mkdtemp() + "/cube.zarr"))
     >>> type(lazy.data).__name__, str(lazy.rio.crs)
     ('Array', 'EPSG:32633')
+
+    A store in another layout: one variable per band, dims ``(t, y, x)``, digital numbers, the CRS an attribute:
+
+    >>> ds = xr.Dataset({"B04": (("t", "y", "x"), np.full((1, 2, 2), 500, "uint16"))}, attrs={"epsg": 32632},
+    ...                 coords={"t": ["2022-06-02"], "y": [15.0, 5.0], "x": [5.0, 15.0]})
+    >>> store = tempfile.mkdtemp() + "/openeo.zarr"
+    >>> _ = ds.to_zarr(store, zarr_format=2)
+    >>> cube, mask = read_zarr(store, scale=1e-4, with_mask=True)
+    >>> cube.dims, round(float(cube.max()), 4), str(cube.rio.crs), mask
+    (('time', 'band', 'y', 'x'), 0.05, 'EPSG:32632', None)
     """
+    ds = _open_zarr(path)
+    if not _in_labkit_layout(ds):
+        try:
+            cube = _foreign_cube(ds, path, chunks, bands=bands, crs=crs, scale=scale, offset=offset, nodata=nodata,
+                                 time=time, dims=dims)
+        except BandError as error:
+            raise BandError(f"{path}: {error}") from None
+        except DataModelError as error:
+            raise ReadError(f"{path} is not in labkit's Zarr layout (it holds {_describe_variables(ds)}), and cannot "
+                            f"be read as a cube in another layout: {error}") from None
+        return (cube, None) if with_mask else cube
+    foreign = {"crs": crs, "scale": scale, "offset": offset, "nodata": nodata, "time": time, "dims": dims}
+    if given := [k for k, v in foreign.items() if v is not None]:
+        raise ConfigError(f"read_zarr: {', '.join(given)} apply to stores in other layouts; {path} is in labkit's "
+                          "layout, which holds physical values (NaN where missing) and its CRS. Leave them out.")
     ds = _open_zarr(path)
     layout = "a variable 'cube' (time, band, y, x) and optionally 'mask' (time, y, x)"
     if "cube" not in ds.data_vars or ds["cube"].dims != CUBE_DIMS:
@@ -1517,7 +1654,53 @@ def read_zarr(
             validate(mask, "mask")
     except DataModelError as error:
         raise ReadError(f"{path}: {error}") from None
+    if bands is not None:
+        cube = _only_bands(cube, bands, path)
     return (cube, mask) if with_mask else cube
+
+
+def _in_labkit_layout(ds: xr.Dataset) -> bool:
+    """Whether a store was written by :func:`write_zarr` (or holds a variable ``cube`` with a cube's dims)."""
+    return ds.attrs.get("labkit_layout") == ZARR_LAYOUT or ("cube" in ds.data_vars and ds["cube"].dims == CUBE_DIMS)
+
+
+def _only_bands(cube: xr.DataArray, bands, path) -> xr.DataArray:
+    wanted = [bands] if isinstance(bands, str) else list(bands)
+    names = [str(b) for b in cube["band"].values]
+    missing = [b for b in wanted if b not in names]
+    if missing:
+        raise BandError(f"{path} has no band(s) {missing}; its bands are {names}.")
+    return cube.sel(band=wanted)
+
+
+def _foreign_cube(ds: xr.Dataset, path, chunks, **options) -> xr.DataArray:
+    """A store in another layout than labkit's as a cube (:func:`labkit.as_cube`), its variables read chunk by chunk
+    with errors that name the store (missing chunks are the writer's fill value: zarr skips empty ones)."""
+    from .sources.foreign import as_cube
+
+    if ds.attrs.get("labkit_layout") == SAMPLES_LAYOUT:
+        raise ReadError(f"{path} holds a sample set, not a cube; read it with labkit.io.read_samples.")
+    lazy = ds.copy()
+    for name, var in ds.data_vars.items():
+        if var.ndim:
+            lazy[name] = _guarded(var, str(name), path, _foreign_chunks(chunks, var))
+    cube = as_cube(lazy, **options)
+    if chunks is None:
+        check_fits_in_memory(cube.size * cube.dtype.itemsize, str(path))
+        cube = cube.compute()
+    return cube
+
+
+def _foreign_chunks(chunks, var: xr.DataArray):
+    """``read_zarr``'s ``chunks`` for one variable of a foreign store: a dict may name its dims or the cube's."""
+    from .sources.foreign import DIM_ALIASES
+
+    if chunks is None:
+        return {}
+    if not isinstance(chunks, Mapping):
+        return chunks
+    aliases = {target: dim for dim in var.dims for target, names in DIM_ALIASES.items() if str(dim).lower() in names}
+    return {aliases.get(key, key): size for key, size in chunks.items() if aliases.get(key, key) in var.dims}
 
 
 # ------------------------------------------------------------------------------------------------ sample sets
@@ -1773,6 +1956,19 @@ def _json_safe(data, depth: int = 0):
 # ------------------------------------------------------------------------------------------------- describe
 
 
+_VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".csv", ".kml", ".gml", ".parquet", ".gpx", ".sqlite",
+                    ".tab", ".mif"}
+"""Extensions :func:`describe` reads as vector files (any other file GDAL cannot read as a raster is tried too)."""
+
+_CSV_POINTS = {"X_POSSIBLE_NAMES": "lon,long,longitude,x", "Y_POSSIBLE_NAMES": "lat,latitude,y",
+               "AUTODETECT_TYPE": "YES"}
+"""GDAL's CSV open options: points from longitude/latitude (or x/y) columns, field types detected."""
+
+_CLASS_FIELDS = ("class_id", "class", "classe", "label", "code", "landcover", "land_cover", "lc", "crop", "crop_type",
+                 "class_name")
+"""Names of a vector file's field that :func:`describe` counts the classes of (the first found; case ignored)."""
+
+
 def _dates_summary(times) -> str:
     times = np.asarray(times)
     if times.size == 0:
@@ -1788,10 +1984,13 @@ def _nodata_share(values) -> str:
 
 
 def describe(path: str | os.PathLike) -> dict[str, object]:
-    """Say what a file holds: a raster, a labkit Zarr cube or a NetCDF sample set; used by ``labkit info``.
+    """Say what a file holds; used by ``labkit info``.
 
-    Only headers are read, except for the share of missing values, counted when the data is small
-    (up to 5 million values).
+    Reads a raster (any GDAL format), a Zarr store (a cube in labkit's layout or in another one, such as openEO's,
+    read through :func:`labkit.as_cube`; a sample set), a NetCDF file (a sample set, or a cube) and a vector file
+    (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, CSV with longitude/latitude columns...: whatever GDAL reads).
+    Only headers are read, except for the share of missing values of a cube or sample set, counted when the data
+    is small (up to 5 million values), and the class counts of a vector file's class field.
 
     Parameters
     ----------
@@ -1801,7 +2000,8 @@ def describe(path: str | os.PathLike) -> dict[str, object]:
     -------
     dict
         ``kind`` first, then what suits the kind: ``size``, ``dates``, ``bands``, ``crs``, ``resolution``,
-        ``nodata``...
+        ``extent`` (west, south, east, north in the CRS) and ``extent (lon/lat)``, ``nodata``; a vector's
+        ``features``, ``geometry``, ``fields``, ``classes``...
 
     Raises
     ------
@@ -1822,6 +2022,11 @@ def describe(path: str | os.PathLike) -> dict[str, object]:
     >>> s = dm.make_samples(np.ones((3, 1, 1)), target=[0.5, 1.0, 3.0], bands=["NDVI"])
     >>> describe(write_samples(s, tempfile.mkdtemp() + "/lai.nc"))["target"]
     '0.5..3 (mean 1.5)'
+    >>> cube = dm.make_cube(np.ones((1, 1, 2, 2)), ["2021-05-01"], ["NDVI"], transform=(10, 0, 500000, 0, -10, 20),
+    ...                     crs="EPSG:32631")
+    >>> info = describe(write_zarr(cube, tempfile.mkdtemp() + "/c.zarr"))
+    >>> info["extent"], info["extent (lon/lat)"]
+    ('500000, 0, 500020, 20 (west, south, east, north)', '3.00000, 0.00000, 3.00018, 0.00018')
     """
     _must_exist(path)
     path_str = os.fspath(path)
@@ -1829,42 +2034,94 @@ def describe(path: str | os.PathLike) -> dict[str, object]:
         return _describe_zarr(path_str)
     if not _is_remote(path_str) and _netcdf_engine(path_str) is not None:
         return _describe_netcdf(path_str)
-    return _describe_raster(path_str)
+    if Path(path_str).suffix.lower() in _VECTOR_SUFFIXES:
+        return _describe_vector(path_str)
+    try:
+        return _describe_raster(path_str)
+    except ReadError as error:
+        if "not recognized as being in a supported file format" not in str(error):
+            raise  # a raster, damaged
+        return _describe_vector(path_str)  # not a raster: maybe a vector of another extension
 
 
-def _grid_info(crs, transform: Affine) -> dict[str, object]:
-    return {"crs": _crs_name(crs), "resolution": f"{abs(transform.a):g} x {abs(transform.e):g}"}
+def _grid_info(crs, transform: Affine, height: int, width: int) -> dict[str, object]:
+    """CRS, resolution and extent of a grid."""
+    info: dict[str, object] = {"crs": _crs_name(crs), "resolution": f"{abs(transform.a):g} x {abs(transform.e):g}"}
+    from rasterio.transform import array_bounds
+
+    info.update(_extent(crs, array_bounds(height, width, transform)))
+    return info
+
+
+def _extent(crs, bounds) -> dict[str, str]:
+    """``extent`` (west, south, east, north) in the CRS, and ``extent (lon/lat)`` where the CRS is not EPSG:4326."""
+    from rasterio.warp import transform_bounds
+
+    west, south, east, north = (float(b) for b in bounds)
+    info = {"extent": f"{west:.10g}, {south:.10g}, {east:.10g}, {north:.10g} (west, south, east, north)"}
+    if crs is None or crs.to_epsg() == 4326:
+        return info
+    with contextlib.suppress(Exception):  # a CRS PROJ cannot transform to lon/lat: the extent in it is enough
+        lonlat = transform_bounds(crs, "EPSG:4326", west, south, east, north, densify_pts=21)
+        if all(np.isfinite(lonlat)):
+            info["extent (lon/lat)"] = ", ".join(f"{v:.5f}" for v in lonlat)
+    return info
+
+
+def _cube_info(cube: xr.DataArray, kind: str) -> dict[str, object]:
+    info: dict[str, object] = {"kind": kind, "dims": dict(cube.sizes), "dates": _dates_summary(cube.time),
+                               "bands": ", ".join(map(str, cube.band.values)), "dtype": str(cube.dtype)}
+    info.update(_grid_info(cube.rio.crs, cube.rio.transform(), cube.sizes["y"], cube.sizes["x"]))
+    return info
 
 
 def _describe_zarr(path: str) -> dict[str, object]:
-    try:
+    ds = _open_zarr(path)
+    if ds.attrs.get("labkit_layout") == SAMPLES_LAYOUT:
+        return _describe_samples(read_samples(path, chunks=SAMPLES_CHUNK), "sample set (Zarr)")
+    if _in_labkit_layout(ds):
         cube, mask = read_zarr(path, chunks="auto", with_mask=True)
-    except ReadError as error:
-        if "labkit's Zarr layout" not in str(error):
-            raise
-        ds = _open_zarr(path)
-        return {"kind": "Zarr store (not labkit's layout)", "dims": dict(ds.sizes),
-                "variables": _describe_variables(ds)}
-    info: dict[str, object] = {"kind": "cube (Zarr)", "dims": dict(cube.sizes), "dates": _dates_summary(cube.time),
-                               "bands": ", ".join(map(str, cube.band.values)), "dtype": str(cube.dtype)}
-    info.update(_grid_info(cube.rio.crs, cube.rio.transform()))
-    info["mask"] = "yes" if mask is not None else "no"
+        info = _cube_info(cube, "cube (Zarr)")
+        info["mask"] = "yes" if mask is not None else "no"
+    else:
+        try:
+            cube = _foreign_cube(ds, path, "auto")
+        except (DataModelError, BandError) as error:
+            return {"kind": "Zarr store (not a cube)", "dims": dict(ds.sizes), "variables": _describe_variables(ds),
+                    "as a cube": str(error)}
+        info = _cube_info(cube, "cube (Zarr, another layout)")
+        info["variables"] = _describe_variables(ds)
     if cube.size <= _CHEAP_SIZE:
         info["nodata share"] = _nodata_share(cube.values)
     return info
 
 
 def _describe_netcdf(path: str) -> dict[str, object]:
+    from .sources.foreign import as_cube
+
+    engine = _netcdf_engine(path)
     try:
-        samples = read_samples(path)
-    except ReadError as error:
-        if "does not hold a labkit sample set" not in str(error):
-            raise
-        with xr.open_dataset(path, engine=_netcdf_engine(path)) as ds:
-            return {"kind": "NetCDF (not a labkit sample set)", "dims": dict(ds.sizes),
-                    "variables": _describe_variables(ds)}
+        with xr.open_dataset(path, engine=engine, chunks={}, decode_coords="all") as ds:
+            if "X" not in ds.data_vars:  # not a sample set: a cube, perhaps
+                try:
+                    cube = as_cube(ds)
+                except (DataModelError, BandError) as error:
+                    return {"kind": "NetCDF (neither a sample set nor a cube)", "dims": dict(ds.sizes),
+                            "variables": _describe_variables(ds), "as a cube": str(error)}
+                info = _cube_info(cube, "cube (NetCDF)")
+                if cube.size <= _CHEAP_SIZE:
+                    info["nodata share"] = _nodata_share(cube.values)
+                return info
+    except LabkitError:
+        raise
+    except Exception as error:  # noqa: BLE001  (HDF5, codecs and the OS raise many types: all are named)
+        raise read_failure(error, path, "as NetCDF") from None
+    return _describe_samples(read_samples(path), "sample set (NetCDF)")
+
+
+def _describe_samples(samples: xr.Dataset, kind: str) -> dict[str, object]:
     info: dict[str, object] = {
-        "kind": "sample set (NetCDF)",
+        "kind": kind,
         "samples": samples.sizes["sample"],
         "dates": _dates_summary(samples.time),
         "bands": ", ".join(map(str, samples.band.values)),
@@ -1890,7 +2147,8 @@ def _describe_netcdf(path: str) -> dict[str, object]:
             info["crs"] = _crs_name(CRS.from_user_input(samples.attrs["crs"]))
         except Exception as error:  # noqa: BLE001  (rasterio's CRSError and others: the file is still described)
             info["crs"] = f"unreadable attribute 'crs' ({str(error).splitlines()[0]})"
-    info["nodata share"] = _nodata_share(samples["X"].values)
+    if samples["X"].size <= _CHEAP_SIZE:
+        info["nodata share"] = _nodata_share(samples["X"].values)
     return info
 
 
@@ -1923,7 +2181,7 @@ def _describe_raster(path: str) -> dict[str, object]:
         shown = list(r.descriptions[:12]) + (["..."] if r.count > 12 else [])
         info["bands"] = ", ".join(shown)
     if r.georeferenced or r.crs is not None:
-        info.update(_grid_info(r.crs, r.transform))
+        info.update(_grid_info(r.crs, r.transform, r.height, r.width))
     else:
         info["crs"] = "none (not georeferenced)"
     info["nodata"] = "none" if r.nodata is None else f"{r.nodata:g}"
@@ -1938,3 +2196,62 @@ def _describe_raster(path: str) -> dict[str, object]:
             missing = missing | np.isnan(values.filled(0))
         info["nodata share"] = f"{float(missing.mean()):.1%}" if missing.size else "n/a"
     return info
+
+
+def _describe_vector(path: str) -> dict[str, object]:
+    """A vector file's layers, features, geometry type, CRS, extent, fields and the class counts of a class field."""
+    import pyogrio
+
+    options = _CSV_POINTS if Path(path).suffix.lower() == ".csv" else {}
+    try:
+        layers = [(str(name), meta) for name, _ in pyogrio.list_layers(path)
+                  for meta in [pyogrio.read_info(path, layer=str(name), force_feature_count=True,
+                                                 force_total_bounds=True, **options)]]
+    except Exception as error:  # noqa: BLE001  (pyogrio raises its own types, GDAL others)
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ReadError(f"{path} is neither a raster nor a vector file that GDAL can read ({message}). labkit info "
+                        "describes rasters, Zarr stores, NetCDF sample sets and vector files.") from None
+    if not layers:
+        raise ReadError(f"{path}: a vector file without layers.")
+    name, meta = layers[0]
+    info: dict[str, object] = {"kind": f"vector ({meta['driver']})"}
+    if len(layers) > 1:
+        info["layers"] = ", ".join(f"{n} ({m['geometry_type'] or 'no geometry'}, {m['features']} features)"
+                                   for n, m in layers) + f"; described below: '{name}'"
+    else:
+        info["layer"] = name
+    info["features"] = int(meta["features"])
+    info["geometry"] = meta["geometry_type"] or "none (a table)"
+    crs = meta["crs"]
+    fields = [str(f) for f in meta["fields"]]
+    if crs is None and meta["driver"] == "CSV" and meta["geometry_type"] and {"lon", "long", "longitude"} & {
+            f.lower() for f in fields}:
+        crs = "EPSG:4326"  # points from longitude/latitude columns
+    crs = CRS.from_user_input(crs) if crs else None
+    info["crs"] = _crs_name(crs)
+    bounds = meta["total_bounds"]
+    if bounds is not None and meta["features"] and np.all(np.isfinite(bounds)):
+        info.update(_extent(crs, bounds))
+    types = {"object": "text", "datetime64[ms]": "datetime"}
+    info["fields"] = ", ".join(f"{f} ({types.get(str(t), str(t))})" for f, t in zip(fields, meta["dtypes"])) or "none"
+    field = next((f for wanted in _CLASS_FIELDS for f in fields if f.lower() == wanted), None)
+    if field is not None and 0 < meta["features"] <= _CHEAP_SIZE:
+        info["class field"] = field
+        info["classes"] = _class_counts(path, name, field, "class_name" if "class_name" in fields else None, options)
+    return info
+
+
+def _class_counts(path: str, layer: str, field: str, name_field: str | None, options: Mapping) -> str:
+    """``1 crop: 20, 2 water: 3`` (codes with their names) or ``crop: 20, water: 3``: features per class."""
+    import pyogrio
+
+    columns = [field] + ([name_field] if name_field and name_field != field else [])
+    try:
+        table = pyogrio.read_dataframe(path, layer=layer, columns=columns, read_geometry=False, **options)
+    except Exception as error:  # noqa: BLE001  (pyogrio raises its own types, GDAL others)
+        raise read_failure(error, path, f"field {field!r}") from None
+    counts = table[field].value_counts(dropna=False).sort_index()
+    names = table.dropna().groupby(field)[name_field].first() if len(columns) > 1 else {}
+    parts = [f"{'missing' if pd.isna(code) else code}{' ' + str(names[code]) if code in names else ''}: {n}"
+             for code, n in counts.items()]
+    return ", ".join(parts[:30] + ([f"... ({len(parts)} classes)"] if len(parts) > 30 else []))

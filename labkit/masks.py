@@ -10,8 +10,10 @@ Product                                Function
 Sentinel-2 L2A (ESA Sen2Cor), SCL      :func:`mask_from_scl`
 Theia / MAJA L2A, CLM + SAT + EDG      :func:`mask_from_maja`
 Landsat Collection 2, QA_PIXEL         :func:`mask_from_landsat_qa` (+ QA_RADSAT)
+MODIS MOD13 (MOD13Q1...), reliability  :func:`mask_from_modis` (+ VI Quality)
 cloud probability (s2cloudless...)     :func:`mask_from_cloud_probability`
 any plain cloud mask                   :func:`mask_from_cloud`
+the cube's own missing values          :func:`mask_from_nodata`
 =====================================  ====================================================================
 
 Then :func:`dilate_mask` widens the clouds by a few pixels (also the ``dilate=`` keyword of every constructor),
@@ -36,18 +38,25 @@ Sources of the codes and bits
   order.
 * Landsat: USGS, *Landsat 8-9 Collection 2 Level-2 Science Product Guide* (LSDS-1619), QA_PIXEL and QA_RADSAT
   tables (:data:`LANDSAT_QA_BITS`, :data:`LANDSAT_QA_CONFIDENCE`).
+* MODIS: Didan, Barreto Munoz, Solano & Huete, *MODIS Vegetation Index User's Guide (MOD13 Series)*, Collection
+  6.1, University of Arizona / NASA LP DAAC (2019), https://lpdaac.usgs.gov/documents/621/MOD13_User_Guide_V61.pdf
+  : pixel reliability (:data:`MODIS_RELIABILITY`) and VI Quality (:data:`MODIS_VI_QUALITY_BITS`,
+  :data:`MODIS_VI_USEFULNESS`) tables.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from . import tiling
+from . import params, tiling
+from .bands import modis_layer_name
 from .datamodel import CUBE_DIMS, MASK_DIMS, Validity, checked_mask, validate
 from .errors import BandError, ConfigError, DataModelError
 
@@ -90,6 +99,30 @@ LANDSAT_QA_CONFIDENCE = {"cloud": 8, "cloud_shadow": 10, "snow_ice": 12, "cirrus
 LANDSAT_QA_INVALID = (1, 2, 3, 4)
 #: The QA_PIXEL bit of fill (no data).
 LANDSAT_QA_FILL_BIT = 0
+
+#: MOD13 pixel reliability ("250m 16 days pixel reliability" of MOD13Q1; "SummaryQA" in Earth Engine), MOD13
+#: user guide: a summary of the VI Quality bits.
+MODIS_RELIABILITY = {
+    -1: "fill / no data (not processed)", 0: "good data (use with confidence)",
+    1: "marginal data (useful, but look at other QA information)", 2: "snow/ice (target covered with snow/ice)",
+    3: "cloudy (target not visible, covered with cloud)",
+}
+#: Pixel reliability values that count as invalid by default: cloudy. Marginal data (1) and snow/ice (2) stay valid.
+MODIS_RELIABILITY_INVALID = (3,)
+#: Pixel reliability values that mean "no acquisition".
+MODIS_RELIABILITY_NO_DATA = (-1,)
+#: Single-bit flags of MOD13's VI Quality layer (bits 0-1 MODLAND QA, 2-5 VI usefulness, 6-7 aerosol quantity and
+#: 11-13 land/water mask are fields, see :func:`mask_from_modis`).
+MODIS_VI_QUALITY_BITS = {8: "adjacent cloud detected", 9: "atmosphere BRDF correction", 10: "mixed clouds",
+                         14: "possible snow/ice", 15: "possible shadow"}
+#: VI Quality bits that make a pixel invalid by default: adjacent cloud, mixed clouds, possible shadow.
+MODIS_VI_QUALITY_INVALID = (8, 10, 15)
+#: VI usefulness scores (bits 2-5 of VI Quality); 2-11 are decreasing qualities.
+MODIS_VI_USEFULNESS = {0: "highest quality", 1: "lower quality", 12: "lowest quality",
+                       13: "quality so low that it is not useful", 14: "L1B data faulty",
+                       15: "not useful for any other reason / not processed"}
+#: The worst VI usefulness score kept by default: 13 to 15 make a pixel invalid.
+MODIS_MAX_USEFULNESS = 12
 
 _NO_DATA, _INVALID, _VALID = np.uint8(Validity.NO_DATA), np.uint8(Validity.INVALID), np.uint8(Validity.VALID)
 
@@ -169,8 +202,9 @@ def _same_grid(func: str, ref_label: str, ref: xr.DataArray, label: str, other: 
     return other.assign_coords({d: ref[d] for d in MASK_DIMS if d in ref.coords})
 
 
-def _check_values(values: np.ndarray, func: str, label: str, high: int) -> None:
-    """Raise when a block of a quality layer holds non-integer values or values outside ``0..high`` (NaN allowed)."""
+def _check_values(values: np.ndarray, func: str, label: str, high: int, low: int = 0) -> None:
+    """Raise when a block of a quality layer holds non-integer values or values outside ``low..high`` (NaN
+    allowed)."""
     finite = values[~np.isnan(values)] if values.dtype.kind == "f" else values
     if finite.size == 0:
         return
@@ -179,10 +213,10 @@ def _check_values(values: np.ndarray, func: str, label: str, high: int) -> None:
         if fractional.any():
             example = finite[fractional][0]
             raise DataModelError(f"{func}: the {label} layer holds non-integer values (e.g. {example:g}); "
-                                 f"its codes must be whole numbers 0..{high}.")
-    low, top = finite.min(), finite.max()
-    if low < 0 or top > high:
-        raise DataModelError(f"{func}: the {label} layer holds values {low:g}..{top:g}, outside 0..{high}; "
+                                 f"its codes must be whole numbers {low}..{high}.")
+    bottom, top = finite.min(), finite.max()
+    if bottom < low or top > high:
+        raise DataModelError(f"{func}: the {label} layer holds values {bottom:g}..{top:g}, outside {low}..{high}; "
                              "is it the right layer?")
 
 
@@ -194,13 +228,16 @@ def _as_int(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return values.astype(np.int64, copy=False), None
 
 
-def _build(func: str, kernel: Callable, layers: dict[str, xr.DataArray | None], dilate: int) -> xr.DataArray:
-    """Apply ``kernel`` to the layers' blocks (numpy, or lazily on dask), then wrap and dilate the mask."""
+def _build(func: str, kernel: Callable, layers: dict[str, xr.DataArray | None], dilate: int,
+           new_dims: dict | None = None) -> xr.DataArray:
+    """Apply ``kernel`` to the layers' blocks (numpy, or lazily on dask), then wrap and dilate the mask.
+
+    ``new_dims``: the leading dims of the mask when they are not the first layer's (a cube's ``time``)."""
     present = {label: layer for label, layer in layers.items() if layer is not None}
     (ref_label, ref), *others = present.items()
     arrays = [ref] + [_same_grid(func, f"the {ref_label} layer", ref, f"the {label} layer", layer)
                       for label, layer in others]
-    codes = tiling.map_blocks(kernel, *arrays, dtype=np.uint8, name=func)
+    codes = tiling.map_blocks(kernel, *arrays, dtype=np.uint8, name=func, new_dims=new_dims)
     mask = codes.rename("validity")
     mask.attrs = {}
     if ref.rio.crs is not None:
@@ -521,6 +558,237 @@ def mask_from_landsat_qa(
     kernel = functools.partial(_landsat_kernel, invalid_mask=sum(1 << b for b in bits), confidence=tuple(levels),
                                func=func)
     return _build(func, kernel, layers, dilate)
+
+
+# --------------------------------------------------------------------------------------------------- MODIS
+
+
+def _modis_kernel(reliability, vi_quality=None, *, lut: np.ndarray, vi_mask: int, max_usefulness: int,
+                  func: str) -> np.ndarray:
+    _check_values(reliability, func, "reliability", 3, low=-1)
+    values, nan = _as_int(reliability)
+    out = lut[values + 1]
+    if nan is not None:
+        out[nan] = _NO_DATA
+    if vi_quality is not None:
+        _check_values(vi_quality, func, "vi_quality", 65535, low=-32768)
+        quality, quality_nan = _as_int(vi_quality)
+        quality = quality & 0xFFFF  # an int16 read of the layer: the same 16 bits
+        modland = quality & 3
+        invalid = (modland == 2) | ((quality & vi_mask) != 0) | (((quality >> 2) & 15) > max_usefulness)
+        no_data = modland == 3
+        if quality_nan is not None:
+            no_data |= quality_nan
+        out = np.maximum(out, _codes(invalid, no_data))
+    return out
+
+
+def _named_layer(layer, band: str) -> str:
+    """The name of ``layer``'s band that is the MODIS layer ``band`` in another spelling (else ``band``)."""
+    if not isinstance(layer, xr.DataArray) or layer.dims != CUBE_DIMS or "band" not in layer.coords:
+        return band
+    names = [str(b) for b in layer["band"].values]
+    if band in names:
+        return band
+    same = [name for name in names if modis_layer_name(name) == modis_layer_name(band)]
+    return same[0] if len(same) == 1 else band
+
+
+def mask_from_modis(
+    reliability: xr.DataArray,
+    vi_quality: xr.DataArray | None = None,
+    *,
+    invalid: Iterable[int] = MODIS_RELIABILITY_INVALID,
+    no_data: Iterable[int] = MODIS_RELIABILITY_NO_DATA,
+    vi_invalid_bits: Iterable[int] = MODIS_VI_QUALITY_INVALID,
+    max_usefulness: int = MODIS_MAX_USEFULNESS,
+    band: str = "pixel_reliability",
+    dilate: int = 0,
+) -> xr.DataArray:
+    """Validity mask from MODIS vegetation index products (MOD13Q1, MOD13A1/A2/A3, MYD13...): pixel reliability,
+    and optionally VI Quality.
+
+    **Pixel reliability** (MOD13 user guide, :data:`MODIS_RELIABILITY`):
+
+    =====  =============  ==========================================  ==============
+    value  summary        meaning                                     labkit's code
+    =====  =============  ==========================================  ==============
+    -1     fill/no data   not processed                               2 (no data)
+    0      good data      use with confidence                         0
+    1      marginal data  useful, but look at other QA information    0 (by default)
+    2      snow/ice       target covered with snow/ice                0 (by default)
+    3      cloudy         target not visible, covered with cloud      1
+    =====  =============  ==========================================  ==============
+
+    Marginal data stay valid by default: MOD13 composites already keep the best observation of 16 days, and
+    dropping every marginal one leaves few dates in a wet season; VI Quality, when given, says which of them to
+    drop. ``invalid=(1, 3)`` drops them all. **Snow/ice stays valid** by default, for the reason given in
+    :func:`mask_from_scl`; ``invalid=(2, 3)`` drops it.
+
+    **VI Quality** (16 bits, bit 0 the least significant):
+
+    =====  ==========================  =========================================================================
+    bits   field                       labkit's default
+    =====  ==========================  =========================================================================
+    0-1    MODLAND QA                  0 VI produced, good quality, and 1 VI produced, but check other QA: valid;
+                                       2 pixel produced, but most probably cloudy: invalid; 3 pixel not produced
+                                       due to other reasons than clouds: no data (2), as is the fill value 65535
+    2-5    VI usefulness               0 highest quality ... 12 lowest quality, 13 quality so low that it is not
+                                       useful, 14 L1B data faulty, 15 not useful for any other reason / not
+                                       processed: invalid above ``max_usefulness`` (12)
+    6-7    aerosol quantity            not used (0 climatology, 1 low, 2 intermediate, 3 high)
+    8      adjacent cloud detected     invalid
+    9      atmosphere BRDF correction  not used
+    10     mixed clouds                invalid
+    11-13  land/water mask             not used (1 land, 0 shallow ocean, 2 coastlines and lake shorelines...)
+    14     possible snow/ice           valid, as snow in the reliability layer: add 14 to ``vi_invalid_bits``
+    15     possible shadow             invalid
+    =====  ==========================  =========================================================================
+
+    The worse code of the two layers wins.
+
+    Parameters
+    ----------
+    reliability : xarray.DataArray (time, y, x), or a cube with a pixel reliability band
+        Values -1..3 (numpy or dask), integers or floats with NaN (no data).
+    vi_quality : xarray.DataArray (time, y, x), optional
+        VI Quality on the grid of ``reliability``: 0..65535, or the same bits read as int16 (-32768..32767). NaN
+        means no data.
+    invalid : iterable of int, default :data:`MODIS_RELIABILITY_INVALID` (3)
+        Reliability values marked 1 (invalid).
+    no_data : iterable of int, default :data:`MODIS_RELIABILITY_NO_DATA` (-1)
+        Reliability values marked 2 (no acquisition).
+    vi_invalid_bits : iterable of int, default :data:`MODIS_VI_QUALITY_INVALID` (8, 10, 15)
+        VI Quality flags (among 8, 9, 10, 14, 15: :data:`MODIS_VI_QUALITY_BITS`) that make a pixel invalid.
+    max_usefulness : int, default :data:`MODIS_MAX_USEFULNESS` (12)
+        The worst VI usefulness score (0..15) that is kept.
+    band : str, default "pixel_reliability"
+        The reliability band's name when ``reliability`` is a cube; MOD13's spellings of it (``250m 16 days pixel
+        reliability``, ``250m_16_days_pixel_reliability``...) are found too.
+    dilate : int, default 0
+        Widen the invalid pixels by this many pixels (see :func:`dilate_mask`).
+
+    Returns
+    -------
+    xarray.DataArray (time, y, x) uint8
+
+    Raises
+    ------
+    labkit.errors.DataModelError
+        A layer has other dims, another grid, or values out of range (for dask: when computed).
+    labkit.errors.ConfigError
+        A reliability value outside -1..3, or listed both as invalid and no data; a bit that is not a flag; a
+        usefulness outside 0..15; ``dilate`` negative.
+    labkit.errors.BandError
+        ``reliability`` is a cube without band ``band``.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> dims = ("time", "y", "x")
+    >>> coords = {"time": np.array(["2014-01-17"], "datetime64[ns]"), "y": [0.0], "x": [0., 1, 2, 3, 4]}
+    >>> reliability = xr.DataArray([[[0, 1, 2, 3, -1]]], dims=dims, coords=coords)
+    >>> mask_from_modis(reliability).values.tolist()
+    [[[0, 0, 0, 1, 2]]]
+    >>> mask_from_modis(reliability, invalid=[1, 2, 3]).values.tolist()
+    [[[0, 1, 1, 1, 2]]]
+    >>> # good; usefulness 13 (13 << 2 = 52); possible shadow (bit 15); possible snow (bit 14); fill
+    >>> quality = xr.DataArray([[[0, 52, 32768, 16384, 65535]]], dims=dims, coords=coords)
+    >>> mask_from_modis(reliability, quality).values.tolist()
+    [[[0, 1, 1, 1, 2]]]
+    """
+    func = "mask_from_modis"
+    invalid = _check_codes(func, "invalid", invalid, -1, 3, "pixel reliability values")
+    no_data = _check_codes(func, "no_data", no_data, -1, 3, "pixel reliability values")
+    if overlap := set(invalid) & set(no_data):
+        raise ConfigError(f"{func}: pixel reliability values {sorted(overlap)} are listed as both invalid and "
+                          "no-data.")
+    bits = _check_codes(func, "vi_invalid_bits", vi_invalid_bits, 0, 15, "VI Quality bit numbers")
+    if fields := [b for b in bits if b not in MODIS_VI_QUALITY_BITS]:
+        raise ConfigError(f"{func}: vi_invalid_bits {fields} are bits of a field (0-1 MODLAND QA, 2-5 usefulness, "
+                          f"6-7 aerosols, 11-13 land/water), not flags; choose among {sorted(MODIS_VI_QUALITY_BITS)}"
+                          " (and max_usefulness for the usefulness).")
+    if not _whole(max_usefulness) or not 0 <= int(max_usefulness) <= 15:
+        raise ConfigError(f"{func}: max_usefulness must be a VI usefulness score from 0 (highest quality) to 15; "
+                          f"got {max_usefulness!r}.")
+    dilate = _check_dilate(func, dilate)
+    layers = {"reliability": _layer(func, "reliability", reliability, band=_named_layer(reliability, band)),
+              "vi_quality": None if vi_quality is None else _layer(func, "vi_quality", vi_quality)}
+    lut = np.zeros(5, np.uint8)  # indexed by reliability + 1
+    lut[[v + 1 for v in invalid]] = _INVALID
+    lut[[v + 1 for v in no_data]] = _NO_DATA
+    kernel = functools.partial(_modis_kernel, lut=lut, vi_mask=sum(1 << b for b in bits),
+                               max_usefulness=int(max_usefulness), func=func)
+    return _build(func, kernel, layers, dilate)
+
+
+# ------------------------------------------------------------------------------------- the cube's own no data
+
+
+def _nodata_kernel(block: np.ndarray, *, nodata: float | None) -> np.ndarray:
+    missing = ~np.isfinite(block) if block.dtype.kind == "f" else np.zeros(block.shape, bool)
+    if nodata is not None:
+        missing |= block == nodata
+    count = missing.sum(axis=1)
+    return _codes(count > 0, count == block.shape[1])
+
+
+def mask_from_nodata(cube: xr.DataArray, nodata: float | None = None) -> xr.DataArray:
+    """Validity mask from the values a cube lacks: no acquisition where every band of a date is missing.
+
+    A value is missing where it is NaN (labkit's readers turn the files' nodata into NaN), ``±inf``, or equal to
+    ``nodata``. For each date and pixel:
+
+    * every band missing: **no acquisition** (2): outside the swath, or not processed;
+    * some bands missing, not all: **invalid** (1): the observation is incomplete (a saturated or failed band), and
+      its other bands are not used either, as for a saturated pixel;
+    * no band missing: valid (0).
+
+    Use it for products without a quality layer (composites; indices such as the MOD13Q1 NDVI cube of sits), or
+    combine it with a product's own mask (:func:`combine_masks`): a quality layer seldom says where a band alone
+    is missing.
+
+    Parameters
+    ----------
+    cube : cube (time, band, y, x)
+        Numpy or dask; floats, or raw integers with ``nodata``.
+    nodata : float, optional
+        A value that also means missing (e.g. -3000 in a raw MOD13 NDVI cube, 0 in a raw Sentinel-2 one).
+
+    Returns
+    -------
+    xarray.DataArray (time, y, x) uint8
+        Named ``validity``, on the cube's grid, with its CRS; lazy when the cube is dask-backed.
+
+    Raises
+    ------
+    labkit.errors.DataModelError
+        ``cube`` is not a cube.
+    labkit.errors.ConfigError
+        ``nodata`` is not a number.
+
+    Example
+    -------
+    >>> import numpy as np, labkit.datamodel as dm
+    >>> values = np.array([[0.1, 0.2, np.nan], [0.3, np.nan, np.nan]]).reshape(1, 2, 1, 3)  # (time, band, y, x)
+    >>> cube = dm.make_cube(values, ["2021-05-01"], ["B04", "B08"], transform=(10, 0, 0, 0, -10, 10),
+    ...                     crs="EPSG:32631")
+    >>> mask_from_nodata(cube).values.tolist()
+    [[[0, 1, 2]]]
+    >>> mask_from_nodata(cube, nodata=0.1).values.tolist()
+    [[[1, 1, 2]]]
+    """
+    func = "mask_from_nodata"
+    if nodata is not None and not (isinstance(nodata, numbers.Real) and math.isnan(nodata)):
+        nodata = params.number(nodata, "nodata", func, finite=False)  # a Python float: compared in the cube's type
+    else:
+        nodata = None
+    try:
+        validate(cube, "cube", check_values=False)
+    except DataModelError as error:
+        raise DataModelError(f"{func}: {error}") from None
+    kernel = functools.partial(_nodata_kernel, nodata=nodata)
+    return _build(func, kernel, {"cube": cube}, 0, new_dims={"time": cube["time"].values})
 
 
 # ------------------------------------------------------------------------------ cloud masks and probabilities

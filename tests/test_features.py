@@ -548,3 +548,134 @@ def test_bolzano_ndvi_ndwi_computable_ndmi_refused_naming_b11():
     assert float(ndvi.where(scl == 6).median()) < 0.1 and float(ndwi.where(scl == 6).median()) > 0
     doy = out.timeless.sel(feature="NDVI_doy_of_max").values
     assert set(np.unique(doy[np.isfinite(doy)])) <= set(pd.DatetimeIndex(cube.time.values).day_of_year.astype(float))
+
+
+# ------------------------------------------------------------------------------------ any sensor, by alias
+
+#: The Sentinel-2 bands of the ``s2`` fixture under other sensors' names (and common names), band for band.
+OTHER_NAMES = {
+    "landsat": {"B02": "SR_B2", "B03": "SR_B3", "B04": "SR_B4", "B08": "SR_B5", "B11": "SR_B6"},
+    "modis": {"B02": "sur_refl_b03", "B03": "sur_refl_b04", "B04": "sur_refl_b01", "B08": "sur_refl_b02",
+              "B11": "sur_refl_b06"},
+    "mod13": {"B02": "250m 16 days blue reflectance", "B04": "250m 16 days red reflectance",
+              "B08": "250m 16 days NIR reflectance"},
+    "common": {"B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B07": "rededge3", "B08": "nir",
+               "B8A": "nir08", "B11": "swir16"},
+}
+
+
+@pytest.mark.parametrize("sensor", list(OTHER_NAMES))
+def test_indices_on_another_sensor_equal_those_on_sentinel2_names(s2, sensor):
+    names = OTHER_NAMES[sensor]
+    theirs = s2.sel(band=list(names)).assign_coords(band=list(names.values()))
+    ours = s2.sel(band=list(names))
+    allowed = available_indices(theirs)
+    assert allowed == available_indices(ours) and "NDVI" in allowed
+    out = compute_features(theirs, indices=allowed, expressions={"ratio": "B08 / B04"}, keep_bands=False).cube
+    expected = compute_features(ours, indices=allowed, expressions={"ratio": "B08 / B04"}, keep_bands=False).cube
+    assert out.band.values.tolist() == allowed + ["ratio"]  # the new bands keep the index's name
+    np.testing.assert_array_equal(out.values, expected.values)
+    for name in allowed:
+        assert index_bands(name, theirs) == [names[b] for b in index_bands(name)]
+
+
+def test_a_modis_cube_with_red_and_nir_computes_ndvi(make_cube):
+    cube = make_cube(bands=("red", "nir"))
+    assert available_indices(cube) == ["NDVI", "SAVI"]  # it answered [] before labkit.bands
+    red, nir = _band(cube, "red"), _band(cube, "nir")
+    np.testing.assert_allclose(compute_indices(cube, ["NDVI"]).sel(band="NDVI").values, (nir - red) / (nir + red),
+                               rtol=1e-5)
+    np.testing.assert_allclose(evaluate("nir - B04", cube).values, nir - red, rtol=1e-6)
+
+
+def test_the_narrow_near_infrared_stands_in_when_there_is_no_other(make_cube):
+    landsat_stac = make_cube(bands=("red", "nir08"))  # Landsat's asset keys on the Planetary Computer
+    assert available_indices(landsat_stac) == ["NDVI", "SAVI"]
+    assert index_bands("NDVI", landsat_stac) == ["red", "nir08"]
+    s2_20m = ["B04", "B05", "B8A"]
+    assert index_bands("NDVI", s2_20m) == ["B04", "B8A"] and index_bands("NDRE", s2_20m) == ["B05", "B8A"]
+    assert index_bands("NDVI", ["B04", "B08", "B8A"]) == ["B04", "B08"]
+
+
+def test_index_table_says_which_bands_of_a_cube_it_reads():
+    table = index_table()
+    assert table.loc["NDMI", "common_names"] == "nir, swir1" and table.loc["EVI", "bands"] == "B02, B04, B08"
+    assert "cube_bands" not in table
+    table = index_table(["sur_refl_b01", "sur_refl_b02", "sur_refl_b03"])
+    assert table.loc["EVI", "cube_bands"] == "sur_refl_b03, sur_refl_b01, sur_refl_b02"
+    assert table.loc["NDMI", "cube_bands"] == "" and not table.loc["NDMI", "available"]
+    assert table["available"].sum() == len(available_indices(["sur_refl_b01", "sur_refl_b02", "sur_refl_b03"]))
+
+
+def test_missing_bands_are_named_with_their_common_names(make_cube):
+    cube = make_cube(bands=("SR_B4", "SR_B5"))
+    with pytest.raises(BandError, match=r"The index 'NDMI' needs band\(s\) \['B11'\], which the cube lacks \(it has "
+                                        r"\['SR_B4', 'SR_B5'\]\). Indices this cube allows: \['NDVI', 'SAVI'\]\. A "
+                                        r"band of another sensor stands in when named by its common name \(B11: "
+                                        r"'swir1'\)"):
+        compute_features(cube, indices=["NDMI"])
+    with pytest.raises(BandError, match=r"needs band\(s\) \['B02', 'B03'\].*\(B02: 'blue', B03: 'green'\)"):
+        index_bands("brightness", cube)
+    with pytest.raises(BandError, match=r"The expression 'B05 / nir' needs band\(s\) \['B05'\].*\(B05: 'rededge1'\)"):
+        evaluate("B05 / nir", cube)
+    with pytest.raises(BandError, match=r"Bands \['SR_B4', 'red'\] of the cube all stand for 'red'"):
+        compute_features(make_cube(bands=("SR_B4", "red", "nir")), indices=["NDVI"])
+    assert available_indices(["SR_B4", "red", "nir"]) == []  # ambiguous: not offered
+
+
+def _write_stack(path, layers, *, nodata=None, crs="EPSG:32631", transform=(30.0, 0, 600000.0, 0, -30.0, 5000000.0),
+                 descriptions=None):
+    import rasterio
+    from affine import Affine
+
+    layers = np.asarray(layers)
+    with rasterio.open(path, "w", driver="GTiff", count=layers.shape[0], height=layers.shape[1],
+                       width=layers.shape[2], dtype=layers.dtype, nodata=nodata, crs=crs,
+                       transform=Affine(*transform)) as dst:
+        dst.write(layers)
+        for i, text in enumerate(descriptions or [], start=1):
+            dst.set_band_description(i, text)
+    return path
+
+
+def test_end_to_end_modis_band_files_with_a_timeline_to_ndvi(tmp_path):
+    from labkit.io import read_bands
+    from labkit.masks import mask_from_nodata
+
+    rng = np.random.default_rng(3)
+    red = rng.integers(200, 1500, (3, 4, 5)).astype("int16")  # MOD09 surface reflectance x 10 000
+    nir = rng.integers(2000, 5000, (3, 4, 5)).astype("int16")
+    red[0, 0, 0] = nir[0, 0, 0] = -28672  # MOD09's fill value: nothing observed
+    nir[2, 3, 4] = -28672  # one band missing
+    files = [_write_stack(tmp_path / "sur_refl_b01.tif", red, nodata=-28672),
+             _write_stack(tmp_path / "sur_refl_b02.tif", nir, nodata=-28672)]
+    (tmp_path / "dates.txt").write_text("# MOD09A1 composites\n20210101\n20210109\n\n20210117  # last\n")
+    cube = read_bands(files, dates=tmp_path / "dates.txt", scale=1e-4)
+    assert cube.band.values.tolist() == ["sur_refl_b01", "sur_refl_b02"]
+    assert pd.DatetimeIndex(cube.time.values).strftime("%m-%d").tolist() == ["01-01", "01-09", "01-17"]
+    ndvi = compute_indices(cube, ["NDVI"], keep_bands=False).sel(band="NDVI").values
+    r, n = red.astype("float64"), nir.astype("float64")
+    expected = np.where((red == -28672) | (nir == -28672), np.nan, (n - r) / (n + r))
+    np.testing.assert_allclose(ndvi, expected, rtol=1e-5)
+    mask = mask_from_nodata(cube)
+    assert mask.values[0, 0, 0] == 2 and mask.values[2, 3, 4] == 1 and int((mask > 0).sum()) == 2
+
+
+def test_end_to_end_landsat_collection2_files_to_ndvi(tmp_path):
+    from labkit.io import read_dates
+
+    rng = np.random.default_rng(4)
+    raw = rng.integers(7273, 25000, (2, 2, 3, 4)).astype("uint16")  # (date, band SR_B4 SR_B5, y, x)
+    raw[1, :, 0, 0] = 0  # Collection 2's fill
+    files = [_write_stack(tmp_path / f"LC09_L2SP_198030_{day}_{day}_02_T1_SR.tif", raw[i], nodata=0)
+             for i, day in enumerate(["20230601", "20230617"])]
+    cube = read_dates(files, bands=["SR_B4", "SR_B5"], scale=2.75e-5, offset=-0.2)  # USGS' scale and offset
+    assert pd.DatetimeIndex(cube.time.values).strftime("%Y-%m-%d").tolist() == ["2023-06-01", "2023-06-17"]
+    assert available_indices(cube) == ["NDVI", "SAVI"]
+    out = compute_features(cube, indices=["NDVI", "SAVI"], stats=["max"], keep_bands=False)
+    reflectance = raw * 2.75e-5 - 0.2
+    red, nir = reflectance[:, 0], reflectance[:, 1]
+    ndvi = (nir - red) / (nir + red)
+    ndvi[1, 0, 0] = np.nan
+    np.testing.assert_allclose(out.cube.sel(band="NDVI").values, ndvi, rtol=1e-4)
+    np.testing.assert_allclose(out.timeless.sel(feature="NDVI_max").values, np.nanmax(ndvi, axis=0), rtol=1e-4)

@@ -350,8 +350,9 @@ def test_zarr_mask_must_match_cube(tmp_path):
 
 def test_zarr_not_in_labkit_layout(tmp_path):
     xr.Dataset({"B04": (("t", "y", "x"), np.zeros((2, 3, 3)))}).to_zarr(tmp_path / "other.zarr", zarr_format=2)
-    with pytest.raises(ReadError, match=r"other\.zarr is not in labkit's Zarr layout: expected a variable 'cube' "
-                                        r"\(time, band, y, x\).*found 'B04' \('t', 'y', 'x'\)"):
+    with pytest.raises(ReadError, match=r"other\.zarr is not in labkit's Zarr layout \(it holds 'B04' \('t', 'y', "
+                                        r"'x'\)\), and cannot be read as a cube in another layout: as_cube: the time "
+                                        r"dim has no coordinate"):
         lio.read_zarr(tmp_path / "other.zarr")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ReadError, match=r"empty is not a Zarr store"):
@@ -542,6 +543,8 @@ def test_info_describes_each_kind(tmp_path, capsys):
     assert "cube (Zarr)" in out and "3: 2020-01-01 .. 2020-01-21" in out and "EPSG:32631" in out
     assert "sample set (NetCDF)" in out and "1 forest: 2, 2 wäter: 2, 3 crop land: 1" in out
     assert "resolution  10 x 10" in out and "nodata share" in out
+    assert "extent  500000, 3999960, 500050, 4000000 (west, south, east, north)" in out  # raster and cube alike
+    assert out.count("extent (lon/lat)  3.00000, 36.14") == 2
     assert info_cli.run(parser.parse_args([str(tif), "--json"])) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["kind"] == "raster (GTiff)" and record["date"] == "2020-01-01"
@@ -553,6 +556,76 @@ def test_info_describes_each_kind(tmp_path, capsys):
 def test_info_of_a_cog(tmp_path):
     out = lio.write_cog(grid_map(np.ones((3, 3), "uint8")), tmp_path / "m.tif")
     assert lio.describe(out)["kind"] == "raster (COG)"
+
+
+def reference_polygons():
+    """Reference polygons as ``labkit synth`` writes them: polygon_id, class_id, class_name."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame(
+        {"polygon_id": [1, 2, 3], "class_id": [4, 2, 4], "class_name": ["grassland", "built-up", "grassland"]},
+        geometry=[box(500000, 3999900, 500030, 3999950), box(500040, 3999900, 500050, 3999910),
+                  box(500010, 3999960, 500020, 4000000)], crs="EPSG:32631")
+
+
+@pytest.mark.parametrize("name", ["ref.gpkg", "ref.geojson", "ref.fgb", "ref.shp"])
+def test_info_of_vector_files(tmp_path, name):
+    path = tmp_path / name
+    reference_polygons().to_file(path)
+    info = lio.describe(path)
+    assert info["kind"].startswith("vector (") and info["features"] == 3 and info["geometry"] == "Polygon"
+    assert info["crs"] == "EPSG:32631"
+    assert info["extent"] == "500000, 3999900, 500050, 4000000 (west, south, east, north)"
+    assert info["extent (lon/lat)"].startswith("3.00000, 36.14")
+    assert "polygon_id (int" in info["fields"] and "class_name (text)" in info["fields"]
+    assert info["class field"] == "class_id" and info["classes"] == "2 built-up: 1, 4 grassland: 2"
+
+
+def test_info_of_a_geopackage_of_layers_and_a_csv_of_points(tmp_path, capsys):
+    gpkg = lio.write_vector(reference_polygons(), tmp_path / "ref.gpkg", layer="polygons")
+    points = reference_polygons().assign(geometry=lambda f: f.centroid).to_crs("EPSG:4326")
+    points.to_file(gpkg, layer="points", mode="a")
+    info = lio.describe(gpkg)
+    assert info["layers"] == ("polygons (Polygon, 3 features), points (Point, 3 features); described below: "
+                              "'polygons'")
+    table = pd.DataFrame({"longitude": [3.0, 3.1], "latitude": [36.1, 36.2], "label": ["crop", "crop"]})
+    table.to_csv(tmp_path / "points.csv", index=False)
+    parser = argparse.ArgumentParser()
+    info_cli.configure(parser)
+    assert info_cli.run(parser.parse_args([str(tmp_path / "points.csv"), "--json"])) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["kind"] == "vector (CSV)" and record["geometry"] == "Point" and record["crs"] == "EPSG:4326"
+    assert record["extent"] == "3, 36.1, 3.1, 36.2 (west, south, east, north)" and "extent (lon/lat)" not in record
+    assert record["fields"] == "longitude (float64), latitude (float64), label (text)"
+    assert record["classes"] == "crop: 2"
+    (tmp_path / "notes.txt").write_text("not data")
+    with pytest.raises(ReadError, match=r"notes\.txt is neither a raster nor a vector file"):
+        lio.describe(tmp_path / "notes.txt")
+
+
+def test_info_of_foreign_cubes_and_a_sample_set_store(tmp_path):
+    data = np.arange(2 * 3 * 4, dtype="int16").reshape(2, 3, 4)
+    ds = xr.Dataset({"B04": (("t", "y", "x"), data), "B08": (("t", "y", "x"), data)},
+                    coords={"t": pd.to_datetime(["2022-06-02", "2022-06-05"]), "y": [25.0, 15.0, 5.0],
+                            "x": [5.0, 15.0, 25.0, 35.0]})
+    ds.to_zarr(tmp_path / "nocrs.zarr", zarr_format=2)
+    info = lio.describe(tmp_path / "nocrs.zarr")
+    assert info["kind"] == "Zarr store (not a cube)" and "'B04' ('t', 'y', 'x')" in info["variables"]
+    assert "no CRS found" in info["as a cube"] and "crs='EPSG:32632'" in info["as a cube"]
+    ds.assign_attrs(epsg=32632).to_zarr(tmp_path / "openeo.zarr", zarr_format=2)
+    info = lio.describe(tmp_path / "openeo.zarr")
+    assert info["kind"] == "cube (Zarr, another layout)" and info["crs"] == "EPSG:32632"
+    assert info["dates"] == "2: 2022-06-02 .. 2022-06-05" and info["bands"] == "B04, B08"
+    assert info["extent"] == "0, 0, 40, 30 (west, south, east, north)" and info["nodata share"] == "0.0%"
+    ds.assign_attrs(epsg=32632).to_netcdf(tmp_path / "cube.nc", engine="h5netcdf")
+    info = lio.describe(tmp_path / "cube.nc")
+    assert info["kind"] == "cube (NetCDF)" and info["dims"] == {"time": 2, "band": 2, "y": 3, "x": 4}
+    ds.to_netcdf(tmp_path / "nocrs.nc", engine="h5netcdf")
+    assert lio.describe(tmp_path / "nocrs.nc")["kind"] == "NetCDF (neither a sample set nor a cube)"
+    info = lio.describe(lio.write_samples(sample_set(), tmp_path / "s.zarr"))
+    assert info["kind"] == "sample set (Zarr)" and info["classes"] == "1 forest: 2, 2 wäter: 2, 3 crop land: 1"
+    assert info["samples"] == 5 and info["nodata share"] == "3.3%"
 
 
 # -------------------------------------------------------------------------------------------- real data
@@ -593,6 +666,117 @@ def test_mirror_text_files_are_not_rasters(mirror):
 
 @pytest.mark.mirror
 def test_mirror_zarr_not_in_labkit_layout(mirror):
-    with pytest.raises(ReadError, match=r"s2_l2a_zarr_sample\.zarr is not in labkit's Zarr layout.*found 'B02'"):
-        lio.read_zarr(mirror / S2_TINY)
-    assert lio.describe(mirror / S2_TINY)["kind"] == "Zarr store (not labkit's layout)"
+    cube = lio.read_zarr(mirror / S2_TINY, bands=["B04", "B08"], scale=1e-4)  # openEO's layout, through as_cube
+    assert dict(cube.sizes) == {"time": 12, "band": 2, "y": 10, "x": 10} and cube.rio.crs.to_epsg() == 32632
+    assert lio.describe(mirror / S2_TINY)["kind"] == "cube (Zarr, another layout)"
+
+
+# --------------------------------------------------------------------------- readers: nodata, files of dates
+
+
+@pytest.mark.parametrize(("dtype", "nodata"), [("float64", -1.7e308), ("float64", -3.4e38),
+                                              ("float32", float(np.finfo("float32").min)), ("float32", -3.4e38)])
+@pytest.mark.parametrize("chunks", [None, 2])
+def test_float_nodata_at_the_end_of_the_range_reads_as_nan_without_warnings(tmp_path, dtype, nodata, chunks):
+    big = 1e300 if dtype == "float64" else 1e38  # beyond float32's range in a float64 file: no float32 number
+    path = write_tif(tmp_path / "x_2021-05-01.tif", np.array([[[nodata, 0.5, big, -2.0]]], dtype), nodata=nodata)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in cast" would fail the read
+        cube = lio.read_dates([path], bands=["B04"], chunks=chunks).values
+        layers = lio.read_bands({"B04": path}, dates=["2021-05-01"], chunks=chunks).values
+    expected = [np.nan, 0.5, np.nan if dtype == "float64" else 1e38, -2.0]
+    np.testing.assert_allclose(cube.ravel(), np.float32(expected))
+    np.testing.assert_array_equal(layers, cube)
+
+
+def test_gdal_spelling_of_the_lowest_float32_is_its_nodata(tmp_path):
+    # GDAL writes float32's lowest value in a header as -3.40282346638529e+38, a float64 just below it.
+    values = np.array([[[np.finfo("float32").min, 1.0]]], "float32")
+    for given in ({}, {"nodata": -3.40282346638529e38}):
+        path = write_tif(tmp_path / "x_2021-05-01.tif", values, nodata=given.get("nodata", -3.40282346638529e38))
+        cube = lio.read_dates([path], bands=["B04"], **given)
+        assert np.isnan(cube.values[0, 0, 0, 0]) and cube.values[0, 0, 0, 1] == 1.0
+
+
+def _band_stacks(folder, n_dates=3):
+    """Two band files (B04, B08) of ``n_dates`` layers without dates, as sits and iota2 write them."""
+    cube = make_cube(dates=pd.date_range("2021-03-01", periods=n_dates, freq="10D"))
+    return cube, [write_tif(folder / f"{band}.tif", cube.sel(band=band).values) for band in ("B04", "B08")]
+
+
+def test_band_files_with_a_file_of_dates(tmp_path):
+    cube, files = _band_stacks(tmp_path)
+    dates = tmp_path / "dates.txt"
+    dates.write_text("# timeline of the series\n20210301\n\n2021-03-11   # ISO works too\n20210321\n")
+    for given in (dates, str(dates)):
+        back = lio.read_bands(files, dates=given)
+        np.testing.assert_array_equal(back.values, cube.values)
+        np.testing.assert_array_equal(back.time.values, cube.time.values)
+        assert back.band.values.tolist() == ["B04", "B08"]
+    lazy = lio.read_bands(files, dates=dates, chunks=2)
+    assert isinstance(lazy.data, da.Array) and np.array_equal(lazy.values, cube.values, equal_nan=True)
+    # one file per date, with the same file of dates
+    per_date = lio.write_dates(cube, tmp_path / "per_date", prefix="image_")
+    renamed = [p.rename(p.with_name(f"image_{i}.tif")) for i, p in enumerate(per_date)]  # no date in the names
+    assert_same_cube(lio.read_dates(renamed, dates=dates), cube)
+
+
+def test_a_file_of_dates_that_does_not_fit_is_named_with_the_counts(tmp_path):
+    _, files = _band_stacks(tmp_path)
+    dates = tmp_path / "dates.txt"
+    dates.write_text("2021-03-01\n2021-03-11\n")
+    with pytest.raises(ReadError, match=rf"{dates} lists 2 dates but {tmp_path / 'B04.tif'} has 3 layers; it must "
+                                        r"list one date per layer"):
+        lio.read_bands(files, dates=dates)
+    with pytest.raises(ReadError, match=rf"{dates} lists 2 dates but there are 3 file\(s\) \(.*a\.tif \.\.\. "
+                                        r".*c\.tif\); it must list one date per file"):
+        lio.read_dates([write_tif(tmp_path / f"{c}.tif", np.zeros((1, 2, 2), "float32")) for c in "abc"],
+                       dates=dates, bands=["B04"])
+    with pytest.raises(ConfigError, match=r"read_bands: the files have 3 layers but 2 dates were given"):
+        lio.read_bands(files, dates=["2021-03-01", "2021-03-11"])
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("2021-03-01\n2021-03-11\nlater\n", r"dates\.txt, line 3: 'later' is not a date\. A file of dates holds one date "
+                                        r"a line \(2021-05-01, or 20210501\), and comments after '#'"),
+    ("2021-03-01\n2021-13-11\n2021-03-21\n", r"dates\.txt, line 2: '2021-13-11' is not a date"),
+    ("# nothing yet\n\n", r"dates\.txt lists no date"),
+    ("2021-03-01\n2021-03-01\n2021-03-21\n", r"have the same date 2021-03-01; the dates of .*dates\.txt must differ"),
+])
+def test_a_bad_file_of_dates_is_named_with_its_line(tmp_path, text, message):
+    _, files = _band_stacks(tmp_path)
+    (tmp_path / "dates.txt").write_text(text)
+    with pytest.raises(ReadError, match=message):
+        lio.read_bands(files, dates=tmp_path / "dates.txt")
+
+
+def test_a_file_of_dates_that_is_missing_or_not_text(tmp_path):
+    _, files = _band_stacks(tmp_path)
+    with pytest.raises(ReadError, match=r"nowhere\.txt: no such file or folder"):
+        lio.read_bands(files, dates=tmp_path / "nowhere.txt")
+    with pytest.raises(ReadError, match=r"B04\.tif is not a text file of dates"):
+        lio.read_bands(files, dates=files[0])
+    with pytest.raises(ReadError, match=r"is a folder, not a file of dates"):
+        lio.read_bands(files, dates=tmp_path)
+    with pytest.raises(ConfigError, match=r"read_bands: dates='2021-03-01' is one date; give a list of dates"):
+        lio.read_bands(files, dates="2021-03-01")
+
+
+@pytest.mark.mirror
+def test_modis_series_restacked_one_file_per_band_with_a_timeline(mirror, tmp_path):
+    pattern = os.fspath(mirror / MODIS / "TERRA_MODIS_012010_NDVI_*.jp2")
+    cube = lio.read_dates(pattern, bands=["NDVI"], scale=1e-4, nodata=-3000)  # MOD13's NDVI fill
+    raw = np.round(cube.sel(band="NDVI").fillna(-0.3).values / 1e-4).astype("int16")  # back to the stored integers
+    stack = write_tif(tmp_path / "NDVI.tif", raw, crs=cube.rio.crs, transform=cube.rio.transform())
+    timeline = tmp_path / "dates.txt"
+    timeline.write_text("# sits' MOD13Q1 timeline\n" + "\n".join(pd.DatetimeIndex(cube.time.values)
+                                                               .strftime("%Y-%m-%d")) + "\n")
+    back = lio.read_bands([stack], dates=timeline, scale=1e-4, nodata=-3000)
+    assert_same_cube(back, cube)
+    from labkit.masks import mask_from_nodata
+
+    mask = mask_from_nodata(back)
+    assert set(np.unique(mask.values).tolist()) == {0, 2}  # one band: all missing or none
+    np.testing.assert_array_equal(mask.values == 2, np.isnan(cube.values[:, 0]))
+    assert int((mask == 2).sum()) == 4  # the four pixels of value -3000 in sits' files
+    assert mask.rio.crs == cube.rio.crs and "+proj=sinu" in mask.rio.crs.to_proj4()

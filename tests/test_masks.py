@@ -18,6 +18,10 @@ from labkit.masks import (
     LANDSAT_QA_CONFIDENCE,
     LANDSAT_QA_INVALID,
     MAJA_CLM_BITS,
+    MODIS_RELIABILITY,
+    MODIS_RELIABILITY_INVALID,
+    MODIS_VI_QUALITY_BITS,
+    MODIS_VI_QUALITY_INVALID,
     SCL_CLASSES,
     SCL_INVALID,
     SCL_NO_DATA,
@@ -28,6 +32,8 @@ from labkit.masks import (
     mask_from_cloud_probability,
     mask_from_landsat_qa,
     mask_from_maja,
+    mask_from_modis,
+    mask_from_nodata,
     mask_from_scl,
     valid_fraction_per_date,
 )
@@ -604,3 +610,150 @@ def test_mirror_bolzano_cube_lazily(mirror):
     dilated = mask_from_scl(scl, dilate=2)
     assert dilated.chunks is not None
     np.testing.assert_array_equal(dilated.values, dilate_mask(mask.compute(), 2).values)
+
+
+# ---------------------------------------------------------------------------------------------------- MODIS
+
+
+def _expected_modis(reliability, quality, invalid, bits, max_usefulness):
+    """The code of each pixel, one pixel at a time, from the MOD13 user guide's tables."""
+    out = np.empty(reliability.shape, "uint8")
+    for index, value in np.ndenumerate(reliability):
+        code = 2 if np.isnan(value) or value == -1 else 1 if value in invalid else 0
+        if quality is not None:
+            q = quality[index]
+            if np.isnan(q) or int(q) % 65536 & 3 == 3:
+                code = 2
+            elif (int(q) & 3 == 2 or any(_bit(int(q) % 65536, b) for b in bits)
+                  or (int(q) >> 2) % 16 > max_usefulness):
+                code = max(code, 1)
+        out[index] = code
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    reliability=arrays(np.float64, (2, 3, 4), elements=st.sampled_from([-1.0, 0.0, 1.0, 2.0, 3.0, np.nan])),
+    quality=st.one_of(st.none(), arrays(np.float64, (2, 3, 4),
+                                        elements=st.one_of(st.integers(0, 65535).map(float), st.just(np.nan)))),
+    invalid=st.one_of(st.none(), st.sets(st.sampled_from([0, 1, 2, 3]))),
+    bits=st.one_of(st.none(), st.sets(st.sampled_from(sorted(MODIS_VI_QUALITY_BITS)))),
+    max_usefulness=st.integers(0, 15),
+)
+def test_modis_matches_brute_force(reliability, quality, invalid, bits, max_usefulness):
+    kwargs = {"max_usefulness": max_usefulness}
+    if invalid is not None:
+        kwargs["invalid"] = invalid
+    if bits is not None:
+        kwargs["vi_invalid_bits"] = bits
+    mask = mask_from_modis(_layer(reliability), None if quality is None else _layer(quality), **kwargs)
+    expected = _expected_modis(reliability, quality, MODIS_RELIABILITY_INVALID if invalid is None else invalid,
+                               MODIS_VI_QUALITY_INVALID if bits is None else bits, max_usefulness)
+    np.testing.assert_array_equal(mask.values, expected)
+
+
+def test_modis_defaults_follow_the_user_guide():
+    assert sorted(MODIS_RELIABILITY) == [-1, 0, 1, 2, 3]
+    reliability = _layer(np.array([[[0, 1, 2, 3, -1]]], "int8"), crs="EPSG:4326")
+    mask = mask_from_modis(reliability)
+    assert mask.values.tolist() == [[[0, 0, 0, 1, 2]]] and mask.rio.crs == "EPSG:4326" and mask.name == "validity"
+    assert mask_from_modis(reliability, invalid=[1, 3]).values.tolist() == [[[0, 1, 0, 1, 2]]]  # marginal dropped
+    assert mask_from_modis(reliability, invalid=[2, 3]).values.tolist() == [[[0, 0, 1, 1, 2]]]  # snow dropped
+    # VI Quality, read bit by bit: MODLAND 0 good, 1 check other QA, 2 probably cloudy, 3 not produced; usefulness
+    # 12 (lowest kept) and 13 (not useful); adjacent cloud (8), BRDF (9), mixed clouds (10), land (bits 11-13 = 1),
+    # aerosols high (6-7), possible snow (14), possible shadow (15); the fill value 65535
+    values = {0: 0, 1: 0, 2: 1, 3: 2, 12 << 2: 0, 13 << 2: 1, 1 << 8: 1, 1 << 9: 0, 1 << 10: 1, 1 << 11: 0,
+              3 << 6: 0, 1 << 14: 0, 1 << 15: 1, 65535: 2}
+    good = _layer(np.zeros((1, 1, len(values)), "int8"))
+    quality = _layer(np.array([[list(values)]], "uint16"))
+    assert mask_from_modis(good, quality).values.ravel().tolist() == list(values.values())
+    snowy = mask_from_modis(good, quality, vi_invalid_bits=MODIS_VI_QUALITY_INVALID + (14,))
+    assert snowy.values.ravel().tolist()[list(values).index(1 << 14)] == 1
+    strict = mask_from_modis(good, quality, max_usefulness=0)
+    assert strict.values.ravel().tolist()[list(values).index(12 << 2)] == 1
+    # the same 16 bits read as int16 (GDAL reads some MOD13 files so) give the same mask
+    as_int16 = _layer(np.array([[list(values)]], "uint16").view("int16"))
+    assert mask_from_modis(good, as_int16).values.tolist() == mask_from_modis(good, quality).values.tolist()
+
+
+def test_modis_reliability_band_of_a_cube_in_mod13_spellings_and_dask(make_cube):
+    for name in ("250m 16 days pixel reliability", "250m_16_days_pixel_reliability",
+                 "MOD13Q1.061__250m_16_days_pixel_reliability_doy2014001_aid0001", "pixel_reliability"):
+        cube = make_cube(n_time=2, bands=("250m 16 days NDVI", name), height=2, width=2, dtype="float64")
+        cube.loc[{"band": name}] = np.array([[[0, 3], [-1, np.nan]]] * 2)
+        assert mask_from_modis(cube).values.tolist() == [[[0, 1], [2, 2]]] * 2
+    lazy = mask_from_modis(cube.chunk({"time": 1, "y": 1}))
+    assert lazy.chunks is not None and lazy.values.tolist() == [[[0, 1], [2, 2]]] * 2
+    with pytest.raises(BandError, match=r"mask_from_modis: the cube has no band 'SummaryQA'"):
+        mask_from_modis(cube, band="SummaryQA")
+
+
+def test_modis_bad_inputs_are_refused():
+    reliability = _layer(np.zeros((1, 1, 2), "int8"))
+    with pytest.raises(ConfigError, match=r"mask_from_modis: invalid must list pixel reliability values between -1 "
+                                          r"and 3; got \[4\]"):
+        mask_from_modis(reliability, invalid=[3, 4])
+    with pytest.raises(ConfigError, match=r"pixel reliability values \[3\] are listed as both invalid and no-data"):
+        mask_from_modis(reliability, no_data=[-1, 3])
+    with pytest.raises(ConfigError, match=r"vi_invalid_bits \[0, 12\] are bits of a field \(0-1 MODLAND QA, "
+                                          r"2-5 usefulness, 6-7 aerosols, 11-13 land/water\), not flags"):
+        mask_from_modis(reliability, vi_invalid_bits=[0, 8, 12])
+    with pytest.raises(ConfigError, match=r"max_usefulness must be a VI usefulness score from 0 \(highest quality\) "
+                                          r"to 15; got 16"):
+        mask_from_modis(reliability, max_usefulness=16)
+    with pytest.raises(DataModelError, match=r"mask_from_modis: the reliability layer holds values 0\.\.255, "
+                                             r"outside -1\.\.3; is it the right layer\?"):
+        mask_from_modis(_layer(np.array([[[0, 255]]], "uint8")))
+    with pytest.raises(DataModelError, match=r"the vi_quality layer holds values 0\.\.70000, outside "
+                                             r"-32768\.\.65535"):
+        mask_from_modis(reliability, _layer(np.array([[[0, 70000]]])))
+    with pytest.raises(DataModelError, match=r"the vi_quality layer is not on the grid of the reliability layer"):
+        mask_from_modis(reliability, _layer(np.zeros((1, 1, 3), "uint16")))
+
+
+# ------------------------------------------------------------------------------------- the cube's own no data
+
+
+def _expected_nodata(values, nodata):
+    """Per date and pixel: 2 if every band is missing, 1 if some are, else 0."""
+    out = np.empty((values.shape[0], *values.shape[2:]), "uint8")
+    for t, y, x in np.ndindex(out.shape):
+        missing = [not np.isfinite(v) or (nodata is not None and v == nodata) for v in values[t, :, y, x]]
+        out[t, y, x] = 2 if all(missing) else 1 if any(missing) else 0
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=arrays(np.float32, (3, 2, 2, 3), elements=st.sampled_from([0.0, 0.25, -3000.0, np.nan, np.inf])),
+       nodata=st.sampled_from([None, -3000.0, 0]), chunked=st.booleans())
+def test_nodata_matches_brute_force(values, nodata, chunked):
+    cube = dm.make_cube(values, pd.date_range("2021-01-01", periods=3), ["B04", "B08"],
+                        transform=(10, 0, 0, 0, -10, 20), crs="EPSG:32631")
+    if chunked:  # dask chunks that split the bands and the grid
+        cube = cube.chunk({"time": 1, "band": 1, "y": 1})
+    mask = mask_from_nodata(cube, nodata)
+    assert (mask.chunks is not None) == chunked
+    np.testing.assert_array_equal(mask.values, _expected_nodata(values, nodata))
+
+
+def test_nodata_mask_is_on_the_cube_grid(make_cube):
+    cube = make_cube(n_time=2, bands=("B04", "B08", "B11"), height=2, width=3)
+    cube[0, :, 0, 0] = np.nan  # no acquisition
+    cube[1, 2, 1, 1] = np.nan  # one band missing
+    mask = mask_from_nodata(cube)
+    assert dm.validate(mask) == "mask" and mask.name == "validity"
+    assert mask.rio.crs == cube.rio.crs and mask.rio.transform() == cube.rio.transform()
+    xr.testing.assert_equal(mask.time, cube.time)
+    assert mask.values.tolist() == [[[2, 0, 0], [0, 0, 0]], [[0, 0, 0], [0, 1, 0]]]
+    raw = (cube.fillna(0) * 10000).astype("uint16")  # raw reflectance, 0 = no data
+    np.testing.assert_array_equal(mask_from_nodata(raw, nodata=0).values, mask.values)
+    assert mask_from_nodata(raw).values.max() == 0  # an integer cube has no NaN
+
+
+def test_nodata_bad_inputs_are_refused(make_cube):
+    cube = make_cube()
+    with pytest.raises(ConfigError, match=r"mask_from_nodata: nodata must be a number; got 'none'"):
+        mask_from_nodata(cube, "none")
+    with pytest.raises(DataModelError, match=r"mask_from_nodata: cube: dims must be \('time', 'band', 'y', 'x'\)"):
+        mask_from_nodata(cube.isel(band=0))
+    assert mask_from_nodata(cube, np.float32("nan")).values.max() == 0  # NaN nodata: NaN is missing anyway

@@ -1,7 +1,11 @@
-"""``labkit info PATH...``: say what a raster, a labkit Zarr cube or a NetCDF sample set holds.
+"""``labkit info PATH...``: say what a raster, a Zarr store, a NetCDF file or a vector file holds.
 
-For each path, prints its kind, size, dates, bands, CRS, resolution and (when the data is small) the share of
-missing values, as read by :func:`labkit.io.describe`. ``--json`` prints one JSON object per path instead.
+For each path, prints what :func:`labkit.io.describe` reads: its kind; for a raster or a cube (a Zarr store in
+labkit's layout or another one, such as openEO's; a NetCDF cube), its size, dates, bands, CRS, resolution, extent
+(in the CRS and in longitude/latitude) and, when the data is small, the share of missing values; for a sample set
+(NetCDF or Zarr), its samples, classes, dates and bands; for a vector file (GeoPackage, GeoJSON, Shapefile,
+FlatGeobuf, CSV with longitude/latitude columns...), its layers, features, geometry type, CRS, extent, fields and the
+features of each class. ``--json`` prints one JSON object per path instead.
 
 Example
 -------
@@ -28,7 +32,8 @@ import argparse
 import json
 import sys
 
-HELP = "Describe a raster, a labkit Zarr cube or a NetCDF sample set: kind, size, dates, bands, CRS."
+HELP = ("Describe a raster, a Zarr store (a cube, labkit's or another layout, or a sample set), a NetCDF file or a "
+        "vector file: kind, size, dates, bands, CRS, extent, fields, classes.")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     True
     """
     parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="a raster (GeoTIFF, JPEG 2000...), a Zarr store or a NetCDF sample set")
+                        help="a raster (GeoTIFF, JPEG 2000...), a Zarr store, a NetCDF file or a vector file "
+                             "(GeoPackage, GeoJSON, Shapefile, FlatGeobuf, CSV with longitude/latitude columns)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per path")
 
 
