@@ -8,6 +8,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.labkit-installed
 COURSE_BUILD := build/course
 
+# Public datasets (labkit fetch, the course's "bring your own data") come from the project's local mirror where there
+# is one (development machines, CI: no internet), else from their origin. Set LABKIT_DATA_MIRROR to override.
+MIRROR := $(wildcard ../shared/data/mirror/github)
+ifneq ($(MIRROR),)
+export LABKIT_DATA_MIRROR ?= $(abspath $(MIRROR))
+endif
+
 .PHONY: all venv demo test unit notebooks nbtest nbtest-student student book bench clean
 
 all: test

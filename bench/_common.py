@@ -34,25 +34,25 @@ def cpu_name() -> str:
 # ----------------------------------------------------------------------------- cross-validation tables on real data
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared/data/mirror/github"
-"""The project's data mirror (the default of ``--base-url``)."""
+"""The project's data mirror (the default of ``--mirror``)."""
 
 DATASETS = {
     # name: (loader, group_by, what the folds keep apart)
-    "dl4sits-victoria": (lambda url: load_victoria("all", base_url=url), "group", "grouped by objectid"),
-    "insitu-rondonia": (lambda url: load_rondonia(base_url=url), None, "stratified, by sample"),
-    "tempcnn-formosat": (lambda url: load_formosat("all", base_url=url), "group", "grouped by polygon"),
+    "dl4sits-victoria": (lambda url: load_victoria("all", mirror=url), "group", "grouped by objectid"),
+    "insitu-rondonia": (lambda url: load_rondonia(mirror=url), None, "stratified, by sample"),
+    "tempcnn-formosat": (lambda url: load_formosat("all", mirror=url), "group", "grouped by polygon"),
 }
 """The public sample sets of the results tables, loaded through labkit.datasets.tables."""
 
 METRICS = (("overall_accuracy", "OA"), ("kappa", "kappa"), ("macro_f1", "macro F1"))
 
 
-def cross_validation_rows(base_url, models, folds: int, seed: int, datasets, params=None) -> list[dict]:
+def cross_validation_rows(mirror, models, folds: int, seed: int, datasets, params=None) -> list[dict]:
     """Cross-validate each model on each dataset; one row (a dict) per pair. ``params``: per-model hyperparameters."""
     rows = []
     for dataset in datasets:
         load, group_by, scheme = DATASETS[dataset]
-        samples = load(base_url)
+        samples = load(mirror)
         groups = int(samples["group"].to_series().nunique())
         for model in models:
             config = {"model": model, "params": dict((params or {}).get(model, {}))}

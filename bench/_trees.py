@@ -12,7 +12,7 @@ costs in accuracy (a helper of ``bench/predict.py``; ``make bench`` skips files 
   several sizes and depth caps (as iota2 caps depth), each cross-validated on 3 folds grouped by polygon
   (:func:`labkit.models.make_folds`): overall accuracy, inference throughput on one core, mean depth and leaves.
 
-Usage: ``python bench/_trees.py [--pixels 200000] [--seed 0] [--base-url URL] [--json OUT]``; about 5 minutes on 2
+Usage: ``python bench/_trees.py [--pixels 200000] [--seed 0] [--mirror URL] [--json OUT]``; about 5 minutes on 2
 cores (tl2cgen's compiler has a budget, ``--compile-budget``, 120 s by default).
 """
 
@@ -307,7 +307,7 @@ def _forest_folds(features, labels, folds, n_estimators, max_depth, seed, n_timi
     return oa, depth, leaves, rate
 
 
-def forest_cost_rows(seed: int = 0, base_url=None, *, folds: int = 3, n_timing: int = 50_000) -> list[dict]:
+def forest_cost_rows(seed: int = 0, mirror=None, *, folds: int = 3, n_timing: int = 50_000) -> list[dict]:
     """What capping a forest costs in accuracy and gains in speed, on the real sample sets.
 
     For each dataset of :data:`_common.DATASETS` and each ``(n_estimators, max_depth)`` of :data:`FOREST_SETTINGS`,
@@ -329,10 +329,10 @@ def forest_cost_rows(seed: int = 0, base_url=None, *, folds: int = 3, n_timing: 
     from labkit.datamodel import with_label_codes
     from labkit.models import SeriesFeatures, make_folds
 
-    base_url = base_url or os.environ.get("LABKIT_DATA_URL") or str(MIRROR)
+    mirror = mirror or os.environ.get("LABKIT_DATA_MIRROR") or str(MIRROR)
     rows = []
     for dataset, (load, group_by, scheme) in DATASETS.items():
-        samples = with_label_codes(load(base_url))
+        samples = with_label_codes(load(mirror))
         features = SeriesFeatures().fit_transform(samples["X"].values)
         labels = samples["label"].values
         splits = make_folds(samples, folds, group_by=group_by, random_state=seed)
@@ -369,8 +369,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pixels", type=int, default=200_000, help="pixels to predict (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data, the folds and the forests")
-    parser.add_argument("--base-url", default=None, help="where the sample sets are (default: $LABKIT_DATA_URL, "
-                                                         f"else {MIRROR})")
+    parser.add_argument("--mirror", default=None, help="where the sample sets are (default: $LABKIT_DATA_MIRROR, "
+                                                       f"else {MIRROR})")
     parser.add_argument("--compile-budget", type=float, default=120.0, metavar="SECONDS",
                         help="the longest tl2cgen may compile (default: %(default)s)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write both tables as JSON")
@@ -381,7 +381,7 @@ def main(argv=None) -> int:
     print(f"predict_proba of {args.pixels} pixels, one core (per GPU on CUDA), {N_FEATURES} features, "
           f"{N_CLASSES} classes:")
     print(as_text(inference, INFERENCE_COLUMNS))
-    cost = forest_cost_rows(args.seed, args.base_url)
+    cost = forest_cost_rows(args.seed, args.mirror)
     print("\nforest settings on the real sample sets (3 folds; OA mean and std over folds; speed on one core):")
     print(as_text(cost, COST_COLUMNS))
     total = time.perf_counter() - start

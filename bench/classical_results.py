@@ -12,7 +12,7 @@ with cross-validated Platt probabilities, or 200 rounds of LightGBM), seeded wit
 * **insitu-rondonia** (sits in-situ samples, Sentinel-2, Rondonia, Brazil; 36 ten-day composites x 11 bands and
   indices, 3 classes): stratified k-fold, each sample its own group (sits gives no polygon ids).
 
-Data come through the loaders of :mod:`labkit.datasets.tables`, from ``--base-url`` (default ``$LABKIT_DATA_URL``,
+Data come through the loaders of :mod:`labkit.datasets.tables`, from ``--mirror`` (default ``$LABKIT_DATA_MIRROR``,
 else the project's mirror ``../shared/data/mirror/github``), checked against pinned checksums.
 
 Usage: ``python bench/classical_results.py [--folds 5] [--seed 0] [--models rf svm lgbm] [--json OUT] [--markdown]``;
@@ -35,8 +35,8 @@ from _common import DATASETS, MIRROR, as_markdown, as_text, cross_validation_row
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", default=os.environ.get("LABKIT_DATA_URL") or str(MIRROR),
-                        help="where the dataset files are (a mirror folder or URL; default: $LABKIT_DATA_URL, else "
+    parser.add_argument("--mirror", default=os.environ.get("LABKIT_DATA_MIRROR") or str(MIRROR),
+                        help="where the dataset files are (a mirror folder or URL; default: $LABKIT_DATA_MIRROR, else "
                              "%(default)s)")
     parser.add_argument("--models", nargs="+", default=["rf", "svm", "lgbm"], help="models (default: rf svm lgbm)")
     parser.add_argument("--datasets", nargs="+", default=["dl4sits-victoria", "insitu-rondonia"],
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    rows = cross_validation_rows(args.base_url, args.models, args.folds, args.seed, args.datasets)
+    rows = cross_validation_rows(args.mirror, args.models, args.folds, args.seed, args.datasets)
     total = time.perf_counter() - start
     print(as_markdown(rows) if args.markdown else as_text(rows))
     print(f"\nmean ± std over {args.folds} folds, seed {args.seed}; {total:.0f} s in all on {os.cpu_count()} cores "

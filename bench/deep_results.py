@@ -61,8 +61,8 @@ def best_against_forest(rows) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", default=os.environ.get("LABKIT_DATA_URL") or str(MIRROR),
-                        help="where the dataset files are (a mirror folder or URL; default: $LABKIT_DATA_URL, else "
+    parser.add_argument("--mirror", default=os.environ.get("LABKIT_DATA_MIRROR") or str(MIRROR),
+                        help="where the dataset files are (a mirror folder or URL; default: $LABKIT_DATA_MIRROR, else "
                              "%(default)s)")
     parser.add_argument("--models", nargs="+", default=[*CLASSICAL, *DEEP])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
             parser.error(f"--network-params: {name!r} is not one of the networks {list(DEEP)}")
         params[name]["network_params"] = json.loads(text)
     start = time.perf_counter()
-    rows = cross_validation_rows(args.base_url, args.models, args.folds, args.seed, args.datasets, params)
+    rows = cross_validation_rows(args.mirror, args.models, args.folds, args.seed, args.datasets, params)
     total = time.perf_counter() - start
     print(as_markdown(rows) if args.markdown else as_text(rows))
     print()

@@ -562,7 +562,7 @@ def trees(args) -> tuple[list[dict], str | None]:
 
     calls = [("tree_inference_rows", inference)]
     if args.forest_cost:
-        calls.append(("forest_cost_rows", lambda: _trees.forest_cost_rows(seed=0, base_url=args.base_url)))
+        calls.append(("forest_cost_rows", lambda: _trees.forest_cost_rows(seed=0, mirror=args.mirror)))
     rows, problems = [], []
     for name, call in calls:
         try:
@@ -706,7 +706,7 @@ def main(argv=None) -> int:
                         help="seconds tl2cgen may compile in tree_inference_rows (default 20)")
     parser.add_argument("--forest-cost", action="store_true",
                         help="also run bench/_trees.py's forest_cost_rows (real sample sets, minutes)")
-    parser.add_argument("--base-url", default=None, help="base_url of bench/_trees.py's forest_cost_rows")
+    parser.add_argument("--mirror", default=None, help="mirror of bench/_trees.py's forest_cost_rows")
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="threads of both sides (default: all)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per timing, the fastest kept (default 2)")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"among {','.join(SECTIONS)}")

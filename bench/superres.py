@@ -22,8 +22,8 @@ PSNR and SSIM averaged over the test scenes.
 
 Target (issue 8, item 8): the network better than bicubic on every band (RMSE ratio < 1).
 
-Data come through :func:`labkit.datasets.superres_data.load_dsen2` and ``load_bigearthnet`` from ``--base-url``
-(default ``$LABKIT_DATA_URL``, else the project's mirror ``../shared/data/mirror/github``), checked against pinned
+Data come through :func:`labkit.datasets.superres_data.load_dsen2` and ``load_bigearthnet`` from ``--mirror``
+(default ``$LABKIT_DATA_MIRROR``, else the project's mirror ``../shared/data/mirror/github``), checked against pinned
 checksums. Usage: ``python bench/superres.py [--steps 600] [--seed 0] [--threads 2] [--no-reverse] [--ablation]
 [--json OUT]``; about two minutes on 2 idle cores (training takes most of it).
 """
@@ -94,8 +94,8 @@ def as_text(result: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", default=os.environ.get("LABKIT_DATA_URL") or str(MIRROR),
-                        help="where the dataset files are (a mirror folder or URL; default: $LABKIT_DATA_URL, else "
+    parser.add_argument("--mirror", default=os.environ.get("LABKIT_DATA_MIRROR") or str(MIRROR),
+                        help="where the dataset files are (a mirror folder or URL; default: $LABKIT_DATA_MIRROR, else "
                              "%(default)s)")
     parser.add_argument("--steps", type=int, default=600, help="training steps (default: 600)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the patches (default: 0)")
@@ -114,8 +114,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
-    dsen2 = [load_dsen2(name, args.base_url) for name in DSEN2_SCENES]
-    bigearthnet = load_bigearthnet(args.base_url)
+    dsen2 = [load_dsen2(name, args.mirror) for name in DSEN2_SCENES]
+    bigearthnet = load_bigearthnet(args.mirror)
     params = {"steps": args.steps, "random_state": args.seed}
     runs = [("dsen2 -> bigearthnet", dsen2, bigearthnet, {})]
     if args.ablation:

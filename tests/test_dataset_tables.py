@@ -28,7 +28,7 @@ def _counts(samples) -> dict[str, int]:
 
 def test_victoria_train_and_test(mirror, cache):
     for split, n_groups in (("train", 113), ("test", 107)):
-        samples = load_victoria(split, base_url=mirror, cache_dir=cache)
+        samples = load_victoria(split, mirror=mirror, cache_dir=cache)
         assert dm.validate(samples) == "samples"
         assert dict(samples.sizes) == {"sample": 400, "time": 73, "band": 10, "class": 8}
         assert samples.band.values.tolist() == ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
@@ -42,9 +42,9 @@ def test_victoria_train_and_test(mirror, cache):
 
 
 def test_victoria_all_merges_both_files_and_splits_without_leakage(mirror, cache, tmp_path):
-    train = load_victoria("train", base_url=mirror, cache_dir=cache)
-    test = load_victoria("test", base_url=mirror, cache_dir=cache)
-    both = load_victoria("all", base_url=mirror, cache_dir=cache)
+    train = load_victoria("train", mirror=mirror, cache_dir=cache)
+    test = load_victoria("test", mirror=mirror, cache_dir=cache)
+    both = load_victoria("all", mirror=mirror, cache_dir=cache)
     assert both.sizes["sample"] == 800 and both.sample.values.tolist() == list(range(800))
     shared = set(train.group.values.tolist()) & set(test.group.values.tolist())
     assert len(shared) == 38  # the published split leaks 38 polygons...
@@ -57,7 +57,7 @@ def test_victoria_all_merges_both_files_and_splits_without_leakage(mirror, cache
 
 
 def test_formosat(mirror, cache):
-    train = load_formosat(base_url=mirror, cache_dir=cache)
+    train = load_formosat(mirror=mirror, cache_dir=cache)
     assert dict(train.sizes) == {"sample": 260, "time": 149, "band": 3, "class": 13}
     assert train.band.values.tolist() == ["NIR", "R", "G"]
     assert set(_counts(train).values()) == {20}
@@ -66,13 +66,13 @@ def test_formosat(mirror, cache):
     assert 0 < float(train.X.min()) and float(train.X.max()) < 1
     water = train.X.values[train.label.values == 11]
     assert np.median(water[..., 0]) < np.median(train.X.values[..., 0])  # water is dark in the NIR
-    test = load_formosat("test", base_url=mirror, cache_dir=cache)
+    test = load_formosat("test", mirror=mirror, cache_dir=cache)
     assert not set(train.group.values.tolist()) & set(test.group.values.tolist())  # no polygon shared
-    assert load_formosat("all", base_url=mirror, cache_dir=cache).sizes["sample"] == 520
+    assert load_formosat("all", mirror=mirror, cache_dir=cache).sizes["sample"] == 520
 
 
 def test_rondonia(mirror, cache):
-    samples = load_rondonia(base_url=mirror, cache_dir=cache)
+    samples = load_rondonia(mirror=mirror, cache_dir=cache)
     assert dict(samples.sizes) == {"sample": 481, "time": 36, "band": 11}
     assert sorted(set(samples.label.values)) == ["Deforestation", "Forest", "NonForest"]  # names, as in sits
     assert samples.band.values.tolist() == ["B02", "B03", "B07", "B08", "B8A", "B11", "B12", "NDVI", "EVI", "NDMI",
@@ -83,13 +83,16 @@ def test_rondonia(mirror, cache):
     assert samples.attrs["dataset"] == "insitu-rondonia"
 
 
-def test_the_data_url_comes_from_the_environment(mirror, cache, monkeypatch):
-    monkeypatch.setenv("LABKIT_DATA_URL", str(mirror))
+def test_the_mirror_comes_from_the_environment(mirror, cache, monkeypatch):
+    monkeypatch.setenv("LABKIT_DATA_MIRROR", str(mirror))
     assert load_formosat("test", cache_dir=cache).sizes["sample"] == 260
 
 
 def test_bad_split_and_unreachable_source(mirror, tmp_path):
     with pytest.raises(ConfigError, match=r"load_victoria: split must be one of \('train', 'test', 'all'\); got 'val'"):
-        load_victoria("val", base_url=mirror, cache_dir=tmp_path)
+        load_victoria("val", mirror=mirror, cache_dir=tmp_path)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="is missing from the local mirror"):
-        load_formosat(base_url=tmp_path / "empty", cache_dir=tmp_path / "cache")
+        load_formosat(mirror=tmp_path / "empty", cache_dir=tmp_path / "cache")
+    with pytest.raises(DatasetError, match="is not a folder"):
+        load_formosat(mirror=tmp_path / "nowhere", cache_dir=tmp_path / "cache")

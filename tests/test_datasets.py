@@ -156,22 +156,27 @@ def test_every_dataset_path_is_registered():
 
 
 def test_unknown_dataset_is_refused_with_the_known_list(tmp_path):
-    with pytest.raises(DatasetError, match=r"Unknown dataset 'nope'; known: \['bigearthnet-s2', 'bigearthnet-s2-example', 'dl4sits-victoria'"):
+    with pytest.raises(DatasetError, match=r"Unknown dataset 'nope'\. Known datasets: bigearthnet-s2, "
+                                           r"bigearthnet-s2-example, dl4sits-victoria"):
         fetch("nope", cache_dir=tmp_path)
 
 
 def test_unknown_path_is_refused(tmp_path):
     with pytest.raises(DatasetError, match=r"'README.md' is not a registered file or folder of dataset "
                                            r"'eolearn-slovenia'"):
-        fetch("eolearn-slovenia", ("README.md",), base_url=str(tmp_path), cache_dir=tmp_path)
+        fetch("eolearn-slovenia", ("README.md",), mirror=tmp_path, cache_dir=tmp_path)
 
 
-def test_data_url_order(monkeypatch):
-    monkeypatch.setenv("LABKIT_DATA_URL", "/from/env/")
-    assert remote.data_url("/given/") == "/given"
-    assert remote.data_url() == "/from/env"
-    monkeypatch.delenv("LABKIT_DATA_URL")
-    assert remote.data_url() == remote.ORIGIN_URL
+def test_source_url_order(monkeypatch, tmp_path):
+    given, from_env = tmp_path / "given", tmp_path / "env"
+    given.mkdir(), from_env.mkdir()
+    monkeypatch.setenv("LABKIT_DATA_MIRROR", str(from_env))
+    assert remote.source_url(given) == given.as_uri()
+    assert remote.source_url() == from_env.as_uri()
+    monkeypatch.setenv("LABKIT_DATA_MIRROR", "https://example.org/mirror/")
+    assert remote.source_url() == "https://example.org/mirror"
+    monkeypatch.delenv("LABKIT_DATA_MIRROR")
+    assert remote.source_url() == remote.ORIGIN_URL
 
 
 @pytest.mark.mirror
@@ -189,7 +194,7 @@ def test_mirror_matches_the_registry(mirror):
 
 @pytest.mark.mirror
 def test_fetch_from_the_mirror_lands_checked_files(mirror, tmp_path):
-    root = fetch("eolearn-slovenia", base_url=str(mirror), cache_dir=tmp_path)
+    root = fetch("eolearn-slovenia", mirror=mirror, cache_dir=tmp_path)
     spec = DATASETS["eolearn-slovenia"]
     assert root == tmp_path / spec.root
     expected = {n: d for n, d in remote.registry().items() if n.startswith(spec.root + "/")}
@@ -202,24 +207,24 @@ def test_fetch_from_the_mirror_lands_checked_files(mirror, tmp_path):
 @pytest.mark.mirror
 def test_fetch_a_subset_with_a_file_url(mirror, tmp_path):
     root = fetch("s2-bolzano", ("LICENSE", "tests/data/stac/s2_l2a_test_item.json"),
-                 base_url=mirror.as_uri(), cache_dir=tmp_path)
+                 mirror=mirror.as_uri(), cache_dir=tmp_path)
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert files == ["LICENSE", "tests/data/stac/s2_l2a_test_item.json"]
 
 
 @pytest.mark.mirror
-def test_fetch_reads_the_base_url_from_the_environment(mirror, tmp_path, monkeypatch):
-    monkeypatch.setenv("LABKIT_DATA_URL", str(mirror))
+def test_fetch_reads_the_mirror_from_the_environment(mirror, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_DATA_MIRROR", str(mirror))
     root = fetch("eolearn-slovenia", ("LICENSE",), cache_dir=tmp_path)
     assert _sha256(root / "LICENSE") == remote.registry()[f"{DATASETS['eolearn-slovenia'].root}/LICENSE"]
 
 
 @pytest.mark.mirror
 def test_cached_files_are_used_without_the_source(mirror, tmp_path):
-    fetch("eolearn-slovenia", ("example_data/TestEOPatch/timestamps.json",), base_url=str(mirror), cache_dir=tmp_path)
+    fetch("eolearn-slovenia", ("example_data/TestEOPatch/timestamps.json",), mirror=mirror, cache_dir=tmp_path)
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
-    root = fetch("eolearn-slovenia", ("example_data/TestEOPatch/timestamps.json",), base_url=str(empty),
+    root = fetch("eolearn-slovenia", ("example_data/TestEOPatch/timestamps.json",), mirror=empty,
                  cache_dir=tmp_path)
     assert (root / "example_data/TestEOPatch/timestamps.json").is_file()
 
@@ -227,10 +232,10 @@ def test_cached_files_are_used_without_the_source(mirror, tmp_path):
 @pytest.mark.mirror
 def test_corrupted_cached_file_is_fetched_again(mirror, tmp_path):
     name = "example_data/TestEOPatch/timestamps.json"
-    root = fetch("eolearn-slovenia", (name,), base_url=str(mirror), cache_dir=tmp_path)
+    root = fetch("eolearn-slovenia", (name,), mirror=mirror, cache_dir=tmp_path)
     digest = _sha256(root / name)
     (root / name).write_text("[]")
-    fetch("eolearn-slovenia", (name,), base_url=str(mirror), cache_dir=tmp_path)
+    fetch("eolearn-slovenia", (name,), mirror=mirror, cache_dir=tmp_path)
     assert _sha256(root / name) == digest == remote.registry()[f"{DATASETS['eolearn-slovenia'].root}/{name}"]
 
 
@@ -242,8 +247,8 @@ def test_corrupted_source_file_raises(mirror, tmp_path):
                     "TestEOPatch/meta_info")
     with open(bad / spec.root / "example_data/TestEOPatch/meta_info/maxcc.json", "a") as f:
         f.write(" ")
-    with pytest.raises(DatasetError, match=r"TestEOPatch/meta_info/maxcc\.json: .*hash"):
-        fetch("eolearn-slovenia", ("example_data/TestEOPatch/meta_info",), base_url=str(bad),
+    with pytest.raises(DatasetError, match=r"TestEOPatch/meta_info/maxcc\.json: checksum mismatch"):
+        fetch("eolearn-slovenia", ("example_data/TestEOPatch/meta_info",), mirror=bad,
               cache_dir=tmp_path / "cache")
     assert not (tmp_path / "cache" / spec.root / "example_data/TestEOPatch/meta_info/maxcc.json").exists()
 
@@ -253,7 +258,7 @@ def test_file_missing_from_the_mirror_raises(mirror, tmp_path):
     partial = tmp_path / "partial-mirror"
     (partial / DATASETS["eolearn-slovenia"].root).mkdir(parents=True)
     with pytest.raises(DatasetError, match=r"LICENSE is missing from the local mirror"):
-        fetch("eolearn-slovenia", ("LICENSE",), base_url=str(partial), cache_dir=tmp_path / "cache")
+        fetch("eolearn-slovenia", ("LICENSE",), mirror=partial, cache_dir=tmp_path / "cache")
 
 
 # ------------------------------------------------------------------------------------ rebuilding embedded data
@@ -265,7 +270,7 @@ def _open(path):
 
 @pytest.mark.mirror
 def test_rebuilding_slovenia_reproduces_the_embedded_files(mirror, tmp_path):
-    ds, polygons = embedded.build_slovenia(fetch("eolearn-slovenia", base_url=str(mirror), cache_dir=tmp_path))
+    ds, polygons = embedded.build_slovenia(fetch("eolearn-slovenia", mirror=mirror, cache_dir=tmp_path))
     embedded.write_embedded(ds, tmp_path / "slovenia.nc")
     with _open(tmp_path / "slovenia.nc") as rebuilt, _open(embedded.DATA.joinpath("slovenia.nc")) as shipped:
         xr.testing.assert_identical(rebuilt, shipped)
@@ -278,7 +283,7 @@ def test_rebuilding_slovenia_reproduces_the_embedded_files(mirror, tmp_path):
 
 @pytest.mark.mirror
 def test_rebuilding_bolzano_reproduces_the_embedded_file(mirror, tmp_path):
-    ds = embedded.build_bolzano(fetch("s2-bolzano", base_url=str(mirror), cache_dir=tmp_path))
+    ds = embedded.build_bolzano(fetch("s2-bolzano", mirror=mirror, cache_dir=tmp_path))
     embedded.write_embedded(ds, tmp_path / "bolzano.nc", reflectance=True)
     with _open(tmp_path / "bolzano.nc") as rebuilt, _open(embedded.DATA.joinpath("bolzano.nc")) as shipped:
         xr.testing.assert_identical(rebuilt, shipped)

@@ -11,7 +11,7 @@ Both return :class:`Scene` objects: a dict of bands (float32 reflectance: digita
 their native resolution; DSen2's are top-of-atmosphere, BigEarthNet's surface reflectance), plus the scene's name,
 date, CRS and the transform of its 10 m grid. Every grid of a scene shares its upper-left corner: a 20 m pixel
 covers the 2 x 2 10 m pixels below and right of its corner. Files come through :func:`labkit.datasets.fetch`, from
-their origin or ``base_url`` / ``$LABKIT_DATA_URL`` (a mirror), checked against pinned checksums. The next stage is
+their origin or ``mirror`` / ``$LABKIT_DATA_MIRROR`` (a local copy), checked against pinned checksums. The next stage is
 :mod:`labkit.models.deep.superres` (training) and :mod:`labkit.superres` (applying it to a cube).
 
 Example
@@ -150,7 +150,7 @@ def read_dsen2_mat(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return bands
 
 
-def load_dsen2(name: str, base_url: str | os.PathLike | None = None, *,
+def load_dsen2(name: str, mirror: str | os.PathLike | None = None, *,
                cache_dir: str | os.PathLike | None = None) -> Scene:
     """One of DSen2's two Sentinel-2 L1C crops, every band at its native resolution.
 
@@ -159,8 +159,9 @@ def load_dsen2(name: str, base_url: str | os.PathLike | None = None, *,
     name : str
         ``"S2A_MSIL1C_20170527_T33UUB"`` (Germany: fields, a village) or ``"S2B_MSIL1C_20171022_T49JGM"``
         (Western Australia: a salt lake), or just the tile, ``"T33UUB"`` / ``"T49JGM"``.
-    base_url : str or path, optional
-        Where the files are (origin URL or local mirror); default ``$LABKIT_DATA_URL``, else the origin.
+    mirror : str or path, optional
+        A local mirror folder or URL of the files (see :func:`labkit.datasets.fetch`); default
+        ``$LABKIT_DATA_MIRROR``, else the origin.
     cache_dir : path, optional
         See :func:`labkit.datasets.fetch`.
 
@@ -185,8 +186,7 @@ def load_dsen2(name: str, base_url: str | os.PathLike | None = None, *,
     """
     full = _dsen2_name(name)
     path = f"data/{full}.mat"
-    root = fetch("dsen2-crops", (path,), base_url=None if base_url is None else os.fspath(base_url),
-                 cache_dir=cache_dir)
+    root = fetch("dsen2-crops", (path,), mirror=mirror, cache_dir=cache_dir)
     bands = read_dsen2_mat(root / path)
     return Scene(full, bands, _date_of(full), source=str(root / path), level="L1C")
 
@@ -260,7 +260,7 @@ def _tar_patches(path: Path) -> dict[str, dict[str, bytes]]:
     return patches
 
 
-def load_bigearthnet(base_url: str | os.PathLike | None = None, *,
+def load_bigearthnet(mirror: str | os.PathLike | None = None, *,
                      cache_dir: str | os.PathLike | None = None) -> list[Scene]:
     """The 14 distinct BigEarthNet Sentinel-2 L2A patches of ``kai-tub/bigearthnet_common``, sorted by name.
 
@@ -269,8 +269,9 @@ def load_bigearthnet(base_url: str | os.PathLike | None = None, *,
 
     Parameters
     ----------
-    base_url : str or path, optional
-        Where the files are (origin URL or local mirror); default ``$LABKIT_DATA_URL``, else the origin.
+    mirror : str or path, optional
+        A local mirror folder or URL of the files (see :func:`labkit.datasets.fetch`); default
+        ``$LABKIT_DATA_MIRROR``, else the origin.
     cache_dir : path, optional
         See :func:`labkit.datasets.fetch`.
 
@@ -292,11 +293,10 @@ def load_bigearthnet(base_url: str | os.PathLike | None = None, *,
     >>> len(patches), patches[0].bands["B02"].shape, patches[0].bands["B05"].shape  # doctest: +SKIP
     (14, (120, 120), (60, 60))
     """
-    url = None if base_url is None else os.fspath(base_url)
-    tiny = fetch("bigearthnet-s2", (_BEN_TINY,), base_url=url, cache_dir=cache_dir) / _BEN_TINY
+    tiny = fetch("bigearthnet-s2", (_BEN_TINY,), mirror=mirror, cache_dir=cache_dir) / _BEN_TINY
     scenes = {folder.name: _patch(folder.name, _files_of(folder), str(folder))
               for folder in sorted(tiny.iterdir()) if folder.is_dir()}
-    archive = fetch("bigearthnet-s2-example", (_BEN_TAR,), base_url=url, cache_dir=cache_dir) / _BEN_TAR
+    archive = fetch("bigearthnet-s2-example", (_BEN_TAR,), mirror=mirror, cache_dir=cache_dir) / _BEN_TAR
     for name, files in sorted(_tar_patches(archive).items()):
         if name not in scenes:
             scenes[name] = _patch(name, files, f"{archive}:{name}")

@@ -7,9 +7,11 @@
 * :func:`load_rondonia` — sits in-situ samples (Rondonia, Brazil): 481 Sentinel-2 samples, 3 classes, 36 dates x
   7 bands and 4 indices.
 
-The files come from their origin or a local mirror (``base_url``, or ``$LABKIT_DATA_URL``) and are checked against
-pinned checksums; they are GPL-licensed (see :data:`labkit.datasets.DATASETS`). The two CSV sets hold no dates:
-their ``time`` is the position ``0..n-1``. Comes before :mod:`labkit.samples` (splits) and :mod:`labkit.models`.
+The files come from their origin or a local mirror (``mirror``, or ``$LABKIT_DATA_MIRROR``) and are checked against
+pinned checksums; they are GPL-licensed (see :data:`labkit.datasets.DATASETS`). :func:`read_victoria`,
+:func:`read_formosat` and :func:`read_rondonia` read the same from files already fetched (:func:`fetch`'s folder).
+The two CSV sets hold no dates: their ``time`` is the position ``0..n-1``. Comes before :mod:`labkit.samples`
+(splits) and :mod:`labkit.models`.
 
 Example
 -------
@@ -21,6 +23,7 @@ Example
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,9 +78,27 @@ def _with_map_values(samples: xr.Dataset, values: np.ndarray) -> xr.Dataset:
     return samples
 
 
-def _url(base_url) -> str | None:
-    """A mirror may be given as a path."""
-    return None if base_url is None else os.fspath(base_url)
+@dataclass(frozen=True)
+class _CsvPair:
+    """A dataset of two CSV files (train, test) and a class map, and how to read them."""
+
+    who: str
+    dataset: str
+    files: dict[str, str]
+    layout: dict
+
+
+_VICTORIA = _CsvPair(
+    "victoria", "dl4sits-victoria", {"train": "train_dataset.csv", "test": "test_dataset.csv"},
+    {"label_column": "lc_id", "group_column": "objectid", "bands": VICTORIA_BANDS, "n_dates": 73,
+     "order": "date-major", "scale": 1e-4},
+)
+_FORMOSAT = _CsvPair(
+    "formosat", "tempcnn-formosat", {"train": "example/train_dataset.csv", "test": "example/test_dataset.csv"},
+    {"label_column": 0, "group_column": 1, "bands": FORMOSAT_BANDS, "n_dates": 149, "order": "date-major",
+     "scale": 1e-3, "header": False},
+)
+RONDONIA_FILE = "data/samples_S2_T20LKP_2018_2019.rda"
 
 
 def _check_split(who: str, split: str) -> None:
@@ -85,14 +106,18 @@ def _check_split(who: str, split: str) -> None:
         raise ConfigError(f"{who}: split must be one of {SPLITS}; got {split!r}.")
 
 
-def _load_csv_pair(who: str, dataset: str, files: dict[str, str], split: str, base_url, cache_dir, **layout):
+def _wanted(pair: _CsvPair, split: str, who: str) -> list[str]:
     _check_split(who, split)
-    wanted = list(files.values()) if split == "all" else [files[split]]
-    root = fetch(dataset, (*wanted, "map/class_map.txt"), base_url=_url(base_url), cache_dir=cache_dir)
+    return list(pair.files.values()) if split == "all" else [pair.files[split]]
+
+
+def _read_csv_pair(pair: _CsvPair, root, split: str, who: str) -> xr.Dataset:
+    wanted = _wanted(pair, split, who)
+    root = Path(root)
     class_map = read_class_map(root / "map/class_map.txt")
     parts = []
     for name in ("train", "test") if split == "all" else (split,):
-        part = read_csv_wide(root / files[name], **layout)
+        part = read_csv_wide(root / pair.files[name], **pair.layout)
         names, values = _names_by_position(class_map, part["label"].values)
         part = part.drop_vars(["class_name", "class"], errors="ignore")
         if split == "all":
@@ -104,12 +129,56 @@ def _load_csv_pair(who: str, dataset: str, files: dict[str, str], split: str, ba
     present = sorted(set(np.unique(samples["label"].values).tolist()))
     samples["class_name"] = xr.DataArray([names[c] for c in present], dims="class", coords={"class": present})
     samples = _with_map_values(samples, values)
-    samples.attrs = {"source": f"{dataset}: {', '.join(wanted)}", "dataset": dataset, "split": split}
+    samples.attrs = {"source": f"{pair.dataset}: {', '.join(wanted)}", "dataset": pair.dataset, "split": split}
+    return samples
+
+
+def _load_csv_pair(pair: _CsvPair, split: str, mirror, cache_dir) -> xr.Dataset:
+    who = f"load_{pair.who}"
+    root = fetch(pair.dataset, (*_wanted(pair, split, who), "map/class_map.txt"), mirror=mirror, cache_dir=cache_dir)
+    return _read_csv_pair(pair, root, split, who)
+
+
+def read_victoria(root: str | os.PathLike, split: str = "train") -> xr.Dataset:
+    """:func:`load_victoria` from the files already fetched: ``root`` is ``fetch("dl4sits-victoria")``.
+
+    Example
+    -------
+    >>> from labkit.datasets import fetch
+    >>> read_victoria(fetch("dl4sits-victoria"), "test").sizes["sample"]  # doctest: +SKIP
+    400
+    """
+    return _read_csv_pair(_VICTORIA, root, split, "read_victoria")
+
+
+def read_formosat(root: str | os.PathLike, split: str = "train") -> xr.Dataset:
+    """:func:`load_formosat` from the files already fetched: ``root`` is ``fetch("tempcnn-formosat")``.
+
+    Example
+    -------
+    >>> from labkit.datasets import fetch
+    >>> read_formosat(fetch("tempcnn-formosat"), "test").sizes["sample"]  # doctest: +SKIP
+    260
+    """
+    return _read_csv_pair(_FORMOSAT, root, split, "read_formosat")
+
+
+def read_rondonia(root: str | os.PathLike) -> xr.Dataset:
+    """:func:`load_rondonia` from the file already fetched: ``root`` is ``fetch("insitu-rondonia")``.
+
+    Example
+    -------
+    >>> from labkit.datasets import fetch
+    >>> read_rondonia(fetch("insitu-rondonia")).sizes["sample"]  # doctest: +SKIP
+    481
+    """
+    samples = read_sits_rda(Path(root) / RONDONIA_FILE, bands=RONDONIA_BANDS)
+    samples.attrs.update({"source": f"insitu-rondonia: {RONDONIA_FILE}", "dataset": "insitu-rondonia"})
     return samples
 
 
 def load_victoria(
-    split: str = "train", *, base_url: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+    split: str = "train", *, mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
 ) -> xr.Dataset:
     """The dl4sits Sentinel-2 samples of Victoria (Australia), as a sample set.
 
@@ -128,7 +197,7 @@ def load_victoria(
     Parameters
     ----------
     split : {"train", "test", "all"}, default "train"
-    base_url, cache_dir : where to fetch from and cache (see :func:`labkit.datasets.fetch`).
+    mirror, cache_dir : where to fetch from and cache (see :func:`labkit.datasets.fetch`).
 
     Example
     -------
@@ -136,15 +205,11 @@ def load_victoria(
     >>> victoria.sizes["sample"], int(np.unique(victoria.group).size)  # doctest: +SKIP
     (800, 182)
     """
-    return _load_csv_pair(
-        "load_victoria", "dl4sits-victoria", {"train": "train_dataset.csv", "test": "test_dataset.csv"}, split,
-        base_url, cache_dir, label_column="lc_id", group_column="objectid", bands=VICTORIA_BANDS, n_dates=73,
-        order="date-major", scale=1e-4,
-    )
+    return _load_csv_pair(_VICTORIA, split, mirror, cache_dir)
 
 
 def load_formosat(
-    split: str = "train", *, base_url: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+    split: str = "train", *, mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
 ) -> xr.Dataset:
     """The TempCNN Formosat-2 samples (south-west France), as a sample set.
 
@@ -159,23 +224,18 @@ def load_formosat(
     Parameters
     ----------
     split : {"train", "test", "all"}, default "train"
-    base_url, cache_dir : where to fetch from and cache (see :func:`labkit.datasets.fetch`).
+    mirror, cache_dir : where to fetch from and cache (see :func:`labkit.datasets.fetch`).
 
     Example
     -------
     >>> dict(load_formosat().sizes)  # doctest: +SKIP
     {'sample': 260, 'time': 149, 'band': 3, 'class': 13}
     """
-    return _load_csv_pair(
-        "load_formosat", "tempcnn-formosat",
-        {"train": "example/train_dataset.csv", "test": "example/test_dataset.csv"}, split, base_url, cache_dir,
-        label_column=0, group_column=1, bands=FORMOSAT_BANDS, n_dates=149, order="date-major", scale=1e-3,
-        header=False,
-    )
+    return _load_csv_pair(_FORMOSAT, split, mirror, cache_dir)
 
 
 def load_rondonia(
-    *, base_url: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+    *, mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
 ) -> xr.Dataset:
     """The sits in-situ Sentinel-2 samples of tile T20LKP (Rondonia, Brazil), as a sample set.
 
@@ -189,7 +249,7 @@ def load_rondonia(
 
     Parameters
     ----------
-    base_url, cache_dir : where to fetch from and cache (see :func:`labkit.datasets.fetch`).
+    mirror, cache_dir : where to fetch from and cache (see :func:`labkit.datasets.fetch`).
 
     Example
     -------
@@ -198,8 +258,4 @@ def load_rondonia(
     >>> class_names(rondonia)  # doctest: +SKIP
     {1: 'Deforestation', 2: 'Forest', 3: 'NonForest'}
     """
-    path = "data/samples_S2_T20LKP_2018_2019.rda"
-    root = fetch("insitu-rondonia", (path,), base_url=_url(base_url), cache_dir=cache_dir)
-    samples = read_sits_rda(Path(root) / path, bands=RONDONIA_BANDS)
-    samples.attrs.update({"source": f"insitu-rondonia: {path}", "dataset": "insitu-rondonia"})
-    return samples
+    return read_rondonia(fetch("insitu-rondonia", (RONDONIA_FILE,), mirror=mirror, cache_dir=cache_dir))
