@@ -21,16 +21,27 @@ This page is the one place where they are defined.
     regressors ``target`` (:func:`labkit.models.task_of`). Optional:
 
     * ``region (sample)``, ``x (sample)``, ``y (sample)`` (pixel centres in ``attrs["crs"]``);
+    * ``site (sample)`` integer: the place a sample was taken. Samples of one site (a field observed over several
+      seasons, possibly of a different class each season) must stay on one side of a split
+      (``labkit.samples.split_by_group(samples, group_by="site")``); unlike a ``group``, a site may hold several
+      classes;
     * ``class_name (class)``: a name for each integer class code (text labels are their own names);
-    * ``doy (sample, time)`` float32: when each observation was made, as its **day of year** ``1..366``, or,
-      when ``doy.attrs["reference"]`` holds a date ``"YYYY-MM-DD"``, as **days since that date** (see
-      :func:`observation_days` for which one labkit's readers choose);
-    * ``valid (sample, time)`` bool: True where the observation is valid (acquired and clear).
+    * ``doy (sample, time)`` float32: when each observation was made, as its **day of year** ``1..366``; or,
+      when ``doy.attrs["reference"]`` holds a date ``"YYYY-MM-DD"``, as **days since that date**; or, when it
+      is ``"start"`` (:data:`SERIES_START`), as **days since the first date of the sample's own series** (its
+      first position: samples observed over different seasons line up by their season's start, as sits counts
+      the dates of its attention networks; a model then counts a cube's dates from the cube's first date). See
+      :func:`observation_days` for which one labkit's readers choose;
+    * ``valid (sample, time)`` bool: True where the observation is valid (acquired and clear);
+    * ``date (sample, time)`` datetime64: each observation's date when ``time`` holds positions (``NaT`` past the
+      end of a shorter series); ``start (sample)``, ``end (sample)`` datetime64: the window of dates each sample
+      was observed over (a sits sample's ``start_date`` and ``end_date``).
 
     ``time`` holds dates, or plain positions ``0..n-1`` (samples observed on different dates: then ``doy`` says
-    when). Whatever the kind of label, :func:`label_codes` gives integer codes (text: ``1..n`` in sorted order of
-    the names) and :func:`class_names` their names: every stage that needs codes goes through them. Saved as
-    NetCDF with :func:`labkit.io.write_samples`.
+    when, and a series shorter than ``n`` is padded with ``NaN`` in ``X`` and ``valid`` False). Whatever the kind
+    of label, :func:`label_codes` gives integer codes (text: ``1..n`` in sorted order of the names) and
+    :func:`class_names` their names: every stage that needs codes goes through them. Saved as NetCDF with
+    :func:`labkit.io.write_samples`.
 **class map** and **probabilities**
     ``(y, x)`` integer class codes, and ``(class, y, x)`` floats in ``[0, 1]``, on the cube's grid.
 
@@ -263,6 +274,10 @@ def _day_span(dates: np.ndarray) -> np.timedelta64:
     return np.timedelta64(int(spans.max()) if spans.size else 0, "D")
 
 
+SERIES_START = "start"
+"""``doy.attrs["reference"]`` of days counted since the first date of each sample's own series."""
+
+
 def observation_days(dates, *, reference=None) -> tuple[np.ndarray, str | None]:
     """The ``doy`` of observations made on ``dates``: day of year, or days since a reference date; and the reference.
 
@@ -280,8 +295,10 @@ def observation_days(dates, *, reference=None) -> tuple[np.ndarray, str | None]:
     ----------
     dates : array of dates, ``(time,)`` or ``(sample, time)``
         Anything :func:`numpy.asarray` makes ``datetime64`` of (NaT gives NaN).
-    reference : date, optional
-        Count days since this date (``"2020-01-01"``) instead.
+    reference : date or "start", optional
+        Count days since this date (``"2020-01-01"``) instead; ``"start"`` (:data:`SERIES_START`): since the first
+        date of each series (each row of ``dates``; its earliest date, NaT ignored), so that every series starts
+        at day 0 (samples observed over windows of their own, :func:`labkit.samples.extract_samples`).
 
     Returns
     -------
@@ -295,13 +312,21 @@ def observation_days(dates, *, reference=None) -> tuple[np.ndarray, str | None]:
     (array([365.,   1.,  61.], dtype=float32), None)
     >>> observation_days(np.array(["2019-01-01", "2020-01-01"], "datetime64[D]"))
     (array([  0., 365.], dtype=float32), '2019-01-01')
+    >>> seasons = np.array([["2019-09-14", "2019-10-16"], ["2020-09-30", "NaT"]], "datetime64[D]")
+    >>> observation_days(seasons, reference="start")
+    (array([[ 0., 32.],
+           [ 0., nan]], dtype=float32), 'start')
     """
     dates = np.asarray(dates)
     if not np.issubdtype(dates.dtype, np.datetime64):
         dates = pd.to_datetime(dates.ravel()).to_numpy().reshape(dates.shape)
     days = dates.astype("datetime64[D]")
     missing = np.isnat(days)
-    if reference is None and _day_span(days) < np.timedelta64(365, "D"):
+    if reference == SERIES_START:
+        counted = np.atleast_2d(days).astype(np.int64)
+        first = np.ma.masked_array(counted, mask=np.atleast_2d(missing)).min(axis=1).filled(0)
+        counted = (counted - first[:, None]).reshape(days.shape)
+    elif reference is None and _day_span(days) < np.timedelta64(365, "D"):
         years = days.astype("datetime64[Y]").astype("datetime64[D]")
         counted, reference = (days - years).astype(np.int64) + 1, None
     else:
@@ -357,6 +382,7 @@ def make_samples(
     region=None,
     x=None,
     y=None,
+    site=None,
     crs=None,
     class_names: dict[int, str] | None = None,
     doy=None,
@@ -380,12 +406,15 @@ def make_samples(
         None numbers the time steps ``0..n-1``.
     bands : band names.
     region, x, y : optional arrays (sample,)
+    site : optional array (sample,) of integers
+        The place each sample was taken (samples of one site stay on one side of a split, whatever their class).
     crs : CRS of ``x``/``y``, stored as WKT in ``attrs["crs"]``.
     class_names : optional mapping class code -> name (integer labels only: text labels are their own names).
     doy : array (sample, time), or (time,) for every sample, optional
         Day of year of each observation, or days since ``doy_reference``; stored as float32.
-    doy_reference : date, optional
-        The date ``doy`` counts from (stored as ``doy.attrs["reference"] = "YYYY-MM-DD"``); None: days of year.
+    doy_reference : date or "start", optional
+        The date ``doy`` counts from (stored as ``doy.attrs["reference"] = "YYYY-MM-DD"``), or ``"start"``: days
+        since the first date of each sample's own series; None: days of year.
     valid : bool array (sample, time), or (time,), optional
         True where the observation is valid.
 
@@ -429,7 +458,7 @@ def make_samples(
         coords={"time": time, "band": [str(b) for b in bands], "sample": np.arange(n_sample)},
         attrs=dict(attrs or {}),
     )
-    for key, value in (("region", region), ("x", x), ("y", y)):
+    for key, value in (("region", region), ("x", x), ("y", y), ("site", site)):
         if value is not None:
             ds[key] = ("sample", np.asarray(value))
     if doy is not None:
@@ -437,7 +466,8 @@ def make_samples(
     if doy_reference is not None:
         if doy is None:
             raise DataModelError("make_samples: doy_reference is the date doy counts from; give doy too.")
-        ds["doy"].attrs["reference"] = str(params.dates([doy_reference], "doy_reference", "make_samples")[0].date())
+        ds["doy"].attrs["reference"] = (SERIES_START if doy_reference == SERIES_START else
+                                        str(params.dates([doy_reference], "doy_reference", "make_samples")[0].date()))
     if valid is not None:
         ds["valid"] = (("sample", "time"), _per_sample(valid, "valid", n_sample, n_time, np.bool_))
     if crs is not None:
@@ -589,6 +619,10 @@ def checked_mask(mask: xr.DataArray, who: str, label: str = "the mask", *, coord
     return mask
 
 
+_AS_CUBE = ("labkit.as_cube(obj) makes a cube of other layouts: a Dataset of bands (odc-stac, openEO), other dim "
+            "names and orders (t, bands, lat, lon...), a single band or date.")
+
+
 def _fail(what: str, problem: str, fix: str = "") -> None:
     raise DataModelError(f"{what}: {problem}" + (f" {fix}" if fix else ""))
 
@@ -716,9 +750,11 @@ def validate(obj, kind: str | None = None, *, check_values: bool | None = None) 
     if not isinstance(obj, xr.DataArray):
         _fail(what, f"expected an xarray.DataArray; got {type(obj).__name__}.",
               "Functions such as fill_gaps return a pair: unpack it first (filled, flags = fill_gaps(...))."
-              if isinstance(obj, tuple) else "")
+              if isinstance(obj, tuple) else _AS_CUBE if kind == "cube" and isinstance(obj, xr.Dataset) else "")
     values_too = _is_numpy(obj) if check_values is None else check_values
     if kind == "cube":
+        if obj.dims != CUBE_DIMS and set(obj.dims) != set(CUBE_DIMS):
+            _fail(what, f"dims must be {CUBE_DIMS}; got {obj.dims}.", _AS_CUBE)
         _check_dims(obj, CUBE_DIMS, what)
         _check_time(obj, what)
         _check_bands(obj, what)
@@ -760,7 +796,9 @@ def _validate_samples(ds, check_values: bool | None) -> None:
                     "number per sample, for regression).", "Build sample sets with labkit.datamodel.make_samples.")
     _require(ds, "group", ("sample",), what)
     for var, dims in (("label", ("sample",)), ("target", ("sample",)), ("region", ("sample",)), ("x", ("sample",)),
-                      ("y", ("sample",)), ("doy", ("sample", "time")), ("valid", ("sample", "time"))):
+                      ("y", ("sample",)), ("doy", ("sample", "time")), ("valid", ("sample", "time")),
+                      ("site", ("sample",)), ("start", ("sample",)), ("end", ("sample",)),
+                      ("date", ("sample", "time"))):
         if var in ds and ds[var].dims != dims:
             kind = "variable" if var in ("label", "target") else "optional variable"
             _fail(what, f"{kind} '{var}' must have dims {dims}; got {ds[var].dims}.")
@@ -785,6 +823,24 @@ def _validate_samples(ds, check_values: bool | None) -> None:
                                              "samples.assign(X=samples.X.fillna(0)).)")
     if "doy" in ds:
         _check_doy(ds, what, values)
+    _check_site_and_window(ds, what, values)
+
+
+def _check_site_and_window(ds: xr.Dataset, what: str, values: bool) -> None:
+    """``site``: integers; ``start``, ``end`` and ``date``: dates, each window's end not before its
+    start."""
+    if "site" in ds:
+        if not np.issubdtype(ds["site"].dtype, np.integer):
+            _fail(what, f"'site' must hold integers (an id per place); got dtype {ds['site'].dtype}.",
+                  "Number the places, e.g. samples['site'] = ('sample', pandas.factorize(places)[0]).")
+    for var in ("start", "end", "date"):
+        if var in ds and not np.issubdtype(ds[var].dtype, np.datetime64):
+            _fail(what, f"'{var}' must hold dates (datetime64); got dtype {ds[var].dtype}.",
+                  f"Convert with samples['{var}'] = samples['{var}'].copy(data=pandas.to_datetime(...)).")
+    if values and "start" in ds and "end" in ds:
+        before = np.flatnonzero(ds["end"].values < ds["start"].values)
+        if before.size:
+            _fail(what, f"'end' is before 'start' for {before.size} samples (e.g. samples {before[:5].tolist()}).")
 
 
 def _require(ds: xr.Dataset, var: str, dims: tuple[str, ...], what: str) -> None:
@@ -872,9 +928,10 @@ def _check_doy(ds: xr.Dataset, what: str, values: bool) -> None:
     if doy.dtype.kind != "f":
         _fail(what, f"'doy' must hold floats (days); got dtype {doy.dtype}.", "Use samples['doy'].astype('float32').")
     reference = doy.attrs.get("reference")
-    if reference is not None and not _is_iso_date(reference):
-        _fail(what, f"'doy' attribute 'reference' must be a date 'YYYY-MM-DD' (doy counts days since it); got "
-                    f"{reference!r}.", "Remove it when doy holds days of year.")
+    if reference is not None and reference != SERIES_START and not _is_iso_date(reference):
+        _fail(what, f"'doy' attribute 'reference' must be a date 'YYYY-MM-DD' (doy counts days since it) or "
+                    f"'{SERIES_START}' (days since each series' first date); got {reference!r}.",
+              "Remove it when doy holds days of year.")
     if not values:
         return
     days = np.asarray(doy.values)
@@ -886,6 +943,11 @@ def _check_doy(ds: xr.Dataset, what: str, values: bool) -> None:
                "Give every observation its day, or add 'valid' (False where there is no observation).")
         _fail(what, f"'doy' is not finite (NaN or ±inf) for {int(bad.sum())} {which} (e.g. (sample, time) "
                     f"{_observations(bad)}).", fix)
+    before = counted & (days < 0)
+    if reference == SERIES_START and before.any():
+        _fail(what, f"'doy' counts days since each series' first date (reference '{SERIES_START}') but holds "
+                    f"negative days (e.g. (sample, time) {_observations(before)}).",
+              "Count them with labkit.datamodel.observation_days(dates, reference='start').")
     outside = counted & ((days < 1) | (days >= 367))
     if reference is None and outside.any():
         found = days[counted]

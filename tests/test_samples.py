@@ -103,6 +103,16 @@ def test_each_group_is_one_polygon_with_its_class(cube):
     assert pd.Series(samples.group.values).value_counts()[101] == 16  # 4 x 4 pixels, by construction
 
 
+def test_each_polygon_is_a_site_and_a_point_inside_one_joins_it(cube):
+    polygons = _polygons()
+    inside = gpd.GeoDataFrame({"polygon_id": [900], "class_id": [3]}, geometry=[Point(X0 + 25, Y0 - 25)],
+                               crs="EPSG:32631")  # a point on a pixel of polygon 101
+    samples = extract_samples(cube, pd.concat([polygons, inside], ignore_index=True))
+    site_of = pd.DataFrame({"group": samples.group.values, "site": samples.site.values}).drop_duplicates()
+    assert site_of.group.is_unique and site_of.site.tolist() == [0, 1, 2, 3, 4, 0]  # 101 and 900: one place
+    assert site_of.group.tolist() == [101, 102, 201, 202, 301, 900]
+
+
 def test_samples_carry_the_cube_crs(cube):
     from pyproj import CRS
 

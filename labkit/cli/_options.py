@@ -113,6 +113,33 @@ probability = fraction(0.0, 1.0)
 """A number from 0 to 1, bounds included (a share, a probability)."""
 
 
+def number_above(lo: float | None = None) -> Callable[[str], float]:
+    """A converter to a finite number, strictly above ``lo`` when it is given (coordinates, resolutions).
+
+    Example
+    -------
+    >>> number_above(0)("10"), number_above()("-5.5")
+    (10.0, -5.5)
+    >>> number_above(0)("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a number > 0, got '0'
+    """
+    expected = "a finite number" if lo is None else f"a number > {lo:g}"
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not math.isfinite(value) or (lo is not None and value <= lo):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    convert.__name__ = expected
+    return convert
+
+
 def model_params(text: str | None) -> dict:
     """The ``--params`` option: a model's hyperparameters as a JSON object (``{}`` when not given).
 

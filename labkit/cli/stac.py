@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._options import fraction, positive_int
+from ._options import fraction, number_above, positive_int
 
 HELP = ("Search a STAC API (earth-search, planetary-computer or a URL) for Sentinel-2 L2A items and load them as a "
         "cube of reflectance and its SCL validity mask in a Zarr store.")
@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("catalog", metavar="CATALOG",
                         help="earth-search, planetary-computer, or the URL of a STAC API")
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"),
+    where.add_argument("--bbox", type=number_above(), nargs=4, metavar=("W", "S", "E", "N"),
                        help="the area: west, south, east, north in degrees")
     where.add_argument("--area", type=Path, metavar="FILE",
                        help="the area: the bounds of a vector file's features (any CRS)")
@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="only list the items found (id, date, cloud cover)")
     parser.add_argument("--bands", nargs="+", default=["B02", "B03", "B04", "B08"], metavar="BAND",
                         help="Sentinel-2 names (B8A, B11) or common names (nir08, swir16); default: B02 B03 B04 B08")
-    parser.add_argument("--resolution", type=float, default=10.0,
+    parser.add_argument("--resolution", type=number_above(0), default=10.0,
                         metavar="SIZE", help="pixel size in units of the CRS (default: 10)")
     parser.add_argument("--crs", default=None, metavar="CRS",
                         help="the cube's CRS, e.g. EPSG:32632 (default: the items' own)")

@@ -106,17 +106,19 @@ class _DeepEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _validation_rows(self, y, group, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Training and validation rows: ``validation_fraction`` of the polygons of each class held out."""
+        """Training and validation rows: ``validation_fraction`` of the polygons of each class held out (of the
+        groups, stratified as well as they allow, where a group holds several classes: a site of several seasons)."""
         rows = np.arange(n)
         if not self.validation_fraction:
             return rows, rows[:0]
-        from ...samples import PolygonSplit
+        from ...samples import PolygonSplit, SiteSplit
 
         groups = np.arange(n) if group is None else np.asarray(group)
         strata = np.asarray(y) if self._task == "classification" else np.zeros(n, int)
+        one_class = len(set(zip(groups.tolist(), strata.tolist()))) == len(set(groups.tolist()))
         try:
-            train, validation = next(PolygonSplit(train_size=1 - self.validation_fraction,
-                                                  random_state=seed).split(rows, strata, groups))
+            train, validation = next((PolygonSplit if one_class else SiteSplit)(
+                train_size=1 - self.validation_fraction, random_state=seed).split(rows, strata, groups))
         except ConfigError as error:
             warnings.warn(f"{type(self).__name__}: no validation set ({error}); training for all {self.epochs} "
                           "epochs without early stopping.", stacklevel=4)
