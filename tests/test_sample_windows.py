@@ -398,3 +398,17 @@ def test_rows_sharing_an_id_over_seasons_are_one_site_and_a_deep_model_still_hol
     assert not set(train.group.values.tolist()) & set(validation.group.values.tolist())
     model = fit_model(make_model("tempcnn", epochs=2, validation_fraction=0.25, random_state=0, progress=False), s)
     assert len(model.history_) == 2 and "val_loss" in model.history_[0]  # a validation set of whole sites
+
+
+def test_a_model_s_own_held_out_split_gets_the_sites_as_groups():
+    """fit_model routes ``site`` (not only the polygon) to a model's ``group``: the deep models' early-stopping split
+    then keeps every season of one place on one side."""
+    from labkit.models.training import _sample_kwargs
+
+    class Grouped:
+        def fit(self, X, y, *, group=None):
+            return self
+
+    s = dm.make_samples(np.zeros((4, 2, 1)), [1, 2, 1, 2], [10, 11, 12, 13], bands=["NDVI"], site=[0, 0, 1, 1])
+    assert _sample_kwargs(Grouped(), "fit", s)["group"].tolist() == [0, 0, 1, 1]
+    assert _sample_kwargs(Grouped(), "fit", s.drop_vars("site"))["group"].tolist() == [10, 11, 12, 13]

@@ -160,9 +160,10 @@ def _sample_kwargs(model, method: str, samples: xr.Dataset, rows: np.ndarray | N
     """The sample set's optional variables that ``model.method`` takes (:func:`accepted_variables`), for ``rows``
     (default all), named as ``model.method`` wants them (``stepname__doy`` for a pipeline's ``fit``).
 
-    The one routing of ``group``, ``doy``, ``valid`` and ``region`` to models, used by :func:`fit_model`,
-    :func:`~labkit.models.cross_validate` and :func:`~labkit.models.search_hyperparameters`. A variable the sample
-    set lacks is not passed (the model's default applies).
+    The one routing of ``group`` (the samples' ``site`` where the set has one), ``doy``, ``valid`` and ``region`` to
+    models, used by :func:`fit_model`, :func:`~labkit.models.cross_validate` and
+    :func:`~labkit.models.search_hyperparameters`. A variable the sample set lacks is not passed (the model's
+    default applies).
 
     Example
     -------
@@ -174,8 +175,12 @@ def _sample_kwargs(model, method: str, samples: xr.Dataset, rows: np.ndarray | N
     {'doy': [[10.0, 20.0]]}
     """
     _, prefix = _final_step(model, method)
+    # A model's own held-out split (the deep models' early stopping) keeps whole sites, not only whole polygons, so
+    # that seasons of one place never sit on both sides: ``site`` goes as ``group`` where the set has it.
+    source = {"group": "site"} if "site" in samples else {}
     taken = [v for v in accepted_variables(model, method) if v in samples]
-    return {prefix + v: (samples[v].values if rows is None else samples[v].values[rows]) for v in taken}
+    values = {v: samples[source.get(v, v)].values for v in taken}
+    return {prefix + v: (column if rows is None else column[rows]) for v, column in values.items()}
 
 
 def _check_regions(model, samples: xr.Dataset, who: str) -> None:
