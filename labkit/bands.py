@@ -62,6 +62,9 @@ COMMON_NAMES = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rede
                 "cirrus", "swir1", "swir2", "pan", "lwir1", "lwir2")
 """Every common name, in order of wavelength."""
 
+SENTINEL2_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+"""Sentinel-2's ten land bands at 10 m and 20 m, in labkit's order: what a land-cover chain reads (iota2's default)."""
+
 SYNONYMS = {"swir16": "swir1", "swir22": "swir2", "nir09": "watervapour", "lwir11": "lwir1", "lwir12": "lwir2",
             "mir": "swir2", "rededge071": "rededge1", "rededge075": "rededge2", "rededge078": "rededge3"}
 """Other spellings of common names (STAC's ``eo:common_name`` values; MODIS's "MIR" band is at 2.1 µm)."""

@@ -51,6 +51,7 @@ import numpy as np
 import xarray as xr
 
 from . import params
+from .bands import SENTINEL2_BANDS
 from .datamodel import checked_mask, make_samples, validate
 from .errors import BandError, ConfigError, DataModelError
 
@@ -68,7 +69,7 @@ S2A_BANDS: dict[str, tuple[float, float]] = {
 
 B10 (cirrus, 1373.5 nm) is left out: it sees the atmosphere, and L2A products do not carry it."""
 
-DEFAULT_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+DEFAULT_BANDS = SENTINEL2_BANDS
 """The 10 m and 20 m bands of a Sentinel-2 L2A product (the processor's 20 m network reads all but B02 and B08)."""
 
 

@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..bands import SENTINEL2_BANDS
 from ..datamodel import Validity, make_cube, make_mask
 from .._hashing import GOLDEN, mix64
 from ..errors import ConfigError
@@ -79,7 +80,7 @@ if TYPE_CHECKING:
 __all__ = ["CLASS_NAMES", "S2_BANDS", "SyntheticScene", "make_synthetic_scene", "vegetation_fraction"]
 
 #: Sentinel-2 L2A bands a synthetic cube can hold (10 m and 20 m bands, all on one grid), in the default order.
-S2_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+S2_BANDS = SENTINEL2_BANDS
 
 # Endmember spectra, surface reflectance for each band of S2_BANDS.
 _VEGETATION = np.array([0.030, 0.070, 0.030, 0.100, 0.300, 0.380, 0.420, 0.440, 0.200, 0.100], np.float32)

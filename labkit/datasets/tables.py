@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..bands import SENTINEL2_BANDS
 from ..errors import ConfigError
 from ..sample_tables import read_csv_wide, read_sits_rda
 from .remote import fetch
 
 SPLITS = ("train", "test", "all")
-VICTORIA_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+VICTORIA_BANDS = SENTINEL2_BANDS
 FORMOSAT_BANDS = ("NIR", "R", "G")
 RONDONIA_BANDS = ("B02", "B03", "B07", "B08", "B8A", "B11", "B12", "NDVI", "EVI", "NDMI", "SAVI")
 

@@ -50,9 +50,8 @@ import pandas as pd
 import xarray as xr
 from rasterio.enums import Resampling
 
-from ..bands import SENSORS, sentinel2_name
+from ..bands import SENSORS, SENTINEL2_BANDS, sentinel2_name
 from ..datamodel import MASK_DIMS
-from ..datasets.synthetic import S2_BANDS
 from ..errors import BandError, ConfigError, GridMismatchError, ReadError
 from ..inputs import GuardedSource
 from ..io import (
@@ -75,7 +74,7 @@ from ..masks import mask_from_maja, mask_from_scl
 
 __all__ = ["DEFAULT_BANDS", "SAFE_RESOLUTIONS", "THEIA_RESOLUTIONS", "read_safe", "read_theia"]
 
-DEFAULT_BANDS = S2_BANDS
+DEFAULT_BANDS = SENTINEL2_BANDS
 """The ten bands both readers read by default: Sentinel-2's 10 m and 20 m bands, B02 ... B12 (as iota2 does)."""
 
 THEIA_RESOLUTIONS = {10: 1, 20: 2}
