@@ -23,13 +23,16 @@
 # 2. select data by date, by band and by pixel, by label (`.sel`) and by position (`.isel`);
 # 3. read the validity mask and compute how much of the data is usable, per date and per pixel;
 # 4. plot an NDVI image with a colour bar, and the NDVI time series of one pixel with its cloudy dates;
-# 5. overlay the reference polygons that will later train and validate a classifier.
+# 5. overlay the reference polygons that will later train and validate a classifier;
+# 6. bring your own data in: fetch a public dataset by name, open a Zarr store written by another tool, read a
+#    series of image files with their dates, derive a validity mask, read field points, and know how to load your
+#    own area from a STAC catalogue.
 #
 # **Prerequisites**: Python and a little numpy (arrays, boolean masks). No remote sensing background is needed.
 #
-# **Time**: about 45 minutes.
+# **Time**: about 60 minutes (15 of them for section 8, *Bring your own data*).
 #
-# **Exercises**: three, marked *Exercise*. Write your code in the cell below each statement, in place of the
+# **Exercises**: four, marked *Exercise*. Write your code in the cell below each statement, in place of the
 # `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook
 # goes on with the right value either way.
 
@@ -355,7 +358,231 @@ plt.show()
 # shrubland and grassland, 4 cultivated fields): keep it in mind when we sample pixels from them to train a
 # classifier, and split training and validation data *by polygon*, so that neighbouring pixels of one parcel do
 # not end up on both sides.
+
+# %% [markdown]
+# ## 8. Bring your own data
 #
+# The Slovenian patch ships with labkit. Your own data will come in other shapes: files of a public dataset, a
+# Zarr store written by another tool (openEO, odc-stac), one image file per date, field points from a survey, or
+# scenes of your own area from a catalogue. labkit reads each of them into the same two objects, a cube and a
+# validity mask, so that everything in this course applies to them unchanged. This section tries each way in on
+# two small public datasets (under 1 MB together).
+#
+# ### Public datasets by name
+#
+# `labkit.datasets.list_datasets()` lists the public datasets labkit knows by name (on the command line:
+# `labkit fetch --list`): where each comes from, its licence, its size, and what it gives.
+
+# %%
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import xarray as xr
+
+import labkit
+from labkit.bands import to_common_names
+from labkit.datasets import fetch, fetch_dataset, list_datasets
+from labkit.datasets.remote import source_url
+from labkit.io import describe, read_dates, read_zarr
+from labkit.masks import mask_from_nodata, mask_from_scl
+from labkit.samples import extract_samples
+
+datasets = list_datasets()
+datasets.assign(size=(datasets["size"] / 2**20).map("{:.1f} MB".format))
+
+# %% [markdown]
+# Every file of these datasets is a file of a public GitHub repository at a pinned commit, checked against its
+# SHA-256 when it arrives; a file that does not match is refused, never used. Files are downloaded once, then kept
+# in a cache folder. Where there is no internet (a training room, a cluster node), a **mirror**, a folder holding
+# copies of the files, replaces the download: set the environment variable `LABKIT_DATA_MIRROR` to it (this
+# course's own build does).
+#
+# `fetch_dataset(NAME, DEST)` (`labkit fetch NAME --dest DEST`) fetches a dataset and writes it in labkit's formats
+# into `DEST/NAME/`, with its licence and a README that says where it comes from. Here, the top-left 10 × 10 pixels
+# of a Sentinel-2 cube near Bolzano, with its clouds:
+
+# %%
+workdir = Path(tempfile.mkdtemp(prefix="labkit-own-data-"))  # use a folder of your own, e.g. "labkit-data"
+print("files come from", source_url())
+files = fetch_dataset("s2-bolzano-tiny", workdir)
+print(files["README.txt"].read_text())
+tiny, tiny_mask = read_zarr(files["cube.zarr"], with_mask=True)
+print(dict(tiny.sizes), "mask:", dict(tiny_mask.sizes))
+
+# %% [markdown]
+# ### A Zarr store written by another tool
+#
+# That cube was converted from a Zarr store written by openEO. Other tools lay their stores out their own way:
+# here, one variable per band, a time dim called `t`, digital numbers (reflectance × 10 000) and the scene
+# classification layer `SCL`. `fetch(NAME)` gets a dataset's files as they are, and `describe` (the command
+# `labkit info PATH`) says what a file or store holds, and how labkit reads it:
+
+# %%
+root = fetch("s2-bolzano-tiny")  # the folder of the origin's files, in the cache
+store = root / "tests/data/s2_l2a_zarr_sample.zarr"
+for key, value in describe(store).items():
+    print(f"{key:>17}: {value}")
+xr.open_zarr(store)
+
+# %% [markdown]
+# `labkit.as_cube` turns such an xarray object into a labkit cube: it renames and orders the dims, stacks the
+# bands, finds the CRS, applies the scale. `read_zarr` does it for a store in another layout:
+
+# %%
+bands = ["B02", "B03", "B04", "B08"]
+s2 = read_zarr(store, bands=bands, scale=1e-4)  # the same as labkit.as_cube(xr.open_zarr(store), bands=..., scale=...)
+print("a labkit", validate(s2), dict(s2.sizes), str(s2.rio.crs))
+print("the same values as fetch_dataset's cube:", bool(s2.identical(tiny)))
+
+# %% [markdown]
+# The product's own quality layer gives the validity mask: for Sentinel-2 L2A, the scene classification (SCL),
+# whose clouds, shadows and cirrus are invalid (notebook 01 looks at it closely):
+
+# %%
+scl = labkit.as_cube(xr.open_zarr(store), bands=["SCL"]).isel(band=0, drop=True)
+s2_mask = mask_from_scl(scl)
+print("fraction of valid pixels per date:", (s2_mask == 0).mean(dim=("y", "x")).values.round(2))
+
+# %% [markdown]
+# Bands have each sensor's names (`B04` here, `SR_B4` on Landsat 8, `sur_refl_b01` on MODIS), and also a
+# **common name** shared by every sensor: `red`, `nir`... With common names, the same formula works on any sensor:
+
+# %%
+common = to_common_names(s2)
+print(s2.band.values, "->", common.band.values)
+red, nir = common.sel(band="red"), common.sel(band="nir")
+s2_ndvi = (nir - red) / (nir + red)
+print("mean NDVI on the valid observations:", round(float(s2_ndvi.where(s2_mask == 0).mean()), 2))
+
+# %% [markdown]
+# ### Image files: one raster per date
+#
+# Many series come as one image file per date, the date in the file's name. The R package sits ships one: 12
+# MODIS MOD13Q1 NDVI composites of 16 days at Sinop (Brazil), 231.7 m pixels in MODIS's sinusoidal projection,
+# stored as integers × 10 000 in JPEG 2000 files. `fetch` can take part of a dataset: here the images and a table
+# of field points.
+
+# %%
+sinop = fetch("sits-sinop", ("inst/extdata/raster/mod13q1", "inst/extdata/samples/samples_sinop_crop.csv"))
+images = sorted((sinop / "inst/extdata/raster/mod13q1").glob("*.jp2"))
+print(len(images), "files:", images[0].name, "...", images[-1].name)
+modis = read_dates(images, bands=["NDVI"], scale=1e-4)  # dates from the names; NDVI = stored value x 1e-4
+print(dict(modis.sizes), f"pixels of {modis.rio.resolution()[0]:.1f} m")
+print("dates:", np.datetime_as_string(modis.time.values, unit="D"))
+
+# %% [markdown]
+# When file names carry no date, a **date list** gives them: a text file with one date a line, in the order of
+# the files (sits and iota2 call it a *timeline*). `read_bands` reads the other common layout, one multi-layer
+# file per band with one layer per date, and takes the same `dates=`.
+
+# %%
+timeline = workdir / "dates.txt"
+timeline.write_text("".join(f"{day}\n" for day in np.datetime_as_string(modis.time.values, unit="D")))
+same = read_dates(images, bands=["NDVI"], scale=1e-4, dates=timeline)
+print("read with the date list:", bool(same.identical(modis)))
+
+# %% [markdown]
+# These files come without a quality layer (MOD13Q1 has one, the *pixel reliability*, which
+# `labkit.masks.mask_from_modis` turns into a mask), but they do have gaps: MODIS writes -3000 where it has no
+# value, and the lossy compression of these files blurred it to values around -0.3, below NDVI's valid range for
+# MOD13Q1 (-0.2 to 1). Once such values are `NaN`, `mask_from_nodata` makes the validity mask from the missing values
+# themselves: 2 (no acquisition) where every band is missing, 1 where only some are.
+
+# %%
+modis = modis.where(modis >= -0.2)  # below -0.2: MODIS's fill value, not an NDVI
+modis_mask = mask_from_nodata(modis)
+for code in Validity:
+    print(f"{code.value} = {code.name}: {int((modis_mask == code).sum())} observations")
+worst = int((modis_mask == Validity.NO_DATA).sum(dim=("y", "x")).argmax(dim="time"))
+print("the date with most gaps:", np.datetime_as_string(modis.time.values[worst], unit="D"))
+
+# %% [markdown]
+# ### Reference data: field points with dates
+#
+# The table that came with the images lists field points: a longitude, a latitude, a class, and the first and last
+# day the field was observed in that class (`start_date`, `end_date`). geopandas turns it into points; they are in
+# longitude/latitude (EPSG:4326), and labkit reprojects them to the cube's CRS wherever it uses them.
+
+# %%
+table = pd.read_csv(sinop / "inst/extdata/samples/samples_sinop_crop.csv")
+points = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["longitude"], table["latitude"]),
+                          crs="EPSG:4326")
+points.head()
+
+# %%
+fig, (ax_ndvi, ax_gaps) = plt.subplots(1, 2, figsize=(13, 4))
+west, south, east, north = modis.rio.bounds()
+modis_extent = (west, east, south, north)  # what imshow needs
+image = ax_ndvi.imshow(modis.isel(time=4, band=0), cmap="RdYlGn", vmin=-0.2, vmax=1.0, extent=modis_extent)
+fig.colorbar(image, ax=ax_ndvi, label="NDVI")
+on_grid = points.to_crs(modis.rio.crs)  # longitude/latitude -> the cube's sinusoidal projection, in metres
+point_colours = {"Cerrado": "tab:purple", "Forest": "black", "Pasture": "tab:blue", "Soy_Corn": "white"}
+for name, group in on_grid.groupby("label"):
+    ax_ndvi.scatter(group.geometry.x, group.geometry.y, s=40, color=point_colours[name], edgecolor="black",
+                    label=name)
+ax_ndvi.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=8)
+ax_ndvi.set_title(f"MODIS NDVI on {np.datetime_as_string(modis.time.values[4], unit='D')}, field points")
+ax_gaps.imshow(modis_mask.isel(time=worst), cmap=ListedColormap(["tab:green", "tab:red", "black"]), vmin=0, vmax=2,
+               extent=modis_extent, interpolation="nearest")
+ax_gaps.set_title(f"mask on {np.datetime_as_string(modis.time.values[worst], unit='D')}: no data in black")
+for ax in (ax_ndvi, ax_gaps):
+    ax.set(xticks=[], yticks=[])
+plt.show()
+
+# %% [markdown]
+# ### Exercise 4: the classes of the field points
+#
+# Before training anything on reference data, count its classes. Compute `points_per_class`: a dict that maps each
+# class of the column `label` to its number of points.
+#
+# *Hint*: a column's `.value_counts()` counts each of its values.
+
+# %% tags=["solution"]
+# points_per_class: a dict {class name: number of points}.
+points_per_class = points["label"].value_counts().to_dict()
+
+# %%
+points_per_class = check("00.points_per_class", points_per_class, points=points)
+print(points_per_class)
+
+# %% [markdown]
+# 18 points in 4 classes, 3 of them for forest: enough to try the chain, far too few to train a classifier.
+#
+# `extract_samples` (notebook 04) reads the cube under each point into a sample set. Given the fields of each row's
+# first and last day (`start=`, `end=`), each sample keeps only the dates inside its own window, as sits does: the
+# same field may come back in another row for another season, with another class.
+
+# %%
+samples = extract_samples(modis, points, class_field="label", id_field="id", start="start_date", end="end_date",
+                          mask=modis_mask)
+print(dict(samples.sizes), "classes:", samples.class_name.values)
+print("valid observations per sample:", samples.valid.sum(dim="time").values)
+
+# %% [markdown]
+# ### Your own area, from a STAC catalogue
+#
+# Sentinel-2 images of any place and season are public, described by STAC catalogues such as Element 84's *Earth
+# Search* or Microsoft's *Planetary Computer*. `search_stac` finds the scenes over an area (a box in degrees, or a
+# vector file) between two dates, under a cloud cover; `load_stac` loads their bands as a lazy cube of reflectance,
+# with the validity mask from their SCL layer, and can write both to a Zarr store that `read_zarr` opens later.
+# This needs an internet connection, so the code is shown here, not run:
+#
+# ```python
+# from labkit.sources import load_stac, search_stac
+#
+# items = search_stac("earth-search", bbox=(11.30, 46.45, 11.36, 46.50), dates="2022-06-01/2022-08-31",
+#                     max_cloud=40)
+# cube, mask = load_stac(items, bands=["B02", "B03", "B04", "B08", "B11"], resolution=10, out="my_area.zarr")
+# cube, mask = read_zarr("my_area.zarr", with_mask=True)  # later, without the network
+# ```
+#
+# On the command line, `labkit stac earth-search --bbox 11.30 46.45 11.36 46.50 --dates 2022-06-01/2022-08-31
+# --max-cloud 40 --out my_area.zarr` does the same, and `labkit info my_area.zarr` tells what was written. The
+# book's *Bring your own data* page covers every way in: product folders (Theia/MAJA, SAFE), Landsat and MODIS
+# bands, each product's mask, polygons and sample tables.
+
+# %% [markdown]
 # ## Summary
 #
 # - A labkit **cube** is an xarray `DataArray` with dims `(time, band, y, x)`: dates, band names, and pixel-centre
@@ -365,5 +592,11 @@ plt.show()
 # - Counting valid observations per date and per pixel is a one-liner: compare the mask with 0, then take a mean
 #   or a sum over the right dims.
 # - The **reference** comes as polygons (to sample and split by parcel) and as a raster on the cube's grid.
+# - **Your own data** becomes the same cube and mask: public datasets by name (`fetch_dataset`, `fetch`, checked
+#   and cached, from a mirror where `LABKIT_DATA_MIRROR` says so), other tools' Zarr stores and xarray objects
+#   (`read_zarr`, `labkit.as_cube`), one file per date (`read_dates`, dates from the names or a date list), masks
+#   from the product's quality layer or from the missing values (`mask_from_nodata`), field points with their
+#   dates, and any area from a STAC catalogue (`search_stac`, `load_stac`). `labkit info PATH` says what a file
+#   holds.
 #
 # **Next**: masking the clouds and filling the gaps, to turn this irregular, cloudy series into a clean one.

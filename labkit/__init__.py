@@ -9,9 +9,21 @@ error is a :class:`LabkitError` (:mod:`labkit.errors`). Other tools' xarray obje
 enter as cubes through :func:`as_cube` (:mod:`labkit.sources.foreign`).
 """
 
-from .datamodel import validate
 from .errors import LabkitError
-from .sources.foreign import as_cube
 
 __version__ = "0.1.0"
 __all__ = ["LabkitError", "__version__", "as_cube", "validate"]
+
+
+def __getattr__(name: str):
+    # The data model imports xarray, rioxarray and dask (about a second): load it on first use, so that the command
+    # line (`labkit --help`) and `labkit.errors` answer at once.
+    if name == "validate":
+        from .datamodel import validate
+
+        return validate
+    if name == "as_cube":
+        from .sources.foreign import as_cube
+
+        return as_cube
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

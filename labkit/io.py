@@ -1553,7 +1553,8 @@ def read_zarr(
     chunks : "auto", dict, int or None, default "auto"
         Dask chunks (lazy): ``"auto"`` lets dask choose them (multiples of the store's chunks), ``{}`` keeps the
         store's chunks, a dict such as ``{"y": 512, "x": 512}`` sets them by dim. None reads everything into numpy
-        arrays now (refused when it does not fit in memory).
+        arrays now (refused when it does not fit in memory). A foreign store's variables are then merged so that
+        each chunk holds every date and band (see :func:`labkit.as_cube`).
     with_mask : bool, default False
         Also return the mask (None if the store has none).
     bands : list of str, optional

@@ -30,6 +30,11 @@ SEED_MAX = 2**32 - 1
 """The largest seed that numpy's legacy generators, hence scikit-learn's ``random_state``, take."""
 
 
+DEFAULT_MEMORY = "1GB"
+"""The memory budget of a stage when none is given: what its blocks in flight may hold together
+(:mod:`labkit.tiling`)."""
+
+
 def _fail(who: str, name: str, expected: str, value) -> None:
     raise ConfigError(f"{who}: {name} must be {expected}; got {value!r}.")
 

@@ -44,8 +44,7 @@ from .errors import ConfigError, DataModelError
 __all__ = ["DEFAULT_MEMORY", "block_shape", "blocked", "compute", "internal_tiles", "map_blocks", "parse_memory",
            "reduce_blocks", "store", "tile_grid"]
 
-DEFAULT_MEMORY = "1GB"
-"""The memory budget of a stage when none is given: what its blocks in flight may hold together."""
+from .params import DEFAULT_MEMORY  # noqa: E402  (defined with the other defaults, so the CLI reads it cheaply)
 
 MIN_SPLIT_PIXELS = 128 * 128
 """Blocks are not split to give every worker one below this many pixels: a small grid is not worth the tasks."""
@@ -190,7 +189,7 @@ def _enough_blocks(bh: int, bw: int, height: int, width: int, workers: int, step
         axis = 0 if bh >= bw else 1
         side, step = (bh, bw)[axis], steps[axis]
         step = step if step <= side // 2 else multiple
-        half = -(-(side // 2) // step) * step
+        half = math.ceil(math.ceil(side / 2) / step) * step  # an odd side splits as 468 + 467, not 467 + 467 + 1
         if half >= side or half < 1 or half * (bw if axis == 0 else bh) < MIN_SPLIT_PIXELS:
             break
         bh, bw = (half, bw) if axis == 0 else (bh, half)

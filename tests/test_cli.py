@@ -53,3 +53,18 @@ def test_models_lists_the_one_registry_and_one_models_parameters(capsys):
     assert params["epochs"] == 50 and params["network_params"]["hidden_size"] == 128
     assert main(["models", "ltea"]) == 2
     assert "unknown model 'ltea' (did you mean 'ltae'?)" in capsys.readouterr().err
+
+
+def test_the_parser_is_built_without_the_heavy_libraries():
+    """`labkit --help` answers at once: building the parser imports neither scikit-learn, torch nor dask.array."""
+    code = ("import sys, labkit.cli; labkit.cli.build_parser(); "
+            "print(sorted(m for m in ('sklearn', 'torch', 'dask.array', 'xarray') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_models_command_offers_the_registry_s_tasks():
+    from labkit.cli import models
+    from labkit.models.registry import TASKS
+
+    assert models.TASKS == TASKS

@@ -221,7 +221,8 @@ def test_read_zarr_reads_a_foreign_store_through_as_cube(tmp_path):
     assert mask is None and isinstance(cube.data, np.ndarray)
     xr.testing.assert_identical(cube, expected)
     lazy = lio.read_zarr(store, chunks={"time": 2, "x": 3}, nodata={"SCL": 5})  # the cube's dim names
-    assert isinstance(lazy.data, dsa.Array) and lazy.data.chunks[0] == (2, 1) and lazy.data.chunks[3] == (3, 2)
+    # the pixels' chunks are kept; dates (and bands) are merged into every chunk, as every stage walks a cube
+    assert isinstance(lazy.data, dsa.Array) and lazy.data.chunks[:2] == ((3,), (3,)) and lazy.data.chunks[3] == (3, 2)
     assert lazy.band.values.tolist() == ["B04", "B08", "SCL"]
     with pytest.raises(BandError, match=r"openeo\.zarr: as_cube: the Dataset has no band variable\(s\) \['B02'\]"):
         lio.read_zarr(store, bands=["B02"])
@@ -250,7 +251,14 @@ def test_read_zarr_of_openeo_stores(mirror):
     import labkit.io as lio
 
     cube = lio.read_zarr(mirror / BOLZANO, chunks={}, bands=["B04", "B08"], scale=1e-4)
-    assert cube.data.chunks[2][0] == 177 and cube.data.chunks[3][0] == 468  # the store's chunks
+    assert cube.data.chunks[2][0] == 177 and cube.data.chunks[3][0] == 468  # the store's chunks of pixels,
+    assert cube.data.chunks[:2] == ((12,), (2,))  # each holding every date and band: stages take the cube as it is
+    from labkit.features import compute_features
+
+    ndvi = compute_features(cube, indices=["NDVI"], keep_bands=False).cube.sel(band="NDVI")
+    red, nir = cube.sel(band="B04"), cube.sel(band="B08")
+    part = {"time": 0, "y": slice(0, 50)}
+    np.testing.assert_allclose(ndvi.isel(part), ((nir - red) / (nir + red)).isel(part), rtol=1e-5)
     assert cube.rio.crs.to_epsg() == 32632 and cube.sizes["time"] == 12
     tiny = lio.read_zarr(mirror / BOLZANO_TINY, chunks=None, scale=1e-4)
     assert dict(tiny.sizes) == {"time": 12, "band": 5, "y": 10, "x": 10}

@@ -59,13 +59,12 @@ def listing() -> str:
     >>> print(listing().splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
     name licence size kind description
     """
-    from ..datasets.remote import DATASETS, dataset_size
+    from ..datasets import list_datasets
     from ..outputs import format_bytes
 
     rows = [("name", "licence", "size", "kind", "description")]
-    rows += [(name, spec.licence, format_bytes(dataset_size(name)),
-              "raw files" if spec.kinds == ("files",) else spec.kind, spec.description)
-             for name, spec in sorted(DATASETS.items())]
+    rows += [(name, row["licence"], format_bytes(row["size"]), row["gives"], row["description"])
+             for name, row in list_datasets().iterrows()]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4]
                      for row in rows)

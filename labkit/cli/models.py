@@ -23,6 +23,11 @@ import json
 HELP = "List the models labkit builds by name (classical and deep): task, what they read, GPU; one model's parameters."
 
 
+TASKS = ("classification", "regression", "super-resolution")
+""":data:`labkit.models.registry.TASKS`, written out so that building the parser does not import scikit-learn and
+torch (``labkit --help`` answers at once); a test keeps the two equal."""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``labkit models``.
 
@@ -34,8 +39,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     >>> parser.parse_args(["ltae", "--json"]).name
     'ltae'
     """
-    from ..models.registry import TASKS
-
     parser.add_argument("name", nargs="?", metavar="NAME", help="a model: print its hyperparameters and defaults")
     parser.add_argument("--task", choices=TASKS, help="only the models of this task")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -42,7 +42,7 @@ HELP = ("Map a cube with a saved model, block by block under a memory budget: cl
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``labkit predict`` to ``parser``."""
-    from ..tiling import DEFAULT_MEMORY
+    from ..params import DEFAULT_MEMORY
 
     parser.add_argument("model", type=Path, metavar="MODEL", help="a model saved by labkit train (save_model)")
     parser.add_argument("cube", metavar="CUBE",

@@ -2,6 +2,7 @@
 
 * :func:`load_slovenia`, :func:`load_bolzano` — real Sentinel-2 data embedded in the package (see
   :mod:`labkit.datasets.embedded` for origin and licence);
+* :func:`list_datasets` — the public datasets labkit fetches by name (``labkit fetch --list``);
 * :func:`fetch` — files of public datasets from their origin or a local mirror, checked against pinned checksums
   (:mod:`labkit.datasets.remote`; the mirror: ``mirror=`` or ``$LABKIT_DATA_MIRROR``);
 * :func:`fetch_dataset` — a public dataset fetched and written in labkit's formats (Zarr cube, NetCDF sample sets,
@@ -14,11 +15,11 @@
 
 from .convert import fetch_dataset
 from .embedded import EOData, load_bolzano, load_slovenia
-from .remote import DATASETS, fetch
+from .remote import DATASETS, fetch, list_datasets
 from .tables import load_formosat, load_rondonia, load_victoria
 
-__all__ = ["DATASETS", "EOData", "SyntheticScene", "fetch", "fetch_dataset", "load_bolzano", "load_formosat",
-           "load_rondonia", "load_slovenia", "load_victoria", "make_synthetic_scene"]
+__all__ = ["DATASETS", "EOData", "SyntheticScene", "fetch", "fetch_dataset", "list_datasets", "load_bolzano",
+           "load_formosat", "load_rondonia", "load_slovenia", "load_victoria", "make_synthetic_scene"]
 
 
 def __getattr__(name: str):

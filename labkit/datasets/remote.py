@@ -306,6 +306,24 @@ def dataset_size(name: str) -> int:
     return sum(sizes.get(file, 0) for file in files_of(name))
 
 
+def list_datasets():
+    """The datasets labkit fetches by name, as a table: licence, size in bytes, what they give, description.
+
+    What ``labkit fetch --list`` prints.
+
+    Example
+    -------
+    >>> table = list_datasets()
+    >>> table.loc["s2-bolzano", ["licence", "gives"]].tolist()
+    ['Apache-2.0', 'cube']
+    """
+    import pandas as pd
+
+    rows = [(name, spec.licence, dataset_size(name), "raw files" if spec.kinds == ("files",) else spec.kind,
+             spec.description) for name, spec in sorted(DATASETS.items())]
+    return pd.DataFrame(rows, columns=["name", "licence", "size", "gives", "description"]).set_index("name")
+
+
 # ------------------------------------------------------------------------------------------------------- sources
 
 

@@ -31,7 +31,7 @@ import xarray as xr
 from affine import Affine
 from pyproj import CRS
 
-from .. import params
+from .. import params, tiling
 from ..datamodel import CUBE_DIMS, make_cube
 from ..errors import BandError, ConfigError, DataModelError
 
@@ -102,7 +102,9 @@ def as_cube(
     xarray.DataArray
         A ``float32`` cube, checked with :func:`labkit.datamodel.validate`: dates sorted, a north-up grid (rows
         from north to south, columns from west to east) whose transform comes from the coordinates. Dask-backed
-        inputs give a lazy cube; numpy ones a numpy cube.
+        inputs give a lazy cube whose chunks hold every date and band (as every stage walks a cube), on the
+        input's chunks of pixels or fewer (the default memory budget, :data:`labkit.tiling.DEFAULT_MEMORY`);
+        numpy ones a numpy cube.
 
     Raises
     ------
@@ -149,8 +151,21 @@ def as_cube(
             "nor a 'crs' or 'epsg' attribute. Pass it with crs=, e.g. labkit.as_cube(obj, crs='EPSG:32632') or "
             "labkit.io.read_zarr(path, crs='EPSG:32632')."
         )
-    return make_cube(array.data, array["time"].values, [str(b) for b in array["band"].values],
+    cube = make_cube(array.data, array["time"].values, [str(b) for b in array["band"].values],
                      transform=transform, crs=_as_epsg(found))
+    return _engine_chunks(cube)
+
+
+def _engine_chunks(cube: xr.DataArray) -> xr.DataArray:
+    """A lazy cube whose chunks split dates or bands (one chunk per variable of a Dataset, a store chunked in time)
+    rechunked as every stage walks it: each chunk holds every date and band, on the source's own chunk of pixels, or
+    fewer where the default memory budget (:func:`labkit.tiling.block_shape`) cannot hold that many."""
+    if cube.chunks is None or all(len(c) == 1 for c in cube.chunks[:2]):
+        return cube
+    n_time, n_band, height, width = cube.shape
+    tiles = tiling.internal_tiles(cube)
+    fits = tiling.block_shape(height, width, n_time * n_band * cube.dtype.itemsize, tiles=tiles, who=WHO)
+    return tiling.blocked(cube, (min(tiles[0], fits[0]), min(tiles[1], fits[1])))
 
 
 # ------------------------------------------------------------------------------------------------------ dims

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..compare import compare_dates, compare_values
@@ -51,6 +52,35 @@ def pixel_clear_count(mask: xr.DataArray, iy: int, ix: int) -> int:
     return int((mask.isel(y=iy, x=ix) == 0).sum())
 
 
+def points_per_class(points: pd.DataFrame, field: str = "label") -> dict[str, int]:
+    """How many rows (field points) of each class ``points[field]`` holds, as a dict ``{class: count}``.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> points_per_class(pd.DataFrame({"label": ["Forest", "Pasture", "Forest"]}))
+    {'Forest': 2, 'Pasture': 1}
+    """
+    return {str(name): int(count) for name, count in points[field].value_counts().items()}
+
+
+def compare_counts(answer, expected: dict) -> str | None:
+    """:func:`~labkit.course.compare.compare_values` of two dicts of counts; a pandas Series of counts (what
+    ``value_counts()`` gives) is read as the dict it holds.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> compare_counts(pd.Series({"Forest": 2, "Pasture": 1}), {"Forest": 2, "Pasture": 1}) is None
+    True
+    >>> compare_counts({"Forest": 2}, {"Forest": 2, "Pasture": 1})
+    "missing keys ['Pasture']."
+    """
+    if isinstance(answer, pd.Series):
+        answer = answer.to_dict()
+    return compare_values(answer, expected)
+
+
 EXERCISES: dict[str, Exercise] = {
     "00.valid_fraction": Exercise(
         reference=valid_fraction,
@@ -70,5 +100,11 @@ EXERCISES: dict[str, Exercise] = {
         reference=pixel_clear_count,
         title="number of clear observations of one pixel",
         hint="Select the pixel by position with mask.isel(y=iy, x=ix), compare with 0 and sum over time.",
+    ),
+    "00.points_per_class": Exercise(
+        reference=points_per_class,
+        title="number of field points of each class",
+        hint="points['label'].value_counts() counts the points of each class; .to_dict() makes it a dict.",
+        compare=compare_counts,
     ),
 }
