@@ -47,7 +47,7 @@ DATASETS = {
 METRICS = (("overall_accuracy", "OA"), ("kappa", "kappa"), ("macro_f1", "macro F1"))
 
 
-def cross_validation_rows(mirror, models, folds: int, seed: int, datasets, params=None) -> list[dict]:
+def cross_validation_rows(mirror, models, folds: int, random_state: int, datasets, params=None) -> list[dict]:
     """Cross-validate each model on each dataset; one row (a dict) per pair. ``params``: per-model hyperparameters."""
     rows = []
     for dataset in datasets:
@@ -57,7 +57,7 @@ def cross_validation_rows(mirror, models, folds: int, seed: int, datasets, param
         for model in models:
             config = {"model": model, "params": dict((params or {}).get(model, {}))}
             start = time.perf_counter()
-            result = cross_validate(samples, config, folds=folds, group_by=group_by, random_state=seed)
+            result = cross_validate(samples, config, folds=folds, group_by=group_by, random_state=random_state)
             rows.append({
                 "dataset": dataset, "model": model, "params": config["params"], "folds": folds, "scheme": scheme,
                 "n_samples": int(samples.sizes["sample"]), "n_groups": groups,

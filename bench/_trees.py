@@ -12,7 +12,7 @@ costs in accuracy (a helper of ``bench/predict.py``; ``make bench`` skips files 
   several sizes and depth caps (as iota2 caps depth), each cross-validated on 3 folds grouped by polygon
   (:func:`labkit.models.make_folds`): overall accuracy, inference throughput on one core, mean depth and leaves.
 
-Usage: ``python bench/_trees.py [--pixels 200000] [--seed 0] [--mirror URL] [--json OUT]``; about 5 minutes on 2
+Usage: ``python bench/_trees.py [--pixels 200000] [--random-state 0] [--mirror URL] [--json OUT]``; about 5 minutes on 2
 cores (tl2cgen's compiler has a budget, ``--compile-budget``, 120 s by default).
 """
 
@@ -214,7 +214,7 @@ METHODS = (
 # ------------------------------------------------------------------------------------------------ tables
 
 
-def synthetic_problem(n_train: int, n_pixels: int, seed: int):
+def synthetic_problem(n_train: int, n_pixels: int, random_state: int):
     """``(X_train, y_train, X_pixels)``, float32: 10 classes in 370 features (37 dates x 10 bands), 40 of them
     informative and 60 their combinations, 2 % of labels wrong; a 100-tree forest is about 24 deep and right on
     about 85 % of the pixels, as on a real map."""
@@ -222,7 +222,7 @@ def synthetic_problem(n_train: int, n_pixels: int, seed: int):
 
     X, y = make_classification(n_train + n_pixels, n_features=N_FEATURES, n_informative=40, n_redundant=60,
                                n_classes=N_CLASSES, n_clusters_per_class=2, flip_y=0.02, class_sep=2.0,
-                               random_state=seed)
+                               random_state=random_state)
     X = X.astype("float32")
     return X[:n_train], y[:n_train], X[n_train:]
 
@@ -235,7 +235,7 @@ def _row(method, device, proba, seconds, reference, reference_rate, note) -> dic
             "note": "; ".join(part for part in (note, differ) if part)}
 
 
-def tree_inference_rows(n_pixels: int = 200_000, seed: int = 0, compile_budget_s: float = 120.0) -> list[dict]:
+def tree_inference_rows(n_pixels: int = 200_000, random_state: int = 0, compile_budget_s: float = 120.0) -> list[dict]:
     """One row per method of :data:`METHODS`: ``predict_proba`` of a 100-tree forest (default depth) on
     ``n_pixels`` pixels, on one core.
 
@@ -252,8 +252,8 @@ def tree_inference_rows(n_pixels: int = 200_000, seed: int = 0, compile_budget_s
     """
     from sklearn.ensemble import RandomForestClassifier
 
-    X_train, y_train, X = synthetic_problem(N_TRAIN, n_pixels, seed)
-    forest = RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=seed).fit(X_train, y_train)
+    X_train, y_train, X = synthetic_problem(N_TRAIN, n_pixels, random_state)
+    forest = RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=random_state).fit(X_train, y_train)
     forest.set_params(n_jobs=1)
     shape = (f"forest: 100 trees, mean depth {np.mean([t.get_depth() for t in forest.estimators_]):.1f}, "
              f"{np.mean([t.get_n_leaves() for t in forest.estimators_]):.0f} leaves")
@@ -287,7 +287,7 @@ FOREST_SETTINGS = ((100, None), (100, 10), (100, 8), (100, 6), (100, 4), (50, No
 grow are 8 to 11 deep, so the caps that change anything are at or below that."""
 
 
-def _forest_folds(features, labels, folds, n_estimators, max_depth, seed, n_timing):
+def _forest_folds(features, labels, folds, n_estimators, max_depth, random_state, n_timing):
     """Fit one forest per fold: the OA, mean depth and mean leaves of each fold; and the one-core throughput
     (kpx/s) of the first fold's forest on ``n_timing`` of its test pixels (the test samples repeated), the best of
     3 runs."""
@@ -296,7 +296,7 @@ def _forest_folds(features, labels, folds, n_estimators, max_depth, seed, n_timi
     oa, depth, leaves, rate = [], [], [], None
     for train, test in folds:
         forest = RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth, n_jobs=-1,
-                                        random_state=seed).fit(features[train], labels[train])
+                                        random_state=random_state).fit(features[train], labels[train])
         oa.append(float(np.mean(forest.predict(features[test]) == labels[test])))
         depth.append(np.mean([t.get_depth() for t in forest.estimators_]))
         leaves.append(np.mean([t.get_n_leaves() for t in forest.estimators_]))
@@ -307,7 +307,7 @@ def _forest_folds(features, labels, folds, n_estimators, max_depth, seed, n_timi
     return oa, depth, leaves, rate
 
 
-def forest_cost_rows(seed: int = 0, mirror=None, *, folds: int = 3, n_timing: int = 50_000) -> list[dict]:
+def forest_cost_rows(random_state: int = 0, mirror=None, *, folds: int = 3, n_timing: int = 50_000) -> list[dict]:
     """What capping a forest costs in accuracy and gains in speed, on the real sample sets.
 
     For each dataset of :data:`_common.DATASETS` and each ``(n_estimators, max_depth)`` of :data:`FOREST_SETTINGS`,
@@ -335,10 +335,11 @@ def forest_cost_rows(seed: int = 0, mirror=None, *, folds: int = 3, n_timing: in
         samples = with_label_codes(load(mirror))
         features = SeriesFeatures().fit_transform(samples["X"].values)
         labels = samples["label"].values
-        splits = make_folds(samples, folds, group_by=group_by, random_state=seed)
+        splits = make_folds(samples, folds, group_by=group_by, random_state=random_state)
         reference = None
         for n_estimators, max_depth in FOREST_SETTINGS:
-            oa, depth, leaves, rate = _forest_folds(features, labels, splits, n_estimators, max_depth, seed, n_timing)
+            oa, depth, leaves, rate = _forest_folds(features, labels, splits, n_estimators, max_depth, random_state,
+                                                             n_timing)
             reference = reference or (np.mean(oa), rate)
             rows.append({"dataset": dataset, "n_estimators": n_estimators, "max_depth": max_depth,
                          "oa": round(float(np.mean(oa)), 4), "oa_std": round(float(np.std(oa)), 4),
@@ -368,7 +369,8 @@ COST_COLUMNS = ["dataset", "n_estimators", "max_depth", "oa", "oa_std", "delta_o
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pixels", type=int, default=200_000, help="pixels to predict (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data, the folds and the forests")
+    parser.add_argument("--random-state", type=int, default=0,
+                        help="seed of the data, the folds and the forests (default: %(default)s)")
     parser.add_argument("--mirror", default=None, help="where the sample sets are (default: $LABKIT_DATA_MIRROR, "
                                                        f"else {MIRROR})")
     parser.add_argument("--compile-budget", type=float, default=120.0, metavar="SECONDS",
@@ -377,11 +379,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    inference = tree_inference_rows(args.pixels, args.seed, args.compile_budget)
+    inference = tree_inference_rows(args.pixels, args.random_state, args.compile_budget)
     print(f"predict_proba of {args.pixels} pixels, one core (per GPU on CUDA), {N_FEATURES} features, "
           f"{N_CLASSES} classes:")
     print(as_text(inference, INFERENCE_COLUMNS))
-    cost = forest_cost_rows(args.seed, args.mirror)
+    cost = forest_cost_rows(args.random_state, args.mirror)
     print("\nforest settings on the real sample sets (3 folds; OA mean and std over folds; speed on one core):")
     print(as_text(cost, COST_COLUMNS))
     total = time.perf_counter() - start
@@ -390,8 +392,8 @@ def main(argv=None) -> int:
     if args.json is not None:
         from labkit.io import write_json
 
-        write_json({"meta": {"pixels": args.pixels, "seed": args.seed, "cores": CORES, "seconds": round(total, 1),
-                             "scikit-learn": sklearn.__version__},
+        write_json({"meta": {"pixels": args.pixels, "random_state": args.random_state, "cores": CORES,
+                             "seconds": round(total, 1), "scikit-learn": sklearn.__version__},
                     "tree_inference": inference, "forest_cost": cost}, args.json, overwrite=True)
     return 0
 

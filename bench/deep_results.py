@@ -2,8 +2,9 @@
 
 For each dataset and model, :func:`labkit.models.cross_validate` gives overall accuracy, Cohen's kappa and macro F1
 as mean ± standard deviation over the folds, and the time of the whole cross-validation on this machine. Every
-model is given the same folds (``--seed``), and is labkit's default (nothing tuned), except the networks' number of
-epochs (``--epochs``, with early stopping on a validation tenth of the training polygons) and batch size 64:
+model is given the same folds (``--random-state``), and is labkit's default (nothing tuned), except the networks'
+number of epochs (``--epochs``, with early stopping on a validation tenth of the training polygons) and batch size
+64:
 
 * classical: ``rf``, ``svm``, ``lgbm`` (the series plus temporal statistics);
 * deep: ``mlp``, ``tempcnn``, ``ltae``, ``gru``, ``transformer``, which read the raw series, its dates (where the set
@@ -68,7 +69,8 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--folds", type=int, default=5, help="number of folds (default: 5)")
     parser.add_argument("--epochs", type=int, default=50, help="most epochs of a network (default: 50)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default: 0)")
+    parser.add_argument("--random-state", type=int, default=0,
+                        help="seed of the folds and the models (default: 0)")
     parser.add_argument("--network-params", nargs=2, action="append", default=[], metavar=("MODEL", "JSON"),
                         help="a network's hyperparameters, e.g. gru '{\"hidden_size\": 64, \"num_layers\": 1}' "
                              "(repeatable; default: labkit's)")
@@ -82,16 +84,16 @@ def main(argv=None) -> int:
             parser.error(f"--network-params: {name!r} is not one of the networks {list(DEEP)}")
         params[name]["network_params"] = json.loads(text)
     start = time.perf_counter()
-    rows = cross_validation_rows(args.mirror, args.models, args.folds, args.seed, args.datasets, params)
+    rows = cross_validation_rows(args.mirror, args.models, args.folds, args.random_state, args.datasets, params)
     total = time.perf_counter() - start
     print(as_markdown(rows) if args.markdown else as_text(rows))
     print()
     print("\n".join(best_against_forest(rows)))
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU only ({cpu_name()})"
-    print(f"\nmean ± std over {args.folds} folds, seed {args.seed}; {total / 60:.0f} min in all on "
+    print(f"\nmean ± std over {args.folds} folds, seed {args.random_state}; {total / 60:.0f} min in all on "
           f"{os.cpu_count()} cores, {device}, torch {torch.__version__}, Python {platform.python_version()}")
     if args.json is not None:
-        write_results(args.json, rows, {"folds": args.folds, "epochs": args.epochs, "seed": args.seed,
+        write_results(args.json, rows, {"folds": args.folds, "epochs": args.epochs, "random_state": args.random_state,
                                         "seconds": round(total, 1), "cores": os.cpu_count(), "device": device,
                                         "torch": torch.__version__})
     return 0

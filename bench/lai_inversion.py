@@ -17,8 +17,8 @@ PROSAIL simulations, as the Sentinel-2 biophysical processor does (Weiss & Baret
    every valid pixel and date, the mean LAI of SCL's vegetation, not-vegetated and water pixels, and the agreement
    of the two models' maps. There is no field LAI here: these say whether the map is plausible, not how accurate.
 
-Usage: ``python bench/lai_inversion.py [--train 4000] [--test 1000] [--seed 0] [--json OUT]``; about a minute on 2
-idle cores (the random forest's map is most of it).
+Usage: ``python bench/lai_inversion.py [--train 4000] [--test 1000] [--random-state 0] [--json OUT]``; about a
+minute on 2 idle cores (the random forest's map is most of it).
 """
 
 from __future__ import annotations
@@ -46,20 +46,20 @@ BANDS = ["B02", "B03", "B04", "B08"]
 SCL_CLASSES = {4: "vegetation", 5: "not vegetated", 6: "water"}
 
 
-def models(seed: int, trees: int, epochs: int, cores: int) -> dict[str, dict]:
+def models(random_state: int, trees: int, epochs: int, cores: int) -> dict[str, dict]:
     """The two model configs, by name."""
     return {
         "mlp-regressor": {"model": "mlp-regressor", "params": {
-            "network_params": {"hidden": [64, 64]}, "epochs": epochs, "patience": 15, "random_state": seed}},
+            "network_params": {"hidden": [64, 64]}, "epochs": epochs, "patience": 15, "random_state": random_state}},
         "rf-regressor": {"model": "rf-regressor", "params": {"n_estimators": trees, "n_jobs": cores,
-                                                             "random_state": seed}},
+                                                             "random_state": random_state}},
     }
 
 
-def simulate(n_train: int, n_test: int, seed: int) -> tuple:
+def simulate(n_train: int, n_test: int, random_state: int) -> tuple:
     """Training and held-back simulations (other seeds, so other canopies)."""
-    return (simulate_prosail(n_train, bands=BANDS, random_state=seed),
-            simulate_prosail(n_test, bands=BANDS, random_state=seed + 1))
+    return (simulate_prosail(n_train, bands=BANDS, random_state=random_state),
+            simulate_prosail(n_test, bands=BANDS, random_state=random_state + 1))
 
 
 def held_back_scores(model, test) -> dict:
@@ -97,10 +97,10 @@ def map_scores(lai_raw: np.ndarray, lai: np.ndarray, ndvi: np.ndarray, scl: np.n
     }
 
 
-def run(n_train: int, n_test: int, seed: int, trees: int, epochs: int, cores: int) -> dict:
+def run(n_train: int, n_test: int, random_state: int, trees: int, epochs: int, cores: int) -> dict:
     """Simulate, fit, score, map: every figure as a dict."""
     start = time.perf_counter()
-    train, test = simulate(n_train, n_test, seed)
+    train, test = simulate(n_train, n_test, random_state)
     results = {"simulation_seconds": round(time.perf_counter() - start, 1), "models": {}}
     data = load_bolzano()
     cube, scl = data.cube, data.extra["scl"]
@@ -109,7 +109,7 @@ def run(n_train: int, n_test: int, seed: int, trees: int, epochs: int, cores: in
     with np.errstate(divide="ignore", invalid="ignore"):
         ndvi = (nir - red) / (nir + red)
     maps = {}
-    for name, config in models(seed, trees, epochs, cores).items():
+    for name, config in models(random_state, trees, epochs, cores).items():
         start = time.perf_counter()
         model = fit_model(config, train)
         fitted = time.perf_counter() - start
@@ -159,7 +159,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=4000, help="simulations to train on (default: 4000)")
     parser.add_argument("--test", type=int, default=1000, help="held-back simulations (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulations and models (default: 0)")
+    parser.add_argument("--random-state", type=int, default=0,
+                        help="seed of the simulations and models (default: 0)")
     parser.add_argument("--trees", type=int, default=200, help="trees of the random forest (default: 200)")
     parser.add_argument("--epochs", type=int, default=100, help="most epochs of the network (default: 100)")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores (default: all)")
@@ -168,15 +169,15 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)  # the network is small: one thread is fastest, and leaves the others to the forest
     start = time.perf_counter()
-    results = run(args.train, args.test, args.seed, args.trees, args.epochs, args.cores)
+    results = run(args.train, args.test, args.random_state, args.trees, args.epochs, args.cores)
     total = time.perf_counter() - start
     print(as_text(results, args.train, args.test))
-    print(f"\nseed {args.seed}; {total:.0f} s in all on {args.cores} cores (prosail {version('prosail')}, "
+    print(f"\nseed {args.random_state}; {total:.0f} s in all on {args.cores} cores (prosail {version('prosail')}, "
           f"scikit-learn {version('scikit-learn')}, torch {torch.__version__}, Python {platform.python_version()})")
     if args.json is not None:
         from labkit.io import atomic_path
 
-        meta = {"train": args.train, "test": args.test, "seed": args.seed, "trees": args.trees,
+        meta = {"train": args.train, "test": args.test, "random_state": args.random_state, "trees": args.trees,
                 "epochs": args.epochs, "bands": BANDS, "cores": args.cores, "seconds": round(total, 1),
                 "prosail": version("prosail"), "scikit-learn": version("scikit-learn"), "torch": torch.__version__}
         with atomic_path(args.json, overwrite=True) as tmp:

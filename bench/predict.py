@@ -205,8 +205,8 @@ def series_scene(size_y: int, size_x: int, cores: int, seed: int = 0, chunk: int
     return cube, extract_samples(cube, scene.polygons)
 
 
-def subsample(samples: xr.Dataset, n: int, seed: int = 0) -> xr.Dataset:
-    rng = np.random.default_rng(seed)
+def subsample(samples: xr.Dataset, n: int, random_state: int = 0) -> xr.Dataset:
+    rng = np.random.default_rng(random_state)
     keep = np.sort(rng.choice(samples.sizes["sample"], min(n, samples.sizes["sample"]), replace=False))
     return samples.isel(sample=keep)
 
@@ -555,14 +555,14 @@ def trees(args) -> tuple[list[dict], str | None]:
     import inspect
 
     def inference():
-        options = {"n_pixels": args.tree_pixels, "seed": 0}
+        options = {"n_pixels": args.tree_pixels, "random_state": 0}
         if "compile_budget_s" in inspect.signature(_trees.tree_inference_rows).parameters:
             options["compile_budget_s"] = args.compile_budget
         return _trees.tree_inference_rows(**options)
 
     calls = [("tree_inference_rows", inference)]
     if args.forest_cost:
-        calls.append(("forest_cost_rows", lambda: _trees.forest_cost_rows(seed=0, mirror=args.mirror)))
+        calls.append(("forest_cost_rows", lambda: _trees.forest_cost_rows(random_state=0, mirror=args.mirror)))
     rows, problems = [], []
     for name, call in calls:
         try:

@@ -24,7 +24,7 @@ Target (issue 8, item 8): the network better than bicubic on every band (RMSE ra
 
 Data come through :func:`labkit.datasets.superres_data.load_dsen2` and ``load_bigearthnet`` from ``--mirror``
 (default ``$LABKIT_DATA_MIRROR``, else the project's mirror ``../shared/data/mirror/github``), checked against pinned
-checksums. Usage: ``python bench/superres.py [--steps 600] [--seed 0] [--threads 2] [--no-reverse] [--ablation]
+checksums. Usage: ``python bench/superres.py [--steps 600] [--random-state 0] [--threads 2] [--no-reverse] [--ablation]
 [--json OUT]``; about two minutes on 2 idle cores (training takes most of it).
 """
 
@@ -98,7 +98,8 @@ def main(argv=None) -> int:
                         help="where the dataset files are (a mirror folder or URL; default: $LABKIT_DATA_MIRROR, else "
                              "%(default)s)")
     parser.add_argument("--steps", type=int, default=600, help="training steps (default: 600)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the patches (default: 0)")
+    parser.add_argument("--random-state", type=int, default=0,
+                        help="seed of the weights and the patches (default: 0)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     parser.add_argument("--no-reverse", dest="reverse", action="store_false",
                         help="skip training on BigEarthNet and testing on DSen2")
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     dsen2 = [load_dsen2(name, args.mirror) for name in DSEN2_SCENES]
     bigearthnet = load_bigearthnet(args.mirror)
-    params = {"steps": args.steps, "random_state": args.seed}
+    params = {"steps": args.steps, "random_state": args.random_state}
     runs = [("dsen2 -> bigearthnet", dsen2, bigearthnet, {})]
     if args.ablation:
         runs.append(("dsen2 -> bigearthnet, training statistics", dsen2, bigearthnet, {"standardise": "training"}))

@@ -486,12 +486,13 @@ print("read with the date list:", bool(same.identical(modis)))
 # These files come without a quality layer (MOD13Q1 has one, the *pixel reliability*, which
 # `labkit.masks.mask_from_modis` turns into a mask), but they do have gaps: MODIS writes -3000 where it has no
 # value, and the lossy compression of these files blurred it to values around -0.3, below NDVI's valid range for
-# MOD13Q1 (-0.2 to 1). Once such values are `NaN`, `mask_from_nodata` makes the validity mask from the missing values
-# themselves: 2 (no acquisition) where every band is missing, 1 where only some are.
+# MOD13Q1 (-0.2 to 1). `mask_from_nodata` makes the validity mask from the missing values themselves: `NaN`, a
+# `nodata` value, or any value outside a `valid_range`; 2 (no acquisition) where every band is missing, 1 where only
+# some are.
 
 # %%
-modis = modis.where(modis >= -0.2)  # below -0.2: MODIS's fill value, not an NDVI
-modis_mask = mask_from_nodata(modis)
+modis_mask = mask_from_nodata(modis, valid_range=(-0.2, 1.0))  # outside: MODIS's fill value, not an NDVI
+modis = modis.where(modis_mask == 0)  # for the pictures: the fill as NaN
 for code in Validity:
     print(f"{code.value} = {code.name}: {int((modis_mask == code).sum())} observations")
 worst = int((modis_mask == Validity.NO_DATA).sum(dim=("y", "x")).argmax(dim="time"))

@@ -229,7 +229,7 @@ my_validation_polygons = {
 
 # %%
 my_validation_polygons = check("04.validation_polygons", my_validation_polygons, samples=samples,
-                               validation_size=validation_size, seed=42)
+                               validation_size=validation_size, random_state=42)
 in_validation = np.isin(groups, list(my_validation_polygons))
 print(f"{in_validation.sum()} validation pixels from {len(my_validation_polygons)} polygons; "
       f"{(~in_validation).sum()} training pixels")
@@ -248,9 +248,9 @@ print(f"{in_validation.sum()} validation pixels from {len(my_validation_polygons
 # Both follow scikit-learn's convention: `split(X, y, groups)` yields the indices of each run.
 
 # %%
-def evaluate(train_index, validation_index, seed):
+def evaluate(train_index, validation_index, random_state):
     """Train on the capped training pixels, predict the validation pixels; return OA, kappa and the leakage."""
-    training = balance_classes(samples.isel(sample=train_index), max_per_class=500, random_state=seed)
+    training = balance_classes(samples.isel(sample=train_index), max_per_class=500, random_state=random_state)
     model = make_model("rf", n_estimators=50, random_state=0)
     model.fit(training["X"].values, training["label"].values)
     report = assess_accuracy(labels[validation_index], model.predict(samples["X"].values[validation_index]))
@@ -267,7 +267,7 @@ runs = {
 rows = []
 for name, splits in runs.items():
     for run, (train_index, validation_index) in enumerate(splits):
-        rows.append({"split": name, "run": run, **evaluate(train_index, validation_index, seed=run)})
+        rows.append({"split": name, "run": run, **evaluate(train_index, validation_index, random_state=run)})
 results = pd.DataFrame(rows)
 scores = ["OA", "kappa", "leaked", "validation pixels"]
 results.round(3).pivot(index="run", columns="split", values=scores).convert_dtypes()

@@ -192,7 +192,7 @@ knn = {"model": "sklearn.neighbors.KNeighborsClassifier", "params": {"n_neighbor
 knn_macro_f1 = cross_validate(thin, knn, folds=4, group_by="group", random_state=0).mean["macro_f1"]
 
 # %%
-knn_macro_f1 = check("05.grouped_cv_macro_f1", knn_macro_f1, samples=thin, model=knn, folds=4, seed=0)
+knn_macro_f1 = check("05.grouped_cv_macro_f1", knn_macro_f1, samples=thin, model=knn, folds=4, random_state=0)
 print(f"k-nearest neighbours: mean macro F1 {knn_macro_f1:.3f}")
 
 # %% [markdown]

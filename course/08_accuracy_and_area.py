@@ -98,7 +98,7 @@ for seed in (0, 1, 2):
     train, validation = split_by_group(samples, train_size=0.7, random_state=seed)
     model = make_model("rf", stats=STATS, n_estimators=40, random_state=seed)
     model.fit(train["X"].values, train["label"].values)
-    run_map, _ = predict_cube(filled, model, block_size=64)
+    run_map, _ = predict_cube(filled, model)
     scores = assess_accuracy(validation["label"].values, model.predict(validation["X"].values),
                              labels=list(model.classes_), class_names=names)
     runs.append({"map": run_map, "probs": class_probabilities(model, filled), "scores": scores})

@@ -515,9 +515,13 @@ def _invert_block(model, values: np.ndarray, valid: np.ndarray | None) -> np.nda
     ok = np.isfinite(pixels).all(axis=1)
     if valid is not None:
         ok &= valid.reshape(-1)
+    from .inference import BATCH_PIXELS
+
     out = np.full(len(pixels), np.nan, dtype=np.float32)
-    if ok.any():
-        out[ok] = model.predict(pixels[ok][:, None, :])
+    rows = np.flatnonzero(ok)
+    for start in range(0, len(rows), BATCH_PIXELS):  # the model's temporaries stay small, whatever the block
+        batch = rows[start:start + BATCH_PIXELS]
+        out[batch] = model.predict(pixels[batch][:, None, :])
     return out.reshape(n_time, height, width)
 
 
@@ -539,7 +543,8 @@ def invert(
     mask: xr.DataArray | None = None,
     clip: tuple[float, float] | None = None,
     name: str | None = None,
-    block_size: int = 256,
+    block: int | tuple[int, int] | None = None,
+    memory: str | int | None = None,
     progress: bool = False,
 ) -> xr.DataArray:
     """Map a biophysical variable over a cube of reflectances with a model trained on simulations.
@@ -565,8 +570,11 @@ def invert(
     name : str, optional
         The map's name; default what the model estimates (``target_name_``, recorded by
         :func:`labkit.models.fit_model`: ``"lai"`` for :func:`simulate_prosail`'s default).
-    block_size : int, default 256
-        Side of the square blocks, in pixels.
+    block : int or (int, int), optional
+        The block of pixels inverted at a time: a square's side, or ``(rows, columns)``; by default chosen from
+        ``memory`` (:func:`labkit.tiling.block_shape`), or a dask cube's own chunks. The result does not depend on it.
+    memory : str or int, optional
+        Budget of the blocks in flight (``"2GB"``); default :data:`labkit.params.DEFAULT_MEMORY`.
     progress : bool, default False
         A progress bar over the blocks.
 
@@ -580,7 +588,7 @@ def invert(
     ------
     ConfigError
         A model that is not fitted with :func:`labkit.models.fit_model`, a classifier, a model of several dates; bad
-        ``block_size``, ``clip`` or ``progress``; a mask on another grid.
+        ``block``, ``memory``, ``clip`` or ``progress``; a mask on another grid.
     BandError
         The cube lacks a band the model reads.
     DataModelError
@@ -601,7 +609,9 @@ def invert(
     """
     from . import tiling
 
-    block_size = params.integer(block_size, "block_size", "invert", low=1)
+    block = params.block(block, "invert")
+    if memory is not None:
+        tiling.parse_memory(memory, "invert")
     progress = params.flag(progress, "progress", "invert")
     clip = _check_clip(clip)
     validate(cube, "cube")
@@ -609,8 +619,10 @@ def invert(
     inputs = [cube.sel(band=bands)]
     if mask is not None:
         inputs.append(_check_mask(mask, cube))
-    out = tiling.map_blocks(_invert_checked, *inputs, block=(block_size, block_size), new_dims={"time": cube.time},
-                            dtype=np.float32, name="invert", progress=progress,
+    # a pixel's bytes while its block is inverted: its values, their float64 copy and table, the mask, the estimates
+    per_pixel = cube.sizes["time"] * (len(bands) * (cube.dtype.itemsize + 16) + 1 + 4)
+    out = tiling.map_blocks(_invert_checked, *inputs, block=block, memory=memory, new_dims={"time": cube.time},
+                            dtype=np.float32, bytes_per_pixel=per_pixel, name="invert", progress=progress,
                             kwargs={"model": model, "bands": bands, "clip": clip})
     result = out.assign_coords(time=cube.time).rename(name or getattr(model, "target_name_", "target"))
     return result.rio.write_crs(cube.rio.crs).rio.write_transform(cube.rio.transform())

@@ -104,7 +104,7 @@ def run_demo(
     lap("samples")
     model = fit_model(make_model("rf", stats=STATS, n_estimators=n_estimators, random_state=random_state), train)
     lap("training")
-    class_map, confidence = predict_cube(filled, model, block_size=64)
+    class_map, confidence = predict_cube(filled, model)
     lap("prediction")
     names = {c: data.class_names[c] for c in model.classes_}
     accuracy = assess_accuracy(validation["label"].values, model.predict(validation["X"].values),

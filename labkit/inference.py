@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import tiling
+from . import params, tiling
 from .datamodel import NO_CLASS, Validity, validate
 from .errors import BandError, ConfigError, DataModelError
 from .params import flag, integer
@@ -409,7 +409,7 @@ def predict_map(
     probabilities: bool = True,
     uncertainty: str = "entropy",
     memory: str | int | None = None,
-    block: tuple[int, int] | None = None,
+    block: int | tuple[int, int] | None = None,
     workers: int | None = None,
     device: str | None = None,
     tile: int | None = None,
@@ -438,9 +438,10 @@ def predict_map(
     uncertainty : {"entropy", "margin"}
         Normalised entropy of the probabilities (0 certain, 1 uniform), or ``1 - (best - second best)``.
     memory : str or int, optional
-        Budget of the blocks in flight (``"2GB"``): it sets the block size (:func:`labkit.tiling.block_shape`).
-    block : (int, int), optional
-        Block size, instead of one derived from ``memory``.
+        Budget of the blocks in flight (``"2GB"``; :data:`labkit.params.DEFAULT_MEMORY` for a cube in memory): it
+        sets the block size (:func:`labkit.tiling.block_shape`). A dask cube without it is walked in its own chunks.
+    block : int or (int, int), optional
+        The block instead: a square's side, or ``(rows, columns)``, in pixels. The products do not depend on it.
     workers : int, optional
         Blocks processed at once (threads); the machine's cores by default.
     device : {"cpu", "cuda"}, optional
@@ -483,6 +484,9 @@ def predict_map(
     True
     """
     validate(cube, "cube")
+    block = params.block(block, "predict_map")
+    if memory is not None:
+        tiling.parse_memory(memory, "predict_map")
     probabilities = flag(probabilities, "probabilities", "predict_map")
     progress = flag(progress, "progress", "predict_map")
     if uncertainty not in UNCERTAINTIES:
@@ -538,22 +542,26 @@ def _use_device(model, device: str | None) -> None:
 
 
 def predict_cube(
-    cube: xr.DataArray, model, *, block_size: int = 256, progress: bool = False
+    cube: xr.DataArray, model, *, block: int | tuple[int, int] | None = None, memory: str | int | None = None,
+    progress: bool = False,
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """Classify every pixel of a cube: the class map and the confidence of :func:`predict_map`, in memory.
 
     Parameters
     ----------
     cube : cube (time, band, y, x)
-        Numpy or dask; read ``block_size`` x ``block_size`` pixels at a time.
+        Numpy or dask; read block by block (:mod:`labkit.tiling`).
     model : fitted classifier with ``classes_`` and ``predict_proba`` (or only ``predict``)
         Fed ``(n_pixels, n_time, n_band)`` arrays. Fitted with :func:`labkit.models.fit_model`, it carries the
         bands and number of dates it reads (``input_signature_``): the cube's bands are then taken by name in the
         model's order (any order, extra bands left out). Without it, the cube must match the model's shape
         (``n_time_`` x ``n_band_`` of a :class:`~labkit.models.SeriesFeatures` first step, else ``n_features_in_``).
         A model without ``predict_proba`` (``sklearn.svm.LinearSVC``...) gives its ``predict`` and no confidence.
-    block_size : int
-        Side of the square blocks, in pixels.
+    block : int or (int, int), optional
+        The block of pixels read at a time: a square's side, or ``(rows, columns)``; by default chosen from
+        ``memory`` (:func:`labkit.tiling.block_shape`), or a dask cube's own chunks. The result does not depend on it.
+    memory : str or int, optional
+        Budget of the blocks in flight (``"2GB"``); default :data:`labkit.params.DEFAULT_MEMORY`.
     progress : bool
         Show a tqdm progress bar over blocks.
 
@@ -569,7 +577,8 @@ def predict_cube(
     ------
     ConfigError
         An unfitted model, class labels that are not integer codes (text) or do not fit a uint8 class map, a
-        ``block_size`` that is not an integer >= 1, a ``progress`` that is not True or False.
+        ``block`` that is not a side (an integer >= 1) or a pair of them, a bad ``memory``, a ``progress`` that is
+        not True or False.
     BandError
         The cube lacks a band of the model's signature (names them, and the cube's bands).
     DataModelError
@@ -584,13 +593,15 @@ def predict_cube(
     >>> cube = dm.make_cube(np.zeros((2, 1, 3, 3)), ["2020-01-01", "2020-02-01"], ["NDVI"],
     ...                     transform=(10, 0, 0, 0, -10, 30), crs="EPSG:32631")
     >>> model = DummyClassifier().fit(np.zeros((2, 2)), [4, 4])
-    >>> class_map, confidence = predict_cube(cube, model, block_size=2)
+    >>> class_map, confidence = predict_cube(cube, model, block=2)
     >>> class_map.values.tolist()[0], float(confidence.min())
     ([4, 4, 4], 1.0)
     """
-    block_size = integer(block_size, "block_size", "predict_cube", low=1)
+    block = params.block(block, "predict_cube")
     progress = flag(progress, "progress", "predict_cube")
-    products = predict_map(cube, model, probabilities=False, block=(block_size, block_size), progress=progress)
+    if memory is not None:
+        tiling.parse_memory(memory, "predict_cube")
+    products = predict_map(cube, model, probabilities=False, block=block, memory=memory, progress=progress)
     products = tiling.compute(products[["class_map", "confidence"]], progress=progress, desc="predict")
     class_da = products["class_map"].rename("class").rio.write_crs(cube.rio.crs).rio.write_nodata(NO_CLASS)
     conf_da = products["confidence"].rio.write_crs(cube.rio.crs).rio.write_nodata(np.nan)

@@ -608,9 +608,12 @@ def read_dates(
         for r in rasters:
             stamp = _date_in_name(Path(r.path).name)
             if stamp is None:
+                series = (" If each layer of this file is one date (a band's time series), read it with read_bands."
+                          if len(rasters) == 1 and r.count > 1 else "")
                 raise ReadError(
                     f"{r.path}: no date in the file name (looked for YYYY-MM-DD or YYYYMMDD). Pass dates=[...] "
-                    f"with one date per file, or rename the files."
+                    f"with one date per file (or the path of a date list, one date a line), or rename the files."
+                    + series
                 )
             stamps.append(stamp)
     else:
@@ -725,7 +728,7 @@ def read_bands(
             layer = stamps.index(None) + 1
             raise ReadError(
                 f"{rasters[0].path}: layer {layer} has no date in its description or tags. Pass dates=[...] with "
-                f"one date per layer."
+                f"one date per layer, or the path of a date list (one date a line, e.g. dates='dates.txt')."
             )
         for r in rasters[1:]:
             theirs = _layer_dates(r)
@@ -1065,7 +1068,7 @@ class _CogJob:
 
 
 def _cog_job(array: xr.DataArray, path, *, nodata=None, colormap=None, class_names=None, dtype=None,
-             blocksize: int = 512, tags: Mapping | None = None) -> _CogJob:
+             cog_tile: int = 512, tags: Mapping | None = None) -> _CogJob:
     """Check one map before anything is computed, and plan how it is stored (see :func:`write_cog`)."""
     import dask.array as dsa
 
@@ -1082,9 +1085,9 @@ def _cog_job(array: xr.DataArray, path, *, nodata=None, colormap=None, class_nam
         array = array.astype(np.uint8)
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise DataModelError(f"write_cog: values must be numbers; got dtype {array.dtype}.")
-    blocksize = params.integer(blocksize, "blocksize", "write_cog", low=128, high=4096)
-    if blocksize % 16:
-        raise ConfigError(f"write_cog: blocksize must be a multiple of 16 (a TIFF tile's side); got {blocksize}.")
+    cog_tile = params.integer(cog_tile, "cog_tile", "write_cog", low=128, high=4096)
+    if cog_tile % 16:
+        raise ConfigError(f"write_cog: cog_tile must be a multiple of 16 (a TIFF tile's side); got {cog_tile}.")
     if nodata is not None and not _is_nan(nodata):
         nodata = params.number(nodata, "nodata", "write_cog")
     dtype, nodata = _storage("write_cog", array.dtype, _cog_dtype(array, dtype, nodata), nodata)
@@ -1098,7 +1101,7 @@ def _cog_job(array: xr.DataArray, path, *, nodata=None, colormap=None, class_nam
         class_names = {int(params.integer(k, "a class code of class_names", "write_cog", low=0, high=65535)): str(v)
                        for k, v in dict(class_names).items()}
     if array.ndim == 2:
-        descriptions = (None if array.name is None else str(array.name),)
+        descriptions = (_layer_name(array),)
     elif array.dims[0] in array.coords:
         descriptions = tuple(str(v) for v in array[array.dims[0]].values)
     else:
@@ -1112,7 +1115,7 @@ def _cog_job(array: xr.DataArray, path, *, nodata=None, colormap=None, class_nam
     profile = dict(
         driver="COG", height=array.sizes["y"], width=array.sizes["x"], count=n_layers, dtype=dtype.name,
         crs=array.rio.crs, transform=array.rio.transform(), nodata=nodata, compress="DEFLATE",
-        blocksize=int(blocksize), overviews="AUTO", resampling="NEAREST" if integer else "AVERAGE",
+        blocksize=int(cog_tile), overviews="AUTO", resampling="NEAREST" if integer else "AVERAGE",
         predictor="YES", BIGTIFF="IF_SAFER",
     )
     all_tags = {str(k): str(v) for k, v in (tags or {}).items()}
@@ -1129,7 +1132,7 @@ def write_cog(
     colormap: Mapping[int, Sequence[int]] | None = None,
     class_names: Mapping[int, str] | None = None,
     dtype=None,
-    blocksize: int = 512,
+    cog_tile: int = 512,
     tags: Mapping[str, object] | None = None,
     overwrite: bool = False,
     progress: bool = False,
@@ -1157,9 +1160,9 @@ def write_cog(
         Stored type. By default floats keep their type and integers of a map in memory use the smallest type that
         holds their values and ``nodata`` (``uint8`` for up to 256 class codes), as viewers and colour tables
         expect; a lazy map keeps its type.
-    blocksize : int, default 512
-        Tile size in pixels, a multiple of 16 from 128 to 4096; overviews are built until the image fits in one
-        tile.
+    cog_tile : int, default 512
+        Side of the file's internal TIFF tiles (GDAL's ``BLOCKSIZE``), in pixels, a multiple of 16 from 128 to 4096;
+        overviews are built until the image fits in one tile. Not the block engine's ``block``.
     tags : dict, optional
         More metadata (GDAL tags) to store.
     overwrite : bool, default False
@@ -1194,7 +1197,7 @@ def write_cog(
     ('uint8', 'COG', (0, 128, 0, 255), '{"1": "forest", "2": "crop", "3": "water"}')
     """
     job = _cog_job(array, path, nodata=nodata, colormap=colormap, class_names=class_names, dtype=dtype,
-                   blocksize=blocksize, tags=tags)
+                   cog_tile=cog_tile, tags=tags)
     return write_cogs([job], overwrite=overwrite, progress=progress)[0]
 
 
@@ -1203,7 +1206,7 @@ def write_cogs(jobs: Sequence, *, overwrite: bool = False, progress: bool = Fals
     """Write several maps as COGs in one pass over their blocks, all-or-nothing.
 
     ``jobs``: ``(array, path, options)`` triples, options being :func:`write_cog`'s keywords (``nodata``,
-    ``colormap``, ``class_names``, ``dtype``, ``blocksize``, ``tags``). Maps computed from one lazy graph (the
+    ``colormap``, ``class_names``, ``dtype``, ``cog_tile``, ``tags``). Maps computed from one lazy graph (the
     products of :func:`labkit.inference.predict_map`) share its blocks: each block is computed once and written
     into every file. Blocks go into uncompressed tiled GeoTIFFs beside the targets, which GDAL then turns into
     COGs (tiles compressed, overviews built) with bounded memory; everything is written under temporary names and
@@ -1249,6 +1252,14 @@ def write_cogs(jobs: Sequence, *, overwrite: bool = False, progress: bool = Fals
 
 CLASS_NAMES_TAG = "CLASS_NAMES"
 """The GDAL tag in which :func:`write_cog` stores a class map's names (JSON ``{"code": "name"}``)."""
+
+
+def _layer_name(array: xr.DataArray) -> str | None:
+    """The name of a one-band map: the label it was selected by (``features.sel(feature="NDVI_max")`` keeps
+    ``feature="NDVI_max"`` as a scalar coordinate), else the array's name."""
+    labels = [str(c.values) for name, c in array.coords.items()
+              if name not in array.dims and c.ndim == 0 and c.dtype.kind in "UO"]
+    return labels[0] if len(labels) == 1 else (None if array.name is None else str(array.name))
 
 
 def tagged_class_names(tags: Mapping[str, str]) -> dict[int, str] | None:

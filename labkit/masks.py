@@ -725,19 +725,23 @@ def mask_from_modis(
 # ------------------------------------------------------------------------------------- the cube's own no data
 
 
-def _nodata_kernel(block: np.ndarray, *, nodata: float | None) -> np.ndarray:
+def _nodata_kernel(block: np.ndarray, *, nodata: float | None, valid_range: tuple[float, float] | None) -> np.ndarray:
     missing = ~np.isfinite(block) if block.dtype.kind == "f" else np.zeros(block.shape, bool)
     if nodata is not None:
         missing |= block == nodata
+    if valid_range is not None:
+        missing |= (block < valid_range[0]) | (block > valid_range[1])
     count = missing.sum(axis=1)
     return _codes(count > 0, count == block.shape[1])
 
 
-def mask_from_nodata(cube: xr.DataArray, nodata: float | None = None) -> xr.DataArray:
+def mask_from_nodata(cube: xr.DataArray, nodata: float | None = None, *,
+                     valid_range: tuple[float, float] | None = None) -> xr.DataArray:
     """Validity mask from the values a cube lacks: no acquisition where every band of a date is missing.
 
-    A value is missing where it is NaN (labkit's readers turn the files' nodata into NaN), ``±inf``, or equal to
-    ``nodata``. For each date and pixel:
+    A value is missing where it is NaN (labkit's readers turn the files' nodata into NaN), ``±inf``, equal to
+    ``nodata``, or outside ``valid_range`` (as the CF conventions' ``valid_range`` attribute). For each date and
+    pixel:
 
     * every band missing: **no acquisition** (2): outside the swath, or not processed;
     * some bands missing, not all: **invalid** (1): the observation is incomplete (a saturated or failed band), and
@@ -753,7 +757,12 @@ def mask_from_nodata(cube: xr.DataArray, nodata: float | None = None) -> xr.Data
     cube : cube (time, band, y, x)
         Numpy or dask; floats, or raw integers with ``nodata``.
     nodata : float, optional
-        A value that also means missing (e.g. -3000 in a raw MOD13 NDVI cube, 0 in a raw Sentinel-2 one).
+        A value that also means missing (e.g. -3000 in a raw MOD13 NDVI cube read from its HDF files, 0 in a raw
+        Sentinel-2 one).
+    valid_range : (float, float), optional
+        The lowest and highest valid values, bounds included: any other value is missing. Use it where the fill is
+        not one exact value: in files compressed with loss (sits' MOD13Q1 JPEG 2000 files smear the fill -3000 over
+        about -3300..-2700, NDVI x 1e4) give ``valid_range=(-0.2, 1.0)`` to an NDVI cube.
 
     Returns
     -------
@@ -765,7 +774,7 @@ def mask_from_nodata(cube: xr.DataArray, nodata: float | None = None) -> xr.Data
     labkit.errors.DataModelError
         ``cube`` is not a cube.
     labkit.errors.ConfigError
-        ``nodata`` is not a number.
+        ``nodata`` is not a number; ``valid_range`` is not two numbers, the first not above the second.
 
     Example
     -------
@@ -777,6 +786,8 @@ def mask_from_nodata(cube: xr.DataArray, nodata: float | None = None) -> xr.Data
     [[[0, 1, 2]]]
     >>> mask_from_nodata(cube, nodata=0.1).values.tolist()
     [[[1, 1, 2]]]
+    >>> mask_from_nodata(cube, valid_range=(0.25, 1.0)).values.tolist()  # 0.1 and 0.2 are out of range
+    [[[1, 2, 2]]]
     """
     func = "mask_from_nodata"
     if nodata is not None and not (isinstance(nodata, numbers.Real) and math.isnan(nodata)):
@@ -787,7 +798,16 @@ def mask_from_nodata(cube: xr.DataArray, nodata: float | None = None) -> xr.Data
         validate(cube, "cube", check_values=False)
     except DataModelError as error:
         raise DataModelError(f"{func}: {error}") from None
-    kernel = functools.partial(_nodata_kernel, nodata=nodata)
+    if valid_range is not None:
+        if isinstance(valid_range, (str, bytes)) or np.ndim(valid_range) != 1 or len(valid_range) != 2:
+            raise ConfigError(f"{func}: valid_range must be two numbers (lowest, highest), e.g. (-0.2, 1.0); got "
+                              f"{valid_range!r}.")
+        low, high = (params.number(v, "valid_range", func) for v in valid_range)
+        if low > high:
+            raise ConfigError(f"{func}: valid_range must be (lowest, highest); got {valid_range!r}, lowest above "
+                              "highest.")
+        valid_range = (low, high)
+    kernel = functools.partial(_nodata_kernel, nodata=nodata, valid_range=valid_range)
     return _build(func, kernel, {"cube": cube}, 0, new_dims={"time": cube["time"].values})
 
 

@@ -6,7 +6,7 @@ string for a flag. (The command line checks its options with the argparse conver
 
 Example
 -------
->>> integer(3, "block_size", "predict_cube", low=1)
+>>> integer(3, "folds", "cross_validate", low=2)
 3
 >>> number(float("nan"), "z", "estimate_area", low=0, closed="neither")
 Traceback (most recent call last):
@@ -24,7 +24,7 @@ import pandas as pd
 
 from .errors import ConfigError
 
-__all__ = ["SEED_MAX", "dates", "dtype", "flag", "integer", "number", "seed"]
+__all__ = ["SEED_MAX", "block", "dates", "dtype", "flag", "integer", "number", "seed"]
 
 SEED_MAX = 2**32 - 1
 """The largest seed that numpy's legacy generators, hence scikit-learn's ``random_state``, take."""
@@ -64,10 +64,10 @@ def integer(value, name: str, who: str, *, low: int | None = None, high: int | N
     -------
     >>> integer(np.int64(5), "folds", "cross_validate", low=2)
     5
-    >>> integer(2.5, "block_size", "predict_cube", low=1)
+    >>> integer(2.5, "halo", "superresolve", low=0)
     Traceback (most recent call last):
     ...
-    labkit.errors.ConfigError: predict_cube: block_size must be an integer >= 1; got 2.5.
+    labkit.errors.ConfigError: superresolve: halo must be an integer >= 0; got 2.5.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not _inside(value, low, high, "both"):
         _fail(who, name, "an integer" + _bounds(low, high, "both"), value)
@@ -118,6 +118,36 @@ def seed(value, who: str, name: str = "random_state", *, generator: bool = True)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= SEED_MAX:
         _fail(who, name, f"None or an integer from 0 to {SEED_MAX}", value)
     return int(value)
+
+
+def block(value, who: str, name: str = "block", *, low: int = 1) -> tuple[int, int] | None:
+    """The block of pixels a stage walks a grid in (:mod:`labkit.tiling`), as ``(rows, columns)``, or None.
+
+    None lets the block engine choose it from the memory budget; an integer is the side of a square block; a pair
+    is ``(rows, columns)``. Every side is an integer >= ``low``.
+
+    Example
+    -------
+    >>> block(256, "predict_cube"), block((128, 512), "predict_cube"), block(None, "predict_cube")
+    ((256, 256), (128, 512), None)
+    >>> block(2.5, "predict_cube")
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: predict_cube: block must be None (chosen from the memory budget), an integer >= 1 (a square block's side) or a (rows, columns) pair of them; got 2.5.
+    """
+    if value is None:
+        return None
+    expected = (f"None (chosen from the memory budget), an integer >= {low} (a square block's side) or a "
+                "(rows, columns) pair of them")
+
+    def side(v) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_) and v >= low
+
+    if side(value):
+        return int(value), int(value)
+    if isinstance(value, tuple | list | np.ndarray) and len(value) == 2 and all(side(v) for v in value):
+        return int(value[0]), int(value[1])
+    _fail(who, name, expected, value)
 
 
 def flag(value, name: str, who: str) -> bool:

@@ -498,7 +498,7 @@ def bayesian_smoothing(
     smoothness: float | Sequence[float] = 20.0,
     neigh_fraction: float = 0.5,
     memory: str | int | None = None,
-    block: tuple[int, int] | None = None,
+    block: int | tuple[int, int] | None = None,
     workers: int | None = None,
     progress: bool = False,
 ) -> xr.DataArray:
@@ -535,7 +535,8 @@ def bayesian_smoothing(
     neigh_fraction : float, default 0.5
         The fraction of the neighbourhood (its highest logits) that makes the prior, in (0, 1].
     memory, block, workers, progress
-        The block engine's budget, block size, threads and progress bar (:func:`labkit.tiling.map_blocks`).
+        The block engine's budget, block (a side or ``(rows, columns)``; default chosen from the budget),
+        threads and progress bar (:func:`labkit.tiling.map_blocks`).
 
     Returns
     -------
@@ -611,7 +612,7 @@ def majority_filter(
     *,
     nodata: int = NO_CLASS,
     memory: str | int | None = None,
-    block: tuple[int, int] | None = None,
+    block: int | tuple[int, int] | None = None,
     workers: int | None = None,
     progress: bool = False,
 ) -> xr.DataArray:
@@ -631,7 +632,8 @@ def majority_filter(
     nodata : int, default :data:`~labkit.datamodel.NO_CLASS`
         The code of unclassified pixels.
     memory, block, workers, progress
-        The block engine's budget, block size, threads and progress bar (:func:`labkit.tiling.map_blocks`).
+        The block engine's budget, block (a side or ``(rows, columns)``; default chosen from the budget),
+        threads and progress bar (:func:`labkit.tiling.map_blocks`).
 
     Returns
     -------
@@ -730,7 +732,7 @@ def sieve(
     connectivity: int = 4,
     nodata: int = NO_CLASS,
     memory: str | int | None = None,
-    block: tuple[int, int] | None = None,
+    block: int | tuple[int, int] | None = None,
     workers: int | None = None,
     progress: bool = False,
 ) -> xr.DataArray:
@@ -762,7 +764,8 @@ def sieve(
     nodata : int, default :data:`~labkit.datamodel.NO_CLASS`
         The code of unclassified pixels.
     memory, block, workers, progress
-        The block engine's budget, block size, threads and progress bar (:func:`labkit.tiling.map_blocks`).
+        The block engine's budget, block (a side or ``(rows, columns)``; default chosen from the budget),
+        threads and progress bar (:func:`labkit.tiling.map_blocks`).
 
     Returns
     -------
@@ -879,7 +882,7 @@ def vectorize(
     class_names: Mapping[int, str] | None = None,
     nodata: int = NO_CLASS,
     memory: str | int | None = None,
-    block: tuple[int, int] | None = None,
+    block: int | tuple[int, int] | None = None,
     workers: int | None = None,
     progress: bool = False,
 ):
@@ -909,7 +912,8 @@ def vectorize(
     nodata : int, default :data:`~labkit.datamodel.NO_CLASS`
         The code of unclassified pixels.
     memory, block, workers, progress
-        The block engine's budget, block size, threads and progress bar (:func:`labkit.tiling.reduce_blocks`).
+        The block engine's budget, block (a side or ``(rows, columns)``; default chosen from the budget),
+        threads and progress bar (:func:`labkit.tiling.reduce_blocks`).
 
     Returns
     -------

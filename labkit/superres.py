@@ -12,11 +12,11 @@ B12) in one of two ways:
 :func:`superresolve` returns the cube on the 10 m grid with the 20 m bands sharpened by a
 :class:`~labkit.models.deep.superres.SuperResolution` network (or interpolated bicubically without one:
 :func:`upsample_bicubic`, the baseline), dates, CRS and transform kept, ``NaN`` where an input is missing. It works
-date by date, and within a date block by block (``block_size`` pixels of the 10 m grid, each read with a ``halo``
-of neighbours that covers the network's receptive field and the bicubic kernel, so that the blocks join without a
-seam: the result does not depend on ``block_size``). A numpy-backed cube gives a numpy-backed result; a dask-backed
-one a lazy result with one chunk per date (memory: one date's bands at a time). The network standardises each date
-with that date's own per-band statistics, computed over the whole date, never per block.
+date by date, and within a date block by block (``block`` pixels of the 10 m grid, chosen by the block engine of
+:mod:`labkit.tiling` from ``memory`` by default, each read with a ``halo`` of neighbours that covers the network's
+receptive field and the bicubic kernel, so that the blocks join without a seam: the result does not depend on
+``block``). A numpy-backed cube gives a numpy-backed result; a dask-backed one a lazy result. The network
+standardises each date with that date's own per-band statistics, computed over the whole date, never per block.
 
 :func:`rmse`, :func:`psnr` and :func:`ssim` (Wang et al. 2004) score a band against its truth, and
 :func:`evaluate_wald` scores a model (or the bicubic baseline) on scenes by Wald's protocol: every band degraded by
@@ -342,7 +342,8 @@ def _delayed(function):
 
 
 def superresolve(cube: xr.DataArray, model=None, *, cube20: xr.DataArray | None = None,
-                 bands20: Sequence[str] | None = None, keep_bands: bool = True, block_size: int = 512,
+                 bands20: Sequence[str] | None = None, keep_bands: bool = True,
+                 block: int | tuple[int, int] | None = None, memory: str | int | None = None,
                  halo: int | None = None) -> xr.DataArray:
     """The cube with its 20 m bands on its 10 m grid: sharpened by a network, or interpolated bicubically.
 
@@ -363,8 +364,12 @@ def superresolve(cube: xr.DataArray, model=None, *, cube20: xr.DataArray | None 
     keep_bands : bool, default True
         Return the cube's bands too (a 20 m band it held, resampled, is replaced by the sharpened one, in place);
         False: only the 20 m bands.
-    block_size : int, default 512
-        Side of the blocks each date is processed in, in 10 m pixels (even).
+    block : int or (int, int), optional
+        The blocks each date is processed in: a square's side, or ``(rows, columns)``, in 10 m pixels, even (a 20 m
+        pixel covers 2 x 2 of them); by default chosen from ``memory`` (:func:`labkit.tiling.block_shape`, even
+        sides), or a dask cube's own chunks when they are even. The result does not depend on it.
+    memory : str or int, optional
+        Budget of the blocks in flight (``"2GB"``); default :data:`labkit.params.DEFAULT_MEMORY`.
     halo : int, optional
         Pixels of context read around each block (even); default what the model needs (its receptive field and the
         bicubic kernel: :attr:`SuperResolution.halo`), or 6 for bicubic interpolation.
@@ -383,6 +388,8 @@ def superresolve(cube: xr.DataArray, model=None, *, cube20: xr.DataArray | None 
         A band the model reads, or a 20 m band, is missing (the message names it and where it was looked for).
     labkit.errors.GridMismatchError
         ``cube20`` is not on the matching 20 m grid (CRS, pixel size, upper-left corner or size).
+    labkit.errors.ConfigError
+        A ``block`` or ``halo`` that is not even, a bad ``memory``, ``bands20`` that are not the model's.
 
     Example
     -------
@@ -393,10 +400,14 @@ def superresolve(cube: xr.DataArray, model=None, *, cube20: xr.DataArray | None 
     >>> sharp.values[0, 0, 0].astype(float).round(2).tolist()   # bicubic: Keys' kernel overshoots at the edge
     [-0.21, 0.06, 0.66, 0.93]
     """
+    from . import tiling
+
     dm.validate(cube, "cube")
     model = _model(model)
     keep_bands = params.flag(keep_bands, "keep_bands", "superresolve")
-    block_size = params.integer(block_size, "block_size", "superresolve", low=2)
+    block = params.block(block, "superresolve", low=2)
+    if memory is not None:
+        tiling.parse_memory(memory, "superresolve")
     bands20 = tuple(bands20) if bands20 is not None else (tuple(model.bands20) if model is not None else BANDS_20M)
     if isinstance(bands20, str) or not bands20:
         raise ConfigError(f"superresolve: bands20 must be a non-empty sequence of band names; got {bands20!r}.")
@@ -406,9 +417,10 @@ def superresolve(cube: xr.DataArray, model=None, *, cube20: xr.DataArray | None 
     bands10 = tuple(model.bands10) if model is not None else ()
     default_halo = model.halo if model is not None else _BICUBIC_HALO
     halo = default_halo if halo is None else params.integer(halo, "halo", "superresolve", low=0)
-    if block_size % 2 or halo % 2:
-        raise ConfigError(f"superresolve: block_size and halo must be even (a 20 m pixel covers 2 x 2 pixels of the "
-                          f"block); got block_size={block_size}, halo={halo}.")
+    if (block is not None and (block[0] % 2 or block[1] % 2)) or halo % 2:
+        shown = "None" if block is None else (block[0] if block[0] == block[1] else block)
+        raise ConfigError(f"superresolve: block and halo must be even (a 20 m pixel covers 2 x 2 pixels of the "
+                          f"block); got block={shown}, halo={halo}.")
     _require_bands(cube, bands10, "the cube", "The network reads these 10 m bands.")
     if cube20 is not None:
         dm.validate(cube20, "cube")
@@ -419,13 +431,14 @@ def superresolve(cube: xr.DataArray, model=None, *, cube20: xr.DataArray | None 
                                                   "resampled onto the cube's grid.")
     order = list(model.bands20) if model is not None else list(bands20)
     x10, x20 = _inputs(cube, cube20, bands10, order)
-    sharp = _sharpen(x10, x20, model, block_size, halo, cube.sizes["y"], cube.sizes["x"])
+    sharp = _sharpen(x10, x20, model, block, memory, halo, cube.sizes["y"], cube.sizes["x"])
     sharp = sharp[:, [order.index(b) for b in bands20]]
     return _assemble(cube, sharp, bands20, keep_bands, model)
 
 
-def _sharpen(x10, x20, model, block_size: int, halo: int, height: int, width: int):
-    """``(time, n20, H, W)`` through the block engine (:func:`labkit.tiling.map_blocks`): numpy, or lazy for dask."""
+def _sharpen(x10, x20, model, block: tuple[int, int] | None, memory, halo: int, height: int, width: int):
+    """``(time, n20, H, W)`` through the block engine (:func:`labkit.tiling.map_blocks`): numpy, or lazy for dask.
+    Blocks start at even rows and columns (``multiple=2``); a pixel's bytes count the network's feature maps."""
     from . import tiling
 
     n_time, n20 = x20.shape[0], x20.shape[1]
@@ -439,9 +452,13 @@ def _sharpen(x10, x20, model, block_size: int, halo: int, height: int, width: in
     else:
         fine = np.repeat(np.repeat(np.asarray(x20), 2, axis=-2), 2, axis=-1)[..., :height, :width]
     dims = ("time", "band", "y", "x")
+    per_pixel = tiling.WORKING_FACTOR * 4 * n_time * (x10.shape[1] + 2 * n20)
+    if model is not None:  # one date's feature maps in flight in the network (float32)
+        per_pixel += 8 * 4 * int(model.features)
     out = tiling.map_blocks(_sharpen_block, xr.DataArray(x10, dims=dims), xr.DataArray(fine, dims=dims), halo=halo,
-                            block=(block_size, block_size), new_dims={"time": n_time, "band": n20},
-                            dtype=np.float32, name="superresolve", kwargs={"model": model, "stats": stats})
+                            block=block, memory=memory, multiple=2, bytes_per_pixel=per_pixel,
+                            new_dims={"time": n_time, "band": n20}, dtype=np.float32, name="superresolve",
+                            kwargs={"model": model, "stats": stats})
     return out.data
 
 
@@ -472,7 +489,7 @@ def _assemble(cube: xr.DataArray, sharp, bands20: Sequence[str], keep_bands: boo
 
 def upsample_bicubic(cube: xr.DataArray, *, cube20: xr.DataArray | None = None,
                      bands20: Sequence[str] = BANDS_20M, keep_bands: bool = True,
-                     block_size: int = 512) -> xr.DataArray:
+                     block: int | tuple[int, int] | None = None, memory: str | int | None = None) -> xr.DataArray:
     """The baseline: the 20 m bands interpolated bicubically onto the cube's 10 m grid (see :func:`superresolve`).
 
     Keys' cubic convolution (``a = -0.5``) with pixel centres placed inside the 20 m pixels, edges clamped; a
@@ -488,4 +505,4 @@ def upsample_bicubic(cube: xr.DataArray, *, cube20: xr.DataArray | None = None,
     >>> upsample_bicubic(cube, cube20=cube20, bands20=["B11"]).sel(band="B11").values.tolist()[0][0]
     [1.0, 1.0, 1.0, 1.0]
     """
-    return superresolve(cube, None, cube20=cube20, bands20=bands20, keep_bands=keep_bands, block_size=block_size)
+    return superresolve(cube, None, cube20=cube20, bands20=bands20, keep_bands=keep_bands, block=block, memory=memory)

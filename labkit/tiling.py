@@ -290,7 +290,7 @@ def map_blocks(
     func: Callable[..., np.ndarray],
     *arrays: xr.DataArray,
     halo: int = 0,
-    block: tuple[int, int] | None = None,
+    block: int | tuple[int, int] | None = None,
     memory: str | int | None = None,
     workers: int | None = None,
     new_dims: Mapping[str, int | Sequence] | None = None,
@@ -317,8 +317,9 @@ def map_blocks(
         On one grid: numpy, dask, or lazily read from a file.
     halo : int
         Pixels of context read around each block.
-    block : (int, int), optional
-        Block size; by default the (first) dask input's own chunks, else (or with ``memory``) the largest that fits
+    block : int or (int, int), optional
+        The block: a square's side, or ``(rows, columns)``, in pixels. By default the (first) dask input's own
+        chunks (when their sides are multiples of ``multiple``), else (or with ``memory``) the largest that fits
         ``memory`` (:func:`block_shape`), aligned to the first input's internal tiles.
     memory : str or int, optional
         Budget of the blocks in flight (:data:`DEFAULT_MEMORY`).
@@ -375,10 +376,10 @@ def map_blocks(
     dims, lead, coords = _output_layout(first, new_dims)
     dtype = np.dtype(dtype or first.dtype)
     lazy = next((a for a in arrays if _is_dask(a)), None)
+    block = params.block(block, who)
     if block is None:
         block = _choose_block(arrays, bytes_per_pixel or _bytes_per_pixel(arrays, lead, dtype), memory, workers,
                               halo=halo, multiple=multiple, who=who)
-    block = (params.integer(block[0], "block height", who, low=1), params.integer(block[1], "block width", who, low=1))
     if halo:  # a block holds at least its halo: the halo then never reaches past the next block
         block = tuple(max(side, -(-halo // multiple) * multiple) for side in block)
     data = [blocked(a, block, halo).data for a in arrays]
@@ -412,11 +413,13 @@ def map_blocks(
 def _choose_block(arrays: Sequence[xr.DataArray], bytes_per_pixel: float, memory, workers, *, halo: int = 0,
                   multiple: int = 1, who: str) -> tuple[int, int]:
     """The blocks of :func:`map_blocks` and :func:`reduce_blocks` when none is given: a lazy input's own chunks
-    (without a budget), else the largest that fits ``memory`` (:func:`block_shape`), aligned to the first input's
-    tiles."""
+    (without a budget, and when each side is a multiple of ``multiple`` or the whole axis), else the largest that
+    fits ``memory`` (:func:`block_shape`), aligned to the first input's tiles."""
     lazy = next((a for a in arrays if _is_dask(a)), None)
     if memory is None and lazy is not None:
-        return internal_tiles(lazy)
+        tiles = internal_tiles(lazy)
+        if all(side % multiple == 0 or side >= size for side, size in zip(tiles, lazy.shape[-2:])):
+            return tiles
     first = arrays[0]
     return block_shape(first.sizes["y"], first.sizes["x"], bytes_per_pixel, memory=memory or DEFAULT_MEMORY,
                        workers=workers, halo=halo, tiles=internal_tiles(first), multiple=multiple, who=who)
@@ -436,7 +439,7 @@ def reduce_blocks(
     func: Callable[..., object],
     combine: Callable[[list], object],
     *arrays: xr.DataArray,
-    block: tuple[int, int] | None = None,
+    block: int | tuple[int, int] | None = None,
     memory: str | int | None = None,
     workers: int | None = None,
     progress: bool = False,
@@ -456,7 +459,10 @@ def reduce_blocks(
     >>> reduce_blocks(lambda b, y0, x0: int(b.sum()), sum, image, block=(2, 2))
     66
     """
+    from . import params
+
     _same_grid(arrays, desc)
+    block = params.block(block, desc)
     if block is None:
         block = _choose_block(arrays, _bytes_per_pixel(arrays, (), arrays[0].dtype), memory, workers, who=desc)
     data = [blocked(a, block).data for a in arrays]

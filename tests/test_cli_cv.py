@@ -48,7 +48,7 @@ PER_CLASS_LINE = r"(\w+) +(\d+) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3})"
 @pytest.mark.parametrize("dated", [True, False])
 def test_prints_mean_and_std_of_each_score_and_a_table_per_class(tmp_path, capsys, dated):
     path = write_samples(_samples(dated=dated), tmp_path / "s.nc")
-    code, out, err = _run([path, "--model", "rf", "--folds", "3", "--group-by", "group", "--seed", "2", *RF,
+    code, out, err = _run([path, "--model", "rf", "--folds", "3", "--group-by", "group", "--random-state", "2", *RF,
                            "--no-progress"], capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
@@ -151,7 +151,7 @@ def _not_samples(tmp_path):
     (["{samples}", "--model", "rf", "--per-region"], r"per-region model needs the sample set's 'region' variable"),
 ])
 def test_bad_inputs_give_one_line_and_exit_code_2(samples_file, tmp_path, capsys, args, message):
-    # Bad numeric options (--folds 1, --seed -1) are refused by argparse: tests/bad_input/test_parameters.py
+    # Bad numeric options (--folds 1, --random-state -1) are refused by argparse: tests/bad_input/test_parameters.py
     places = {"{samples}": str(samples_file), "{not_samples}": str(_not_samples(tmp_path))}
     args = [places.get(a, a) for a in args]
     code, out, err = _run([*args, "--json", tmp_path / "never.json"], capsys)

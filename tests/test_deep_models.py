@@ -325,7 +325,7 @@ def test_a_date_aware_model_maps_a_cloudy_cube_it_was_not_gap_filled_for():
     pixels = X[: height * width]  # the first 36 samples, with their clouds, as a 6 x 6 image
     cube = dm.make_cube(pixels.reshape(height, width, len(days), 2).transpose(2, 3, 0, 1), samples.time.values,
                         ["B04", "B08"], transform=(10, 0, 0, 0, -10, 60), crs="EPSG:32631")
-    class_map, confidence = predict_cube(cube, model, block_size=4)
+    class_map, confidence = predict_cube(cube, model, block=4)
     expected = model.predict(pixels, doy=samples.time.dt.dayofyear.values.astype("float32"))
     np.testing.assert_array_equal(class_map.values.ravel(), expected)  # every pixel mapped, clouds and all
     assert (class_map.values != NO_CLASS).all() and np.isfinite(confidence.values).all()

@@ -42,7 +42,7 @@ def scene():
 def fitted(scene):
     """SpatialClassifier trained on ``scene`` (a few seconds), with a quarter of the blocks held out."""
     cube, reference, mask = scene
-    return SpatialClassifier(patch_size=16, block_size=32, epochs=15, batch_size=8, learning_rate=3e-3,
+    return SpatialClassifier(patch_size=16, split_block=32, epochs=15, batch_size=8, learning_rate=3e-3,
                              validation_fraction=0.25, patience=None, network_params={"depth": 2, "width": 8,
                                                                                        "dropout": 0.0},
                              random_state=0).fit(cube, reference, mask=mask)
@@ -160,8 +160,8 @@ def check_split(sampler, height, width):
     validated = sampler.coverage(validation, (height, width))
     near = binary_dilation(trained, np.ones((2 * sampler.buffer + 1,) * 2, bool)) if sampler.buffer else trained
     assert not (near & validated).any()  # no validation pixel in, or within buffer of, a training patch
-    train_blocks = {tuple(b) for b in sampler.blocks(train)}
-    assert not train_blocks & {tuple(b) for b in sampler.blocks(validation)}  # whole blocks
+    train_blocks = {tuple(b) for b in sampler.split_blocks(train)}
+    assert not train_blocks & {tuple(b) for b in sampler.split_blocks(validation)}  # whole blocks
     assert trained.any() or validated.any()
     return train, validation
 
@@ -172,22 +172,22 @@ def check_split(sampler, height, width):
        seed=st.integers(0, 2**32 - 1))
 def test_no_validation_pixel_is_ever_in_a_training_patch(height, width, patch, overlap, block, buffer, fraction,
                                                           seed):
-    sampler = PatchSampler(patch, stride=max(1, patch - overlap), block_size=block, buffer=buffer,
+    sampler = PatchSampler(patch, stride=max(1, patch - overlap), split_block=block, buffer=buffer,
                            validation_fraction=fraction, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a single block
         train, validation = check_split(sampler, height, width)
-    n_blocks = len(np.unique(sampler.blocks(sampler.windows((height, width))), axis=0))
+    n_blocks = len(np.unique(sampler.split_blocks(sampler.windows((height, width))), axis=0))
     assert (len(validation) > 0) == (fraction > 0 and n_blocks > 1)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_aligned_patches_split_without_loss_and_reproducibly(seed):
-    sampler = PatchSampler(8, block_size=16, validation_fraction=0.25, random_state=seed)
+    sampler = PatchSampler(8, split_block=16, validation_fraction=0.25, random_state=seed)
     train, validation = check_split(sampler, 64, 48)
     assert len(train) + len(validation) == len(sampler.windows((64, 48))) == 48  # nothing dropped
     assert len(validation) == 3 * 4  # 3 of the 12 blocks, 4 patches each
-    again = PatchSampler(8, block_size=16, validation_fraction=0.25, random_state=seed).split((64, 48))
+    again = PatchSampler(8, split_block=16, validation_fraction=0.25, random_state=seed).split((64, 48))
     assert all(np.array_equal(a, b) for a, b in zip((train, validation), again))
 
 
@@ -204,8 +204,10 @@ def test_sampler_refuses_bad_parameters_and_warns_on_a_single_block():
         PatchSampler(8, stride=0)
     with pytest.raises(ConfigError, match="validation_fraction must be a finite number >= 0 and < 1; got 1"):
         PatchSampler(8, validation_fraction=1)
-    with pytest.warns(UserWarning, match="single block"):
-        train, validation = PatchSampler(8, block_size=64, validation_fraction=0.5).split((16, 16))
+    with pytest.raises(ConfigError, match="PatchSampler: split_block must be an integer >= 1; got 0"):
+        PatchSampler(8, split_block=0)
+    with pytest.warns(UserWarning, match="single split block of 64 pixels.*Choose a smaller split_block"):
+        train, validation = PatchSampler(8, split_block=64, validation_fraction=0.5).split((16, 16))
     assert len(train) == 4 and len(validation) == 0
 
 
@@ -365,7 +367,7 @@ def test_an_interrupted_training_resumes_to_the_same_weights(scene, tmp_path, mo
     """The batches and their rotations depend only on the seed and the epoch: a resumed run is the same run."""
     cube, reference, _ = scene
     cube, reference = cube[:, :, :32, :32], reference[:32, :32]
-    settings_ = {"patch_size": 8, "block_size": 16, "epochs": 4, "network_params": TINY, "random_state": 2,
+    settings_ = {"patch_size": 8, "split_block": 16, "epochs": 4, "network_params": TINY, "random_state": 2,
                  "patience": None}
     straight = SpatialClassifier(**settings_).fit(cube, reference)
     original = deep_training._save_checkpoint
@@ -395,7 +397,7 @@ def test_learns_the_slovenian_land_cover_better_than_the_majority_class():
     0.77 for always predicting the majority class (forest) there."""
     data = load_slovenia()
     reference = data.reference
-    model = SpatialClassifier(patch_size=16, block_size=32, epochs=20, batch_size=8, learning_rate=3e-3,
+    model = SpatialClassifier(patch_size=16, split_block=32, epochs=20, batch_size=8, learning_rate=3e-3,
                               validation_fraction=0.25, monitor="oa", patience=None, random_state=0,
                               network_params={"depth": 2, "width": 16, "dropout": 0.1})
     model.fit(data.cube, reference, mask=data.mask)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.dummy import DummyClassifier
@@ -57,17 +59,17 @@ def test_model_classifies_the_cube_it_was_trained_on(toy):
 
 def test_result_is_the_model_applied_pixel_by_pixel(toy):
     cube, _, model = toy
-    class_map, confidence = predict_cube(cube, model, block_size=5)
+    class_map, confidence = predict_cube(cube, model, block=5)
     classes, conf = _by_pixel(cube, model)
     np.testing.assert_array_equal(class_map.values, classes)
     np.testing.assert_allclose(confidence.values, conf, rtol=1e-6)
 
 
-@pytest.mark.parametrize("block_size", [1, 7, 64])
-def test_result_does_not_depend_on_block_size(toy, block_size):
+@pytest.mark.parametrize("block", [1, 7, 64, (3, 10), [10, 1]])
+def test_result_does_not_depend_on_the_block(toy, block):
     cube, _, model = toy
-    reference_map, reference_conf = predict_cube(cube, model, block_size=256)
-    class_map, confidence = predict_cube(cube, model, block_size=block_size)
+    reference_map, reference_conf = predict_cube(cube, model)  # the block engine's choice
+    class_map, confidence = predict_cube(cube, model, block=block)
     np.testing.assert_array_equal(class_map.values, reference_map.values)
     np.testing.assert_array_equal(confidence.values, reference_conf.values)
 
@@ -90,7 +92,7 @@ def test_pixels_with_a_nan_are_not_classified(toy):
     values = cube.values.copy()
     values[2, 1, 0, 0] = np.nan  # one band on one date
     values[:, :, 4, 6] = np.nan  # everything
-    class_map, confidence = predict_cube(cube.copy(data=values), model, block_size=3)
+    class_map, confidence = predict_cube(cube.copy(data=values), model, block=3)
     hole = np.zeros((HEIGHT, WIDTH), bool)
     hole[0, 0] = hole[4, 6] = True
     assert (class_map.values[hole] == NO_CLASS).all() and np.isnan(confidence.values[hole]).all()
@@ -102,15 +104,15 @@ def test_block_of_only_nan_pixels(toy):
     cube, _, model = toy
     values = cube.values.copy()
     values[:, :, :4, :4] = np.nan
-    class_map, confidence = predict_cube(cube.copy(data=values), model, block_size=4)
+    class_map, confidence = predict_cube(cube.copy(data=values), model, block=4)
     assert (class_map.values[:4, :4] == NO_CLASS).all() and np.isnan(confidence.values[:4, :4]).all()
     assert (class_map.values[4:] != NO_CLASS).all()
 
 
 def test_dask_cube_gives_the_same_maps(toy):
     cube, _, model = toy
-    eager = predict_cube(cube, model, block_size=4)
-    lazy = predict_cube(cube.chunk({"y": 5, "x": 3}), model, block_size=4)
+    eager = predict_cube(cube, model, block=4)
+    lazy = predict_cube(cube.chunk({"y": 5, "x": 3}), model, block=4)
     for a, b in zip(eager, lazy):
         np.testing.assert_array_equal(a.values, b.values)
 
@@ -118,13 +120,13 @@ def test_dask_cube_gives_the_same_maps(toy):
 def test_input_is_not_changed(toy):
     cube, _, model = toy
     before = cube.copy(deep=True)
-    predict_cube(cube, model, block_size=4)
+    predict_cube(cube, model, block=4)
     assert cube.identical(before)
 
 
 def test_progress_bar_counts_blocks(toy, capsys):
     cube, _, model = toy
-    predict_cube(cube, model, block_size=4, progress=True)
+    predict_cube(cube, model, block=4, progress=True)
     assert "6/6" in capsys.readouterr().err  # ceil(9/4) x ceil(8/4) = 3 x 2 blocks
 
 
@@ -132,7 +134,7 @@ def test_single_class_model():
     cube = dm.make_cube(np.zeros((2, 1, 3, 3)), ["2020-01-01", "2020-02-01"], ["NDVI"],
                         transform=(10, 0, 0, 0, -10, 30), crs="EPSG:32631")
     model = DummyClassifier().fit(np.zeros((2, 2)), [4, 4])
-    class_map, confidence = predict_cube(cube, model, block_size=2)
+    class_map, confidence = predict_cube(cube, model, block=2)
     assert (class_map.values == 4).all() and (confidence.values == 1).all()
 
 
@@ -145,11 +147,11 @@ def test_unfitted_model_is_refused(toy):
         predict_cube(cube, make_model("rf", n_estimators=10))
 
 
-@pytest.mark.parametrize("block_size", [0, -3])
-def test_block_size_must_be_positive(toy, block_size):
+@pytest.mark.parametrize("block", [0, -3, (4, 0)])
+def test_block_sides_must_be_positive(toy, block):
     cube, _, model = toy
-    with pytest.raises(ConfigError, match=rf"^predict_cube: block_size must be an integer >= 1; got {block_size}\.$"):
-        predict_cube(cube, model, block_size=block_size)
+    with pytest.raises(ConfigError, match=rf"^predict_cube: block must be None .* got {re.escape(repr(block))}\.$"):
+        predict_cube(cube, model, block=block)
 
 
 @pytest.mark.parametrize("codes", [[1, 255], [-1, 2], [3, 1000]])

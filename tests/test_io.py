@@ -376,9 +376,9 @@ def grid_map(values, crs="EPSG:32631"):
 def test_cog_class_map_with_colormap(tmp_path):
     classes = grid_map(np.random.default_rng(1).integers(1, 4, (600, 500)))
     colours = {1: (0, 128, 0), 2: (255, 255, 0), 3: (0, 0, 255, 255)}
-    out = lio.write_cog(classes, tmp_path / "classes.tif", colormap=colours, blocksize=256)
+    out = lio.write_cog(classes, tmp_path / "classes.tif", colormap=colours, cog_tile=256)
     with rasterio.open(out) as src:
-        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and src.block_shapes[0] == (256, 256)
         assert src.tags(ns="IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"
         assert src.dtypes[0] == "uint8" and src.overviews(1) == [2, 4]
         assert src.colormap(1)[1] == (0, 128, 0, 255) and src.colormap(1)[3] == (0, 0, 255, 255)
@@ -780,3 +780,15 @@ def test_modis_series_restacked_one_file_per_band_with_a_timeline(mirror, tmp_pa
     np.testing.assert_array_equal(mask.values == 2, np.isnan(cube.values[:, 0]))
     assert int((mask == 2).sum()) == 4  # the four pixels of value -3000 in sits' files
     assert mask.rio.crs == cube.rio.crs and "+proj=sinu" in mask.rio.crs.to_proj4()
+
+
+def test_a_map_selected_from_a_stack_is_named_by_its_label(tmp_path, make_cube):
+    from labkit.features import compute_features
+
+    features = compute_features(make_cube(bands=("B04", "B08")), indices=["NDVI"], stats=["max", "mean"]).timeless
+    path = lio.write_cog(features.sel(feature="NDVI_max"), tmp_path / "max.tif")
+    with rasterio.open(path) as src:
+        assert src.descriptions == ("NDVI_max",)
+    renamed = features.sel(feature="NDVI_mean").drop_vars("feature").rename("mean NDVI")
+    with rasterio.open(lio.write_cog(renamed, tmp_path / "mean.tif")) as src:
+        assert src.descriptions == ("mean NDVI",)

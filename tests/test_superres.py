@@ -178,9 +178,15 @@ def test_a_20m_pixel_covers_the_2x2_pixels_that_share_its_corner():
 def test_blocks_and_dask_give_the_same_result(model):
     cube, cube20 = cubes(*synthetic_scene(4, 80))
     whole = superresolve(cube, model, cube20=cube20)
-    blocks = superresolve(cube, model, cube20=cube20, block_size=24)
-    np.testing.assert_allclose(blocks.values, whole.values, atol=1e-5)
-    lazy = superresolve(cube.chunk({"time": 1}), model, cube20=cube20.chunk({"time": 1}), block_size=32)
+    for block in (24, (32, 16)):
+        blocks = superresolve(cube, model, cube20=cube20, block=block)
+        np.testing.assert_allclose(blocks.values, whole.values, atol=1e-5)
+    # odd dask chunks: the engine's blocks still start at even rows and columns (a 20 m pixel is 2 x 2 of them)
+    odd = superresolve(cube.chunk({"y": 25, "x": 27}), model, cube20=cube20.chunk({"y": 13, "x": 13}))
+    np.testing.assert_allclose(odd.values, whole.values, atol=1e-5)
+    small = superresolve(cube, model, cube20=cube20, memory="2MB")  # a budget that needs several blocks
+    np.testing.assert_allclose(small.values, whole.values, atol=1e-5)
+    lazy = superresolve(cube.chunk({"time": 1}), model, cube20=cube20.chunk({"time": 1}), block=32)
     assert hasattr(lazy.data, "dask")
     np.testing.assert_allclose(lazy.values, whole.values, atol=1e-5)
 
@@ -189,7 +195,7 @@ def test_missing_inputs_are_missing_outputs_and_do_not_spread(model):
     cube, cube20 = cubes(*synthetic_scene(6, 64))
     cube20.values[0, 2, 10, 7] = np.nan      # B07's 20 m pixel (10, 7) on the first date
     cube.values[0, 3, 30, 41] = np.inf       # B08 at one 10 m pixel: missing too
-    for sharp in (superresolve(cube, model, cube20=cube20, block_size=32, keep_bands=False),
+    for sharp in (superresolve(cube, model, cube20=cube20, block=32, keep_bands=False),
                   upsample_bicubic(cube, cube20=cube20, keep_bands=False)):
         missing = np.isnan(sharp.values[0])
         assert missing.all(axis=0).sum() == missing.any(axis=0).sum()  # every 20 m band together
@@ -222,8 +228,12 @@ def test_bands_grids_and_dates_are_checked(model):
         superresolve(cube, model, cube20=cube20.isel(time=[0]))
     with pytest.raises(DataModelError, match=r"cube: dims must be"):
         superresolve(cube.transpose("band", "time", "y", "x"), model, cube20=cube20)
-    with pytest.raises(ConfigError, match=r"block_size and halo must be even"):
-        superresolve(cube, model, cube20=cube20, block_size=33)
+    with pytest.raises(ConfigError, match=r"block and halo must be even .*; got block=33, halo="):
+        superresolve(cube, model, cube20=cube20, block=33)
+    with pytest.raises(ConfigError, match=r"block and halo must be even .*; got block=\(32, 15\), halo="):
+        superresolve(cube, model, cube20=cube20, block=(32, 15))
+    with pytest.raises(ConfigError, match=r"superresolve: block must be None .* an integer >= 2"):
+        superresolve(cube, model, cube20=cube20, block=0)
     with pytest.raises(ConfigError, match=r"model must be None \(bicubic\), a SuperResolution or the path"):
         superresolve(cube, 3, cube20=cube20)
     with pytest.raises(ConfigError, match=r"the model sharpens .* together"):

@@ -1,7 +1,7 @@
 """Checked numeric options: argparse ``type=`` converters that refuse a bad value before any work.
 
 argparse prints their message after the option's name and exits with code 2, e.g.
-``labkit cv: error: argument --seed: expected an integer from 0 to 4294967295, got '-1'``. The ranges match what
+``labkit cv: error: argument --random-state: expected an integer from 0 to 4294967295, got '-1'``. The ranges match what
 the library functions take (a seed: what numpy and scikit-learn accept).
 
 Example
@@ -66,7 +66,7 @@ positive_int = int_in(1)
 """An integer >= 1."""
 
 seed = int_in(0, SEED_MAX)
-"""A random seed, as scikit-learn takes it: an integer from 0 to 2**32 - 1."""
+"""A ``--random-state``, as scikit-learn takes it: an integer from 0 to 2**32 - 1."""
 
 
 def fraction(lo: float = 0.0, hi: float = 1.0, *, closed: str = "both") -> Callable[[str], float]:

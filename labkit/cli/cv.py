@@ -19,7 +19,7 @@ Example
 >>> parser = argparse.ArgumentParser(prog="labkit cv")
 >>> configure(parser)
 >>> args = parser.parse_args(["samples.nc", "--model", "rf", "--group-by", "group", "--params", '{"n_estimators": 50}'])
->>> args.model, args.folds, args.group_by, args.seed
+>>> args.model, args.folds, args.group_by, args.random_state
 ('rf', 5, 'group', 0)
 
 Output::
@@ -70,8 +70,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(polygons); default: plain stratified k-fold over samples")
     parser.add_argument("--per-region", action="store_true",
                         help="fit one model per value of the sample set's 'region' variable")
-    parser.add_argument("--seed", type=seed, default=0, metavar="N",
-                        help="seed of the folds and the model (default: 0)")
+    parser.add_argument("--random-state", type=seed, default=0, metavar="N",
+                        help="seed of the folds and the model: their random_state (default: 0)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT",
                         help="also write the scores per fold, the summed confusion matrix and per-class scores (for a "
                              "regression: the pooled RMSE, MAE, R² and bias)")
@@ -100,11 +100,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:  # before the cross-validation: an output that cannot be written fails now
         check_destination(args.json, kind="file", overwrite=args.overwrite)
     samples = read_samples(args.samples)
-    result = cross_validate(samples, config, folds=args.folds, group_by=args.group_by, random_state=args.seed,
+    result = cross_validate(samples, config, folds=args.folds, group_by=args.group_by, random_state=args.random_state,
                             progress=args.progress)
     regression = result.task == "regression"
     print(f"{result.model} on {args.samples.name}: {samples.sizes['sample']} samples, {_what(samples, regression)}, "
-          f"{args.folds} folds {_how(args.group_by, regression)}, seed {args.seed})")
+          f"{args.folds} folds {_how(args.group_by, regression)}, seed {args.random_state})")
     print(result.summary())
     if not regression:
         print(result.per_class_summary())

@@ -14,7 +14,8 @@ def configure(parser) -> None:
     parser.add_argument("--train-size", type=fraction(closed="neither"), default=0.7,
                         help="share of each class's polygons used for training (default: %(default)s)")
     parser.add_argument("--trees", type=positive_int, default=200, help="random forest size (default: %(default)s)")
-    parser.add_argument("--seed", type=seed, default=0, help="random seed of the split and the forest")
+    parser.add_argument("--random-state", type=seed, default=0, metavar="N",
+                        help="seed of the split and the forest: their random_state (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace files of the demo's names in --out even if they are yours or were changed "
                              "(an earlier demo's unchanged files are replaced anyway)")
@@ -25,7 +26,7 @@ def run(args) -> int:
     from ..demo import run_demo
 
     summary = run_demo(args.out, step=args.step, train_size=args.train_size, n_estimators=args.trees,
-                       random_state=args.seed, overwrite=args.overwrite, progress=not args.no_progress)
+                       random_state=args.random_state, overwrite=args.overwrite, progress=not args.no_progress)
     seconds = sum(summary["timings_s"].values())
     print(
         f"labkit demo: overall accuracy {summary['overall_accuracy']:.3f}, kappa {summary['kappa']:.3f}, "

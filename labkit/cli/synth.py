@@ -34,7 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dates", type=int_in(1, 73), default=36, metavar="N",
                         help="number of dates, 1 to 73 (default: 36 irregular dates over 2021).")
     parser.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, metavar="S",
-                        help="random seed (default: 0).")
+                        help="the scene's identity: the same seed makes the same scene, pixel for pixel, at any size "
+                             "(make_synthetic_scene's random_state; not a random draw of a stage: those take "
+                             "--random-state) (default: 0).")
     parser.add_argument("--chunks", type=positive_int, default=512, metavar="C",
                         help="spatial chunk size in pixels of the store (default: 512).")
     parser.add_argument("--cloud-cover", type=probability, default=0.3, metavar="F",

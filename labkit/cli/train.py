@@ -11,7 +11,7 @@ Example
 >>> parser = argparse.ArgumentParser(prog="labkit train")
 >>> configure(parser)
 >>> args = parser.parse_args(["samples.nc", "--model", "rf", "--out", "rf.zip", "--params", '{"n_estimators": 50}'])
->>> args.model, str(args.out), args.seed
+>>> args.model, str(args.out), args.random_state
 ('rf', 'rf.zip', 0)
 
 Output::
@@ -40,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default=None, metavar="JSON",
                         help="hyperparameters of the model as a JSON object, e.g. '{\"n_estimators\": 100}'")
     parser.add_argument("--out", type=Path, required=True, metavar="MODEL", help="the model file to write (.zip)")
-    parser.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the model (default: 0)")
+    parser.add_argument("--random-state", type=seed, default=0, metavar="N",
+                        help="seed of the model: its random_state (default: 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="hide a network's progress bar over epochs")
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     params = model_params(args.params)
     if takes_param(args.model, "random_state"):
-        params.setdefault("random_state", args.seed)
+        params.setdefault("random_state", args.random_state)
     if takes_param(args.model, "progress"):
         params.setdefault("progress", args.progress)
     model = make_model({"model": args.model, "params": params})

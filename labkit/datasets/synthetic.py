@@ -708,7 +708,9 @@ def make_synthetic_scene(
         Mean fraction of pixels under cloud over the dates, in [0, 1]. Dates vary: many are almost clear, a few
         almost overcast. Cloud shadows come on top (about a sixth of the cloud area).
     random_state : int or None, default 0
-        Seed (0 <= seed < 2**63). None draws a fresh one, stored in ``cube.attrs["random_state"]``.
+        The scene's seed, 0 to 2**63 - 1: its identity (``labkit synth --seed``), the same value making the same
+        scene, pixel for pixel, at any size and chunking. None draws a fresh one, stored in
+        ``cube.attrs["random_state"]``.
 
     Returns
     -------

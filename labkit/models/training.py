@@ -337,6 +337,30 @@ def _route_fit_params(model, fit_params: dict) -> dict:
     return {(key if "__" in key else prefix + key): value for key, value in fit_params.items()}
 
 
+def _check_fit_params(model, fit_params: dict, who: str) -> None:
+    """Refuse a keyword that the model's ``fit`` does not take, before any work: a hyperparameter given there (as
+    ``fit_model("rf", s, random_state=0)``) is said to belong to :func:`~labkit.models.make_model`."""
+    import inspect
+
+    final, _ = _final_step(model, "fit")
+    try:
+        parameters = inspect.signature(final.fit).parameters.values()
+    except (TypeError, ValueError):  # no signature to check against: the model's fit will say
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    taken = _keywords(final.fit)
+    for key in fit_params:
+        name = key.rsplit("__", 1)[-1]
+        if name in taken:
+            continue
+        estimator = type(final).__name__
+        if name in final.get_params():
+            raise ConfigError(f"{who}: {name!r} is a hyperparameter of {estimator}, not an argument of its fit(): "
+                              f"build the model with it: {who}(make_model(<model name>, {name}=...), samples).")
+        raise ConfigError(f"{who}: {estimator}.fit() takes no {name!r}; it takes {sorted(taken - {'X', 'y'})}.")
+
+
 def _check_sample_weight(fit_params: dict, n: int, who: str) -> None:
     """``sample_weight``, when given: one finite number >= 0 per sample."""
     if fit_params.get("sample_weight") is None:
@@ -413,7 +437,8 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     Raises
     ------
     ConfigError
-        A bad model; a classifier and samples without ``label``, a regressor and samples without ``target``; a
+        A bad model; a keyword the model's ``fit`` does not take (a hyperparameter: give it to
+        :func:`~labkit.models.make_model`); a classifier and samples without ``label``, a regressor and samples without ``target``; a
         per-region model and samples without ``region``; a ``sample_weight`` that does not give one finite number
         >= 0 per sample; LightGBM refusing a hyperparameter.
     DataModelError
@@ -443,6 +468,7 @@ def fit_model(model, samples: xr.Dataset, **fit_params):
     regression = _task(model) == "regression"
     coded = samples if regression else with_label_codes(samples)
     _check_training_set(coded, model, "fit_model")
+    _check_fit_params(model, fit_params, "fit_model")
     _check_sample_weight(fit_params, coded.sizes["sample"], "fit_model")
     X, y = _training_values(model, coded["X"]), coded["target" if regression else "label"].values
     kwargs = {**_sample_kwargs(model, "fit", coded), **_route_fit_params(model, fit_params)}

@@ -50,7 +50,7 @@ def date_files(cube, tmp_path) -> list[Path]:
 
 @pytest.fixture
 def cog(cube, tmp_path) -> Path:
-    return write_cog(cube.isel(time=0, band=0, drop=True), tmp_path / "map.tif", blocksize=128)
+    return write_cog(cube.isel(time=0, band=0, drop=True), tmp_path / "map.tif", cog_tile=128)
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ CASES = {
     "cv: params not JSON": ["cv", "{samples}", "--model", "rf", "--params", "{{n_estimators: 10}}"],
     "cv: unknown group variable": ["cv", "{samples}", "--model", "rf", "--group-by", "polygon"],
     "cv: too many folds": ["cv", "{samples}", "--model", "rf", "--folds", "50"],
-    "cv: negative seed": ["cv", "{samples}", "--model", "rf", "--seed", "-1"],
+    "cv: negative random state": ["cv", "{samples}", "--model", "rf", "--random-state", "-1"],
     "cv: json on a folder": ["cv", "{samples}", "--model", "rf", "--json", "{folder}", "--overwrite"],
     "cv: json not writable": ["cv", "{samples}", "--model", "rf", "--json", "/sys/labkit-test/cv.json"],
     "cv: NaN samples with svm": ["cv", "{nan_samples}", "--model", "svm"],

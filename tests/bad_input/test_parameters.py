@@ -163,8 +163,10 @@ SYNTH = ["synth", "--out", "scene.zarr"]
 @pytest.mark.parametrize(("argv", "option", "expected"), [
     ([*CV, "--folds", "1"], "--folds", "an integer >= 2"),
     ([*CV, "--folds", "two"], "--folds", "an integer >= 2"),
-    ([*CV, "--seed", "-1"], "--seed", "an integer from 0 to 4294967295"),
-    ([*CV, "--seed", str(2**32)], "--seed", "an integer from 0 to 4294967295"),
+    ([*CV, "--random-state", "-1"], "--random-state", "an integer from 0 to 4294967295"),
+    ([*CV, "--random-state", str(2**32)], "--random-state", "an integer from 0 to 4294967295"),
+    (["train", "s.nc", "--model", "rf", "--out", "m.zip", "--random-state", "-2"], "--random-state",
+     "an integer from 0 to 4294967295"),
     ([*SYNTH, "--size", "0", "64"], "--size", "an integer >= 1"),
     ([*SYNTH, "--size", "64", "-5"], "--size", "an integer >= 1"),
     ([*SYNTH, "--dates", "0"], "--dates", "an integer from 1 to 73"),
@@ -179,7 +181,7 @@ SYNTH = ["synth", "--out", "scene.zarr"]
     (["demo", "--train-size", "1"], "--train-size", "a number strictly between 0 and 1"),
     (["demo", "--train-size", "0"], "--train-size", "a number strictly between 0 and 1"),
     (["demo", "--trees", "0"], "--trees", "an integer >= 1"),
-    (["demo", "--seed", "-3"], "--seed", "an integer from 0 to 4294967295"),
+    (["demo", "--random-state", "-3"], "--random-state", "an integer from 0 to 4294967295"),
 ])
 def test_bad_numeric_options_are_refused_by_argparse(argv, option, expected, capsys):
     code, err = _exit_code(argv, capsys)
@@ -246,8 +248,9 @@ def test_converters(converter, good, bad):
 
 
 @pytest.mark.parametrize(("argv", "said"), [
-    (["cv", "s.nc", "--model", "rf", "--seeds", "3"], "labkit cv: error: unrecognized arguments: --seeds (did you "
-                                                      "mean --seed?) 3"),
+    (["cv", "s.nc", "--model", "rf", "--random-states", "3"], "labkit cv: error: unrecognized arguments: "
+                                                               "--random-states (did you mean --random-state?) 3"),
+    (["cv", "s.nc", "--model", "rf", "--seed", "3"], "labkit cv: error: unrecognized arguments: --seed 3"),
     (["synth", "--out", "a.zarr", "--cloudcover", "0.1"], "--cloudcover (did you mean --cloud-cover?)"),
     (["course", "build", "--outt", "x"], "--outt (did you mean --out?)"),
     (["demo", "--tres", "5"], "--tres (did you mean --trees?)"),
@@ -349,12 +352,20 @@ def test_sample_weight_must_give_one_finite_weight_per_sample(samples):
 # ------------------------------------------------------------------------------------------------ inference
 
 
-@pytest.mark.parametrize("block_size", ["64", 2.5, None, 0, -3, True])
-def test_predict_cube_block_size_must_be_an_integer(cube, samples, block_size):  # audit #48-50
+@pytest.mark.parametrize("block", ["64", 2.5, 0, -3, True, (4,), (4, 0), (4, 2.5), (4, 4, 4)])
+def test_predict_cube_block_must_be_a_side_or_a_pair(cube, samples, block):  # audit #48-50
     model = fit_model(make_model(RF), samples.isel(time=[0, 1, 2, 3]))
-    with pytest.raises(ConfigError, match=rf"^predict_cube: block_size must be an integer >= 1; got "
-                                          rf"{re.escape(repr(block_size))}\.$"):
-        predict_cube(cube, model, block_size=block_size)
+    with pytest.raises(ConfigError, match=r"^predict_cube: block must be None \(chosen from the memory budget\), an "
+                                          r"integer >= 1 \(a square block's side\) or a \(rows, columns\) pair of "
+                                          rf"them; got {re.escape(repr(block))}\.$"):
+        predict_cube(cube, model, block=block)
+
+
+@pytest.mark.parametrize("memory", ["lots", 0, -1, True])
+def test_predict_cube_memory_must_be_a_size(cube, samples, memory):
+    model = fit_model(make_model(RF), samples.isel(time=[0, 1, 2, 3]))
+    with pytest.raises(ConfigError, match=r"^predict_cube: the memory budget must be a size such as '2GB'"):
+        predict_cube(cube, model, block=4, memory=memory)
 
 
 def test_predict_cube_progress_must_be_a_flag(cube):
@@ -576,3 +587,17 @@ def test_other_numbers_and_flags_of_the_stages(samples):
     with pytest.raises(ConfigError, match=r"^make_folds: the sample set has no variable \['group'\] along 'sample' to "
                                           r"group by"):
         make_folds(samples, 3, group_by=["group"])
+
+
+def test_fit_model_says_where_a_hyperparameter_goes():
+    from labkit.models import fit_model
+
+    s = dm.make_samples(np.arange(8.0).reshape(4, 1, 2), [1, 1, 2, 2], [0, 1, 2, 3], bands=["B04", "B08"])
+    with pytest.raises(ConfigError, match=r"fit_model: 'random_state' is a hyperparameter of RandomForestClassifier, "
+                                          r"not an argument of its fit\(\): build the model with it: "
+                                          r"fit_model\(make_model\(<model name>, random_state=\.\.\.\), samples\)"):
+        fit_model("rf", s, random_state=0)
+    with pytest.raises(ConfigError, match=r"RandomForestClassifier\.fit\(\) takes no 'bogus'; it takes "
+                                          r"\['sample_weight'\]"):
+        fit_model("rf", s, bogus=1)
+    assert fit_model("rf", s, sample_weight=np.ones(4)).predict(s.X.values).shape == (4,)

@@ -1,5 +1,5 @@
 """Class 3, parameters of readers, writers and preprocessing stages: a ConfigError naming the parameter, before any
-work, instead of a numpy, GDAL or Python error (or a crash: ``write_cog(blocksize=0)`` used to abort the process).
+work, instead of a numpy, GDAL or Python error (or a crash: ``write_cog(cog_tile=0)`` used to abort the process).
 
 (Models, splits, accuracy and the command line: ``test_parameters.py``.)
 """
@@ -35,11 +35,11 @@ WRITERS = {
     "write_dates prefix": (lambda c, t: write_dates(c, t, prefix="../escape_"), r"prefix '\.\./escape_' cannot be "
                                                                                   r"used in a file name"),
     "write_bands prefix": (lambda c, t: write_bands(c, t, prefix="a/b"), r"prefix 'a/b' cannot be used"),
-    "write_cog blocksize 0": (lambda c, t: write_cog(_map(c), t / "m.tif", blocksize=0),
-                              r"write_cog: blocksize must be an integer from 128 to 4096; got 0"),
-    "write_cog blocksize -16": (lambda c, t: write_cog(_map(c), t / "m.tif", blocksize=-16), r"blocksize must be"),
-    "write_cog blocksize 200": (lambda c, t: write_cog(_map(c), t / "m.tif", blocksize=200),
-                                r"write_cog: blocksize must be a multiple of 16"),
+    "write_cog cog_tile 0": (lambda c, t: write_cog(_map(c), t / "m.tif", cog_tile=0),
+                             r"write_cog: cog_tile must be an integer from 128 to 4096; got 0"),
+    "write_cog cog_tile -16": (lambda c, t: write_cog(_map(c), t / "m.tif", cog_tile=-16), r"cog_tile must be"),
+    "write_cog cog_tile 200": (lambda c, t: write_cog(_map(c), t / "m.tif", cog_tile=200),
+                               r"write_cog: cog_tile must be a multiple of 16"),
     "write_cog nodata nan int": (lambda c, t: write_cog(_map(c).astype("int32"), t / "m.tif", nodata=float("nan")),
                                  r"write_cog: nodata=nan does not fit dtype"),
     "write_cog nodata text": (lambda c, t: write_cog(_map(c), t / "m.tif", nodata="none"),

@@ -94,7 +94,7 @@ def test_a_pixel_with_inf_is_not_classified_nor_sampled(cube):
     assert np.isnan(samples["X"].values).sum() == 1  # the inf became the missing value it is
     assert not samples["valid"].values[0, 2]  # and the observation is not valid
     model = fit_model(make_model("rf", n_estimators=5, random_state=0), samples.assign(X=samples["X"].fillna(0)))
-    class_map, _ = predict_cube(dirty, model, block_size=16)
+    class_map, _ = predict_cube(dirty, model, block=16)
     assert class_map.values[0, 0] == NO_CLASS and (class_map.values != NO_CLASS).sum() == 64 * 64 - 1
 
 

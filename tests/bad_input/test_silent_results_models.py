@@ -101,7 +101,7 @@ def test_bands_in_another_order_are_read_by_name(scene, fitted):
     np.testing.assert_array_equal(expected.values, truth)
     shuffled = cube.isel(band=[2, 0, 1])
     assert list(shuffled.band.values) == ["B11", "B04", "B08"]
-    class_map, conf = predict_cube(shuffled, fitted, block_size=4)
+    class_map, conf = predict_cube(shuffled, fitted, block=4)
     np.testing.assert_array_equal(class_map.values, truth)
     np.testing.assert_array_equal(conf.values, confidence.values)
 
@@ -159,7 +159,7 @@ def test_refused_before_any_block_runs(scene, fitted):
             return fitted.predict_proba(X)
 
     with pytest.raises(DataModelError):
-        predict_cube(cube.isel(time=[0, 1]), Spy(), block_size=2)
+        predict_cube(cube.isel(time=[0, 1]), Spy(), block=2)
     assert Spy.calls == 0
 
 
@@ -195,7 +195,7 @@ def test_model_without_predict_proba_gives_its_predictions_and_no_confidence(sce
     model = Pipeline([("features", SeriesFeatures(stats=())), ("model", LinearSVC(random_state=0))])
     model = fit_model(model, samples)
     assert not hasattr(model, "predict_proba")
-    class_map, confidence = predict_cube(cube, model, block_size=4)
+    class_map, confidence = predict_cube(cube, model, block=4)
     pixels = cube.transpose("y", "x", "time", "band").values.reshape(-1, N_TIME, len(BANDS))
     np.testing.assert_array_equal(class_map.values, model.predict(pixels).reshape(HEIGHT, WIDTH))
     assert (class_map.values == truth).mean() > 0.9

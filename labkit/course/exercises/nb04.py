@@ -66,18 +66,18 @@ def _allowed(n_polygons: int, validation_size: float) -> set[int]:
     return {min(max(1, k), n_polygons - 1) for k in (math.floor(share), math.ceil(share))}
 
 
-def validation_polygons(samples: xr.Dataset, validation_size: float, seed: int) -> ValidationPolygons:
+def validation_polygons(samples: xr.Dataset, validation_size: float, random_state: int) -> ValidationPolygons:
     """A valid choice of validation polygons: ``validation_size`` of each class's polygons (labkit's own draw).
 
     Example
     -------
     >>> import labkit.datamodel as dm
     >>> s = dm.make_samples(np.zeros((5, 1, 1)), [1, 1, 1, 2, 2], [10, 11, 12, 20, 21], bands=["NDVI"])
-    >>> chosen = validation_polygons(s, 0.3, seed=0)
+    >>> chosen = validation_polygons(s, 0.3, random_state=0)
     >>> len(chosen), chosen.allowed
     (2, {'1': {1}, '2': {1}})
     """
-    _, validation = split_by_group(samples, train_size=1 - validation_size, random_state=seed)
+    _, validation = split_by_group(samples, train_size=1 - validation_size, random_state=random_state)
     names = class_names(samples)
     label, group = samples["label"].values, samples["group"].values
     class_of = {int(g): names[int(c)] for g, c in zip(group, label)}

@@ -26,20 +26,21 @@ def accuracy_by_hand(confusion) -> dict[str, float]:
     return {"overall_accuracy": float(observed), "kappa": float((observed - expected) / (1 - expected))}
 
 
-def grouped_cv_macro_f1(samples: xr.Dataset, model: str, folds: int, seed: int) -> float:
-    """Mean macro F1 of ``model`` over a cross-validation in ``folds`` folds grouped by polygon, seeded by ``seed``.
+def grouped_cv_macro_f1(samples: xr.Dataset, model: str, folds: int, random_state: int) -> float:
+    """Mean macro F1 of ``model`` over a cross-validation in ``folds`` folds grouped by polygon, seeded by
+    ``random_state``.
 
     Example
     -------
     >>> import labkit.datamodel as dm
     >>> y = np.repeat([1, 2], 6)
     >>> s = dm.make_samples(y[:, None, None] + np.zeros((12, 3, 1)), y, np.arange(12) // 2, bands=["NDVI"])
-    >>> grouped_cv_macro_f1(s, "sklearn.neighbors.KNeighborsClassifier", folds=3, seed=0)
+    >>> grouped_cv_macro_f1(s, "sklearn.neighbors.KNeighborsClassifier", folds=3, random_state=0)
     1.0
     """
     from ...models import cross_validate
 
-    return cross_validate(samples, model, folds=folds, group_by="group", random_state=seed).mean["macro_f1"]
+    return cross_validate(samples, model, folds=folds, group_by="group", random_state=random_state).mean["macro_f1"]
 
 
 def most_important_date(importances, dates) -> np.datetime64:
@@ -66,8 +67,8 @@ EXERCISES: dict[str, Exercise] = {
     "05.grouped_cv_macro_f1": Exercise(
         reference=grouped_cv_macro_f1,
         title="mean macro F1 of a grouped cross-validation",
-        hint="cross_validate(samples, model, folds=folds, group_by='group', random_state=seed) returns a CVResult; "
-             "its .mean is a dict of mean scores over the folds.",
+        hint="cross_validate(samples, model, folds=folds, group_by='group', random_state=random_state) returns a "
+             "CVResult; its .mean is a dict of mean scores over the folds.",
         compare=functools.partial(compare_values, rtol=1e-9, atol=1e-12),
     ),
     "05.most_important_date": Exercise(

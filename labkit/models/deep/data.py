@@ -108,8 +108,9 @@ class SeriesBatches:
     batch_size : int
     shuffle : bool, default False
         Shuffle the samples at every pass: in memory, all of them; lazily, the blocks and the samples in a block.
-    seed : int, default 0
-        With ``epoch`` (see :meth:`batches`), what decides the order: the same seed gives the same batches.
+    random_state : int, default 0
+        With ``epoch`` (see :meth:`batches`), what decides the order: the same ``random_state`` gives the same
+        batches.
     scaler : BandScaler, optional
         Standardisation applied to ``x``.
     rows : array of int, optional
@@ -117,12 +118,12 @@ class SeriesBatches:
     """
 
     def __init__(self, X, y=None, doy=None, valid=None, *, batch_size: int = 128, shuffle: bool = False,
-                 seed: int = 0, scaler: BandScaler | None = None, rows: np.ndarray | None = None):
+                 random_state: int = 0, scaler: BandScaler | None = None, rows: np.ndarray | None = None):
         if len(getattr(X, "shape", ())) != 3:
             raise DataModelError(f"X must be (sample, time, band); got shape {getattr(X, 'shape', type(X))}.")
         self.X, self.y, self.valid, self.scaler = X, y, valid, scaler
         self.doy = doy
-        self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
+        self.batch_size, self.shuffle, self.random_state = int(batch_size), bool(shuffle), int(random_state)
         self.rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
         self.lazy = _is_lazy(X)
         _, self.n_time, self.n_band = X.shape
@@ -144,7 +145,7 @@ class SeriesBatches:
     def subset(self, rows: np.ndarray, *, shuffle: bool | None = None) -> SeriesBatches:
         """The same arrays, restricted to ``rows`` (positions into the full arrays)."""
         return SeriesBatches(self.X, self.y, self.doy, self.valid, batch_size=self.batch_size,
-                             shuffle=self.shuffle if shuffle is None else shuffle, seed=self.seed,
+                             shuffle=self.shuffle if shuffle is None else shuffle, random_state=self.random_state,
                              scaler=self.scaler, rows=np.asarray(rows))
 
     def with_scaler(self, scaler: BandScaler) -> SeriesBatches:
@@ -172,7 +173,7 @@ class SeriesBatches:
 
     def _order(self, epoch: int) -> list[np.ndarray]:
         """The rows of a pass, cut into pieces read at once (blocks of a lazy array, or everything)."""
-        rng = np.random.default_rng([self.seed, epoch])
+        rng = np.random.default_rng([self.random_state, epoch])
         if not self.lazy:
             rows = rng.permutation(self.rows) if self.shuffle else self.rows
             return [rows]
@@ -188,7 +189,7 @@ class SeriesBatches:
             yield self._prepare(np.sort(piece) if self.lazy else piece)
 
     def batches(self, epoch: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
-        """The batches of pass ``epoch``; with ``shuffle``, in an order that depends on the seed and the epoch."""
+        """The batches of pass ``epoch``; with ``shuffle``, in an order set by ``random_state`` and the epoch."""
         for piece in self._order(epoch):
             if self.lazy:  # read the block in storage order, then put it in its shuffled order
                 sorted_rows = np.sort(piece)

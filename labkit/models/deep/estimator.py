@@ -154,7 +154,7 @@ class _DeepEstimator(BaseEstimator):
             raise DataModelError(f"{type(self).__name__}: X must be (n_samples, n_time, n_band); got shape "
                                  f"{np.shape(X)}.")
         targets, n_outputs = self._targets(np.asarray(y))
-        data = SeriesBatches(X, targets, doy, valid, batch_size=self.batch_size, shuffle=True, seed=seed)
+        data = SeriesBatches(X, targets, doy, valid, batch_size=self.batch_size, shuffle=True, random_state=seed)
         train_rows, val_rows = self._validation_rows(targets, group, data.n_samples, seed)
         training = data.subset(train_rows)
         self.scaler_ = BandScaler.fit(training)
@@ -171,7 +171,7 @@ class _DeepEstimator(BaseEstimator):
                               learning_rate=self.learning_rate, weight_decay=self.weight_decay,
                               schedule=self.schedule, monitor=self.monitor, patience=self.patience,
                               class_weight=self._class_weight(targets[train_rows], n_outputs),
-                              device=self.device_, mixed_precision=self._amp(), seed=seed,
+                              device=self.device_, mixed_precision=self._amp(), random_state=seed,
                               checkpoint=self.checkpoint, resume=self.resume, progress=self.progress,
                               description=f"{self.network}")
         self.network_ = network.to("cpu").eval()

@@ -37,8 +37,9 @@ the padded zeros lie beyond the halo.
 Patch sampling
 --------------
 :class:`PatchSampler` cuts the grid into square patches (``stride`` = patch size, or less for overlapping patches),
-groups them into square **blocks** by the position of their centre, draws a seeded share of the blocks for
-validation, and drops every training patch that shares a pixel with a validation patch, or comes within ``buffer``
+groups them into square **split blocks** (``split_block`` pixels a side: the unit of the training/validation split,
+not the block engine's blocks of :mod:`labkit.tiling`) by the position of their centre, draws a seeded share of them
+for validation, and drops every training patch that shares a pixel with a validation patch, or comes within ``buffer``
 pixels of one. No pixel of a validation patch is ever read in training.
 
 Example
@@ -323,11 +324,11 @@ def _rng(random_state) -> np.random.Generator:
 
 
 class PatchSampler:
-    """Square patches of a grid, split into training and validation by whole spatial blocks, never overlapping.
+    """Square patches of a grid, split into training and validation by whole split blocks, never overlapping.
 
     The patches' top-left pixels are every ``stride`` pixels along each axis, plus one patch flush with the
     bottom (right) edge when the stride does not reach it, so that every pixel is covered. Each patch belongs to
-    the ``block_size`` x ``block_size`` block that holds its centre; ``validation_fraction`` of the blocks (at
+    the ``split_block`` x ``split_block`` split block that holds its centre; ``validation_fraction`` of the blocks (at
     least one, and never all) are drawn at random for validation. Every training patch that would share a pixel
     with a validation patch, or come within ``buffer`` pixels of one, is dropped.
 
@@ -337,34 +338,34 @@ class PatchSampler:
         Side of the square patches, in pixels.
     stride : int, optional
         Pixels between the starts of neighbouring patches; default ``patch_size`` (no overlap); less overlaps.
-    block_size : int, optional
-        Side of the square blocks drawn as a whole for validation; default ``2 * patch_size``.
+    split_block : int, optional
+        Side of the square split blocks drawn as a whole for validation, in pixels; default ``2 * patch_size``.
     buffer : int, default 0
         Pixels that must separate every training patch from every validation patch (0: they may touch, never
         overlap). Use the model's receptive field to keep training patches out of what validation pixels see.
     validation_fraction : float in [0, 1), default 0.2
-        Share of the blocks held out for validation; 0 puts every patch in training.
+        Share of the split blocks held out for validation; 0 puts every patch in training.
     random_state : int, numpy Generator or RandomState, optional
-        Seeds the draw of validation blocks.
+        Seeds the draw of validation split blocks.
 
     Example
     -------
-    >>> train, validation = PatchSampler(8, block_size=16, validation_fraction=0.25, random_state=0).split((32, 32))
+    >>> train, validation = PatchSampler(8, split_block=16, validation_fraction=0.25, random_state=0).split((32, 32))
     >>> len(train), len(validation)
     (12, 4)
-    >>> sampler = PatchSampler(8, stride=4, block_size=16, validation_fraction=0.25, random_state=0)
+    >>> sampler = PatchSampler(8, stride=4, split_block=16, validation_fraction=0.25, random_state=0)
     >>> train, validation = sampler.split((32, 32))
     >>> bool((sampler.coverage(train, (32, 32)) & sampler.coverage(validation, (32, 32))).any())
     False
     """
 
-    def __init__(self, patch_size: int = 32, *, stride: int | None = None, block_size: int | None = None,
+    def __init__(self, patch_size: int = 32, *, stride: int | None = None, split_block: int | None = None,
                  buffer: int = 0, validation_fraction: float = 0.2, random_state=None) -> None:
         who = "PatchSampler"
         self.patch_size = params.integer(patch_size, "patch_size", who, low=1)
         self.stride = self.patch_size if stride is None else params.integer(stride, "stride", who, low=1)
-        self.block_size = (2 * self.patch_size if block_size is None
-                           else params.integer(block_size, "block_size", who, low=1))
+        self.split_block = (2 * self.patch_size if split_block is None
+                            else params.integer(split_block, "split_block", who, low=1))
         self.buffer = params.integer(buffer, "buffer", who, low=0)
         self.validation_fraction = params.number(validation_fraction, "validation_fraction", who, low=0, high=1,
                                                  closed="left")
@@ -385,9 +386,9 @@ class PatchSampler:
         rows, cols = _starts(height, self.patch_size, self.stride), _starts(width, self.patch_size, self.stride)
         return np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
 
-    def blocks(self, windows: np.ndarray) -> np.ndarray:
-        """The block of each window, by the position of its centre: ``(n, 2)`` block row and column."""
-        return (np.asarray(windows) + self.patch_size // 2) // self.block_size
+    def split_blocks(self, windows: np.ndarray) -> np.ndarray:
+        """The split block of each window, by the position of its centre: ``(n, 2)`` split block row and column."""
+        return (np.asarray(windows) + self.patch_size // 2) // self.split_block
 
     def split(self, grid) -> tuple[np.ndarray, np.ndarray]:
         """Training and validation patches of ``grid``: two ``(n, 2)`` arrays of top-left ``(row, col)``.
@@ -396,7 +397,7 @@ class PatchSampler:
         block (or ``validation_fraction=0``) every patch is for training (a warning says so in the first case).
         """
         windows = self.windows(grid)
-        blocks = self.blocks(windows)
+        blocks = self.split_blocks(windows)
         names, block_of = np.unique(blocks, axis=0, return_inverse=True)
         held_out = self._validation_blocks(len(names))
         validation = windows[np.isin(block_of.ravel(), held_out)]
@@ -408,8 +409,8 @@ class PatchSampler:
         if not self.validation_fraction:
             return np.empty(0, np.int64)
         if n_blocks < 2:
-            warnings.warn(f"PatchSampler: the grid holds a single block of {self.block_size} pixels: no validation "
-                          "patches. Choose a smaller block_size.", stacklevel=3)
+            warnings.warn(f"PatchSampler: the grid holds a single split block of {self.split_block} pixels: no "
+                          "validation patches. Choose a smaller split_block.", stacklevel=3)
             return np.empty(0, np.int64)
         count = min(max(1, round(self.validation_fraction * n_blocks)), n_blocks - 1)
         return np.sort(_rng(self.random_state).permutation(n_blocks)[:count])
@@ -475,10 +476,10 @@ class _PatchBatches:
     """
 
     def __init__(self, channels: np.ndarray, targets: np.ndarray, windows: np.ndarray, *, patch_size: int,
-                 batch_size: int, shuffle: bool = False, seed: int = 0, augment: bool = False,
+                 batch_size: int, shuffle: bool = False, random_state: int = 0, augment: bool = False,
                  count_once: bool = False) -> None:
         self.channels, self.patch_size = channels, patch_size
-        self.batch_size, self.shuffle, self.seed, self.augment = batch_size, shuffle, seed, augment
+        self.batch_size, self.shuffle, self.random_state, self.augment = batch_size, shuffle, random_state, augment
         windows = np.asarray(windows, np.int64).reshape(-1, 2)
         cut = np.stack([targets[r:r + patch_size, c:c + patch_size] for r, c in windows]) if len(windows) else \
             np.empty((0, patch_size, patch_size), targets.dtype)
@@ -493,7 +494,7 @@ class _PatchBatches:
         return len(self.windows)
 
     def batches(self, epoch: int = 0):
-        rng = np.random.default_rng([self.seed, epoch])
+        rng = np.random.default_rng([self.random_state, epoch])
         order = rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
         p = self.patch_size
         for start in range(0, len(order), self.batch_size):
@@ -602,7 +603,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
     """A U-Net trained on patches of a cube against a reference class raster, as a scikit-learn classifier.
 
     ``fit(cube, reference)`` cuts the grid into patches with :class:`PatchSampler` (validation patches from
-    whole blocks, never overlapping training patches), learns the per-band standardisation on the valid
+    whole split blocks, never overlapping training patches), learns the per-band standardisation on the valid
     observations of the training patches (:class:`~.data.BandScaler`), builds a :class:`UNet` on the channels of
     :func:`to_channels`, and trains it with cross-entropy over the labelled pixels only
     (:func:`~.training.train`: AdamW, schedule, early stopping on ``monitor`` over the validation patches' labelled
@@ -615,8 +616,8 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
         Side of the training patches, in pixels.
     stride : int, optional
         Between patch starts; default ``patch_size``. Less gives overlapping patches.
-    block_size : int, optional
-        Side of the blocks drawn whole for validation; default ``2 * patch_size``.
+    split_block : int, optional
+        Side of the split blocks drawn whole for validation (:class:`PatchSampler`); default ``2 * patch_size``.
     buffer : int, default 0
         Pixels kept between training and validation patches.
     network_params : dict, optional
@@ -633,7 +634,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
         Of the AdamW optimiser.
     schedule : {"cosine", "plateau", "constant"}, default "cosine"
     validation_fraction : float in [0, 1), default 0.2
-        Share of the blocks held out for validation; 0 trains on everything, without early stopping.
+        Share of the split blocks held out for validation; 0 trains on everything, without early stopping.
     monitor : {"loss", "oa", "kappa", "macro_f1"}, default "loss"
         What early stopping watches, over the validation patches' labelled pixels (each counted once).
     patience : int or None, default 10
@@ -644,7 +645,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
     checkpoint : path, optional
     resume : bool, default False
     random_state : int, optional
-        Seeds the validation blocks, the weights, the batches and the augmentation.
+        Seeds the validation split blocks, the weights, the batches and the augmentation.
     progress : bool, default False
 
     Attributes
@@ -678,7 +679,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {}  # checked by _validate_params, which the registry calls when it builds one
 
-    def __init__(self, *, patch_size: int = 32, stride: int | None = None, block_size: int | None = None,
+    def __init__(self, *, patch_size: int = 32, stride: int | None = None, split_block: int | None = None,
                  buffer: int = 0, network_params: dict | None = None, augment: bool = True,
                  nodata=(0, dm.NO_CLASS), epochs: int = 50, batch_size: int = 16, learning_rate: float = 1e-3,
                  weight_decay: float = 1e-4, schedule: str = "cosine", validation_fraction: float = 0.2,
@@ -687,7 +688,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
                  resume: bool = False, random_state: int | None = None, progress: bool = False):
         self.patch_size = patch_size
         self.stride = stride
-        self.block_size = block_size
+        self.split_block = split_block
         self.buffer = buffer
         self.network_params = network_params
         self.augment = augment
@@ -723,7 +724,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
                            skip=("self", "n_channels", "n_outputs"))
         _unet_hyperparameters("UNet", **(self.network_params or {}))
         params.integer(self.patch_size, "patch_size", who, low=1)
-        for name in ("stride", "block_size"):
+        for name in ("stride", "split_block"):
             if getattr(self, name) is not None:
                 params.integer(getattr(self, name), name, who, low=1)
         params.integer(self.buffer, "buffer", who, low=0)
@@ -735,7 +736,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
 
     def _sampler(self) -> PatchSampler:
         seed = params.seed(self.random_state, "SpatialClassifier", generator=False)
-        return PatchSampler(self.patch_size, stride=self.stride, block_size=self.block_size, buffer=self.buffer,
+        return PatchSampler(self.patch_size, stride=self.stride, split_block=self.split_block, buffer=self.buffer,
                             validation_fraction=self.validation_fraction, random_state=seed)
 
     # -------------------------------------------------------------------------------------------------- fit
@@ -808,7 +809,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
                                  f"pixels; nodata codes {self.nodata}).")
         self.scaler_ = self._scaler(values, valid, sampler.coverage(train_windows, targets.shape))
         channels = to_channels(values, valid, self.scaler_)
-        common = {"patch_size": sampler.patch_size, "batch_size": self.batch_size, "seed": seed}
+        common = {"patch_size": sampler.patch_size, "batch_size": self.batch_size, "random_state": seed}
         training = _PatchBatches(channels, targets, train_windows, shuffle=True, augment=self.augment, **common)
         validation = _PatchBatches(channels, targets, validation_windows, count_once=True, **common)
         if self.validation_fraction and not validation.n_samples:
@@ -831,7 +832,7 @@ class SpatialClassifier(ClassifierMixin, BaseEstimator):
                               schedule=self.schedule, monitor=self.monitor, patience=self.patience,
                               class_weight=self._class_weight(training.y), device=self.device_,
                               mixed_precision=self.device_.type == "cuda" and self.mixed_precision in ("auto", True),
-                              seed=seed, checkpoint=self.checkpoint, resume=self.resume, progress=self.progress,
+                              random_state=seed, checkpoint=self.checkpoint, resume=self.resume, progress=self.progress,
                               description="unet")
         return network.to("cpu").eval()
 

@@ -192,7 +192,7 @@ def _load_checkpoint(path: Path) -> dict | None:
 def train(forward: Callable, network: torch.nn.Module, data: SeriesBatches, *, task: str, n_outputs: int,
           validation: SeriesBatches | None = None, epochs: int = 50, learning_rate: float = 1e-3,
           weight_decay: float = 1e-4, schedule: str = "cosine", monitor: str = "loss", patience: int | None = 10,
-          class_weight: np.ndarray | None = None, device="cpu", mixed_precision: bool = False, seed: int = 0,
+          class_weight: np.ndarray | None = None, device="cpu", mixed_precision: bool = False, random_state: int = 0,
           checkpoint: str | Path | None = None, resume: bool = False, progress: bool = True,
           description: str = "train") -> list[dict]:
     """Train ``network`` (in place) through ``forward(x, doy, mask)``; return the history, one dict per epoch.
@@ -212,8 +212,9 @@ def train(forward: Callable, network: torch.nn.Module, data: SeriesBatches, *, t
     device : torch.device
     mixed_precision : bool
         Autocast to float16 with a gradient scaler (CUDA only).
-    seed : int
-        Seeds the weights' updates (dropout) of every epoch, with the epoch number: the same seed gives the same run.
+    random_state : int
+        Seeds the weights' updates (dropout) of every epoch, with the epoch number: the same ``random_state`` gives
+        the same run.
     checkpoint : path, optional
         A file written after every epoch; with ``resume``, training continues from it when it exists.
     progress : bool
@@ -251,7 +252,7 @@ def train(forward: Callable, network: torch.nn.Module, data: SeriesBatches, *, t
     for epoch in bar:
         if patience is not None and waited >= patience:
             break
-        torch.manual_seed(seed * 100_003 + epoch)  # dropout of this epoch: the same on a resumed run
+        torch.manual_seed(random_state * 100_003 + epoch)  # dropout of this epoch: the same on a resumed run
         network.train()
         total, count = 0.0, 0
         for batch in data.batches(epoch):
