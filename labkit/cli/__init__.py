@@ -20,7 +20,7 @@ import traceback
 from .. import __version__
 from ..errors import LabkitError
 
-COMMANDS = ("demo", "info", "synth", "course", "cv", "models", "train", "predict", "stac", "fetch")
+COMMANDS = ("demo", "info", "synth", "course", "cv", "models", "train", "predict", "stac", "fetch", "config")
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     Example
     -------
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:1]
-    ['course']
+    ['config']
     """
     parser = _Parser(
         prog="labkit",

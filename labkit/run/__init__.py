@@ -1,0 +1,19 @@
+"""``labkit run``: the whole chain over many tiles, from one declarative config.
+
+The config (:mod:`labkit.run.config`) has one section per stage, whose keys are the stage functions' keyword
+arguments; :func:`load_config` checks it before any work and reports every problem at once, by key path;
+:func:`example_config` is the commented example ``labkit config init`` writes.
+
+Example
+-------
+>>> config = load_config({"tiles": {"bboxes": {"T1": [1.0, 43.0, 1.1, 43.1]}}, "inputs": {"kind": "stac"},
+...                       "reference": {"polygons": "."}})
+>>> list(config.tile_inputs()), [m.model for m in config.models]
+(['T1'], ['rf'])
+"""
+
+from .config import INPUT_KINDS, RunConfig
+from .example import example_config, example_values
+from .load import load_config
+
+__all__ = ["INPUT_KINDS", "RunConfig", "example_config", "example_values", "load_config"]
