@@ -626,6 +626,7 @@ def write_map(
     format: str = "cog",
     probabilities: str | None = "uint8",
     colors: Mapping[int, tuple] | None = None,
+    cog_tile: int = 512,
     overwrite: bool = False,
     workers: int | None = None,
     progress: bool = False,
@@ -645,6 +646,8 @@ def write_map(
         Probabilities stored as percentages 0..100 (uint8, nodata 255), as floats, or not at all.
     colors : dict {code: (r, g, b)}, optional
         Class colours (by default conventional land-cover colours for known names, else a palette).
+    cog_tile : int, default 512
+        The side of the COGs' internal tiles (:func:`labkit.io.write_cog`); a Zarr store keeps the products' chunks.
     overwrite : bool
         Replace earlier outputs.
 
@@ -700,7 +703,8 @@ def write_map(
                               tags={"SCALE": "percent" if probabilities == "uint8" else "fraction"}),
     }
     crs = products.rio.crs
-    jobs = [(layer.rio.write_crs(crs), folder / f"{name}.tif", options[name]) for name, layer in layers.items()]
+    jobs = [(layer.rio.write_crs(crs), folder / f"{name}.tif", {**options[name], "cog_tile": cog_tile})
+            for name, layer in layers.items()]
     paths = write_cogs(jobs, overwrite=overwrite, progress=progress, workers=workers, desc="predict")
     return dict(zip(layers, paths))
 

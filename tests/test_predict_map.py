@@ -243,3 +243,16 @@ def test_labkit_info_shows_the_legend_of_a_class_map(slovenia, tmp_path, capsys)
     out = capsys.readouterr().out
     for code, name in model.class_names_.items():
         assert f"{code} {name}" in out
+
+
+def test_write_map_sets_the_cogs_internal_tile(tmp_path):
+    from labkit.models import make_model
+
+    rng = np.random.default_rng(0)
+    cube = dm.make_cube(rng.random((2, 1, 40, 40)), ["2020-01-01", "2020-02-01"], ["NDVI"],
+                        transform=(10, 0, 0, 0, -10, 400), crs="EPSG:32631")
+    model = make_model("rf", n_estimators=5, random_state=0).fit(rng.random((20, 2, 1)), [1, 2] * 10)
+    written = write_map(predict_map(cube, model), tmp_path, cog_tile=128)
+    for path in written.values():
+        with rasterio.open(path) as src:
+            assert src.block_shapes[0] == (128, 128), path

@@ -404,6 +404,8 @@ class OutputsSection(Section):
     format: Literal["cog", "zarr"] = _field("cog", "cog (Cloud-Optimised GeoTIFFs) or zarr")
     probabilities: Literal["uint8", "float32"] | None = _field("uint8", "probabilities as uint8 percent, float32 or null")
     colors: dict[int, tuple[int, int, int]] | None = _field(None, "{code: [r, g, b]} (default: a palette)")
+    cog_tile: Annotated[int, Field(ge=128, le=4096, multiple_of=16)] = _field(
+        512, "the side of the COGs' internal tiles, 128..4096, a multiple of 16")
     overwrite: bool = _field(False, "replace outputs that exist")
 
 
