@@ -38,6 +38,7 @@ import xarray as xr
 from .. import params
 from ..bands import resolve, sentinel2_name
 from ..errors import BandError, ConfigError, DatasetError
+from ..inputs import _first_line
 
 __all__ = ["STAC_PRESETS", "StacPreset", "describe_items", "load_stac", "search_stac"]
 
@@ -181,10 +182,10 @@ def _open(url: str, preset: StacPreset | None):
             warnings.simplefilter("ignore", pystac_client.warnings.PystacClientWarning)
             client = pystac_client.Client.open(url, modifier=modifier, timeout=60)
     except APIError as error:
-        raise DatasetError(f"search_stac: the STAC catalogue {url} could not be reached ({_first_line(error)}). Check the URL and "
+        raise DatasetError(f"search_stac: the STAC catalogue {url} could not be reached ({_reason(error)}). Check the URL and "
                            "the network connection (a proxy?), or try again later.") from None
     except Exception as error:  # noqa: BLE001  (pystac raises several types for a page that is no catalogue)
-        raise DatasetError(f"search_stac: {url} did not answer as a STAC catalogue ({type(error).__name__}: {_first_line(error)}). "
+        raise DatasetError(f"search_stac: {url} did not answer as a STAC catalogue ({type(error).__name__}: {_reason(error)}). "
                            "Give the URL of a STAC API's landing page.") from None
     if not client.conforms_to("ITEM_SEARCH"):
         raise DatasetError(f"search_stac: {url} is a STAC catalogue but not an API with item search (its landing page declares no "
@@ -192,9 +193,9 @@ def _open(url: str, preset: StacPreset | None):
     return client
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__
+def _reason(error: BaseException) -> str:
+    """The first line of an error's message (:func:`labkit.inputs._first_line`), else its type's name."""
+    return _first_line(error)[:300] or type(error).__name__
 
 
 def _cloud_filter(client, max_cloud: float | None) -> dict:
@@ -297,7 +298,7 @@ def search_stac(
     try:
         found = list(search.items())
     except APIError as error:
-        raise DatasetError(f"{who}: the search of {described} failed ({_first_line(error)}). Check the collection "
+        raise DatasetError(f"{who}: the search of {described} failed ({_reason(error)}). Check the collection "
                            f"id ({url}/collections lists them) and the filter.") from None
     items = [i for i in found if max_cloud is None or (_cloud_cover(i) or 0.0) <= max_cloud]
     if not items:
@@ -394,7 +395,7 @@ def _check_load_args(bands, resolution, chunks, mask, crs) -> tuple[list[str], f
         try:
             CRS.from_user_input(crs)
         except Exception as error:  # noqa: BLE001  (pyproj raises CRSError, others for odd types)
-            raise ConfigError(f"{who}: crs={crs!r} is not a CRS ({_first_line(error)}); use e.g. 'EPSG:32632'.") \
+            raise ConfigError(f"{who}: crs={crs!r} is not a CRS ({_reason(error)}); use e.g. 'EPSG:32632'.") \
                 from None
     return names, resolution, chunks
 
