@@ -1251,6 +1251,73 @@ def split_balance(train: xr.Dataset, validation: xr.Dataset, *, group_by: str = 
     return table
 
 
+def concat_samples(sets, *, source: str | None = None) -> xr.Dataset:
+    """Several sample sets (of tiles, of years...) as one: their samples one after the other.
+
+    The sets must read the same dates and bands. Their classes are united (with their names, which must agree),
+    the samples renumbered, and each set's ``site`` numbers shifted so that a site of one set is never another's:
+    a ``group`` (a polygon id of one reference file) is kept as it is, so a polygon over two tiles stays one group.
+
+    Parameters
+    ----------
+    sets : mapping {name: sample set} or sequence of sample sets
+        Empty sets are left out.
+    source : str, optional
+        With a mapping: the name of a new per-sample variable holding each sample's set name (e.g. ``"tile"``).
+
+    Raises
+    ------
+    DataModelError
+        Not sample sets; sets of other dates or bands (named); a class named differently in two sets; no sample.
+
+    Example
+    -------
+    >>> import labkit.datamodel as dm
+    >>> a = dm.make_samples(np.zeros((2, 1, 1)), [1, 2], [7, 8], bands=["NDVI"])
+    >>> b = dm.make_samples(np.ones((1, 1, 1)), [3], [7], bands=["NDVI"])
+    >>> both = concat_samples({"A": a, "B": b}, source="tile")
+    >>> both.label.values.tolist(), both.group.values.tolist(), both.tile.values.tolist()
+    ([1, 2, 3], [7, 8, 7], ['A', 'A', 'B'])
+    """
+    named = dict(sets) if hasattr(sets, "items") else dict(enumerate(sets))
+    parts, names, first, offset = [], {}, None, 0
+    for name, samples in named.items():
+        validate(samples, "samples")
+        if samples.sizes["sample"] == 0:
+            continue
+        if first is None:
+            first = (name, samples)
+        for dim in ("time", "band"):
+            if dim in first[1].dims and not np.array_equal(np.asarray(samples[dim]), np.asarray(first[1][dim])):
+                raise DataModelError(f"concat_samples: set {name!r} has other {dim} values than set {first[0]!r} "
+                                     f"({samples.sizes.get(dim)} vs {first[1].sizes.get(dim)}); sets of one "
+                                     f"concatenation read the same {dim}s.")
+        if "class_name" in samples:
+            for code, text in zip(samples["class"].values.tolist(), samples["class_name"].values.tolist()):
+                if names.setdefault(code, text) != text:
+                    raise DataModelError(f"concat_samples: class {code} is {names[code]!r} in one set and {text!r} "
+                                         f"in set {name!r}.")
+        part = samples.drop_vars([v for v in ("class_name", "class") if v in samples.variables])
+        part = part.drop_vars("sample", errors="ignore")
+        if "site" in part:
+            part["site"] = part["site"] + offset
+            offset = int(part["site"].max()) + 1
+        if source is not None:
+            part[source] = ("sample", np.full(part.sizes["sample"], str(name)))
+        parts.append(part)
+    if not parts:
+        raise DataModelError("concat_samples: no sample in any set.")
+    merged = xr.concat(parts, dim="sample", data_vars="minimal", coords="minimal", compat="override",
+                       join="exact", combine_attrs="drop_conflicts")
+    merged = merged.assign_coords(sample=np.arange(merged.sizes["sample"]))
+    if names:
+        codes = sorted(names)
+        merged = merged.assign_coords({"class": codes})
+        merged["class_name"] = ("class", np.array([names[c] for c in codes]))
+    validate(merged, "samples")
+    return merged
+
+
 # ---------------------------------------------------------------------------------------------------- regions
 
 

@@ -271,6 +271,16 @@ def test_a_saved_model_predicts_identically(tmp_path, name):
         np.testing.assert_array_equal(back.predict_proba(data, **extra), model.predict_proba(data, **extra))
 
 
+def test_saving_a_model_twice_gives_the_same_bytes(tmp_path):
+    import time
+
+    X, y, days = peaks(n_per_class=10)
+    model = fit_model(make_model("rf", n_estimators=3, random_state=0), as_samples(np.nan_to_num(X), y, days))
+    first = save_model(model, tmp_path / "a.labkit").read_bytes()
+    time.sleep(2.1)  # a zip member's date has a resolution of 2 s
+    assert save_model(model, tmp_path / "b.labkit").read_bytes() == first
+
+
 def test_a_changed_model_file_is_refused(tmp_path):
     import zipfile
 

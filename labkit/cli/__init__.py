@@ -20,7 +20,7 @@ import traceback
 from .. import __version__
 from ..errors import LabkitError
 
-COMMANDS = ("demo", "info", "synth", "course", "cv", "models", "train", "predict", "stac", "fetch", "config")
+COMMANDS = ("demo", "info", "synth", "course", "cv", "models", "train", "predict", "stac", "fetch", "config", "run")
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> list[str]:

@@ -77,7 +77,8 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["CLASS_NAMES", "S2_BANDS", "SyntheticScene", "make_synthetic_scene", "vegetation_fraction"]
+__all__ = ["CLASS_NAMES", "S2_BANDS", "SyntheticScene", "make_synthetic_scene", "vegetation_fraction",
+           "write_synthetic_tiles"]
 
 #: Sentinel-2 L2A bands a synthetic cube can hold (10 m and 20 m bands, all on one grid), in the default order.
 S2_BANDS = SENTINEL2_BANDS
@@ -810,3 +811,49 @@ def _split(size: int, chunk: int) -> tuple[int, ...]:
     """Chunk sizes along one axis: ``chunk`` repeated, then the remainder."""
     full, rest = divmod(size, chunk)
     return (chunk,) * full + ((rest,) if rest else ())
+
+
+def write_synthetic_tiles(folder, n_tiles: int = 3, size: int = 128, *, dates=12, bands: Sequence[str] | None = None,
+                          n_classes: int = 4, cloud_cover: float = 0.3, random_state: int = 0,
+                          overwrite: bool = False) -> dict:
+    """Write ``n_tiles`` synthetic scenes side by side, as the tiles of a run, and their reference polygons.
+
+    Tile ``i`` is the scene of seed ``random_state + i``, ``size`` pixels a side, placed east of tile ``i - 1``:
+    ``FOLDER/tiles/T00.zarr``, ``T01.zarr``... (:func:`labkit.io.write_zarr`, with the mask and the true
+    ``class_map``), and every tile's polygons in one ``FOLDER/reference.gpkg`` (ids numbered across the tiles).
+    What ``labkit run``'s tests, notebook 09 and ``bench/scale.py`` run on.
+
+    Returns
+    -------
+    dict
+        ``{"tiles": [paths], "reference": path, "class_names": {code: name}}``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> written = write_synthetic_tiles(tempfile.mkdtemp(), n_tiles=2, size=64, dates=4)
+    >>> [p.name for p in written["tiles"]], written["reference"].name
+    (['T00.zarr', 'T01.zarr'], 'reference.gpkg')
+    """
+    from pathlib import Path
+
+    from ..io import atomic_paths, write_vector, write_zarr
+
+    folder = Path(folder)
+    paths = [folder / "tiles" / f"T{i:02d}.zarr" for i in range(n_tiles)]
+    reference = folder / "reference.gpkg"
+    polygons, names = [], {}
+    with atomic_paths([*paths, reference], overwrite=overwrite, kind=["store"] * n_tiles + ["file"]) as temps:
+        for i, tmp in enumerate(temps[:-1]):
+            scene = make_synthetic_scene(size, size, dates=dates, bands=bands, n_classes=n_classes,
+                                         origin=(600000.0 + i * size * 10.0, 5000000.0), cloud_cover=cloud_cover,
+                                         random_state=random_state + i)
+            truth = scene.class_map.drop_vars("spatial_ref")
+            write_zarr(scene.cube, tmp, mask=scene.mask, variables={"class_map": truth})
+            frame = scene.polygons.copy()
+            frame["polygon_id"] = frame["polygon_id"] + 10_000 * i
+            polygons.append(frame)
+            names.update(scene.class_names)
+        merged = pd.concat(polygons, ignore_index=True)
+        write_vector(type(polygons[0])(merged, crs=polygons[0].crs), temps[-1], layer="polygons")
+    return {"tiles": paths, "reference": reference, "class_names": names}

@@ -58,6 +58,10 @@ _DEEP_CLASSES = ("DeepClassifier", "DeepRegressor", "SpatialClassifier", "SuperR
 """The deep models :func:`save_model` stores as weights (their classes define ``_labkit_state``)."""
 
 
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+"""The date of the archive's members: fixed, so that saving a model twice gives the same file, byte for byte."""
+
+
 def _is_deep(model) -> bool:
     return callable(getattr(model, "_labkit_state", None))
 
@@ -148,8 +152,8 @@ def save_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> Pa
     text = json.dumps(meta, indent=1, default=_plain)
     with atomic_path(path, overwrite=overwrite, nbytes=len(payload)) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_META, text)
-            archive.writestr(name, payload)
+            for member, data in ((_META, text), (name, payload)):  # a fixed date: the same model, the same bytes
+                archive.writestr(zipfile.ZipInfo(member, date_time=_ZIP_DATE), data, zipfile.ZIP_DEFLATED)
     return Path(path)
 
 

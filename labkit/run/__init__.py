@@ -1,8 +1,10 @@
-"""``labkit run``: the whole chain over many tiles, from one declarative config.
+"""``labkit run``: the whole chain over many tiles, from one declarative config, on Dask distributed.
 
 The config (:mod:`labkit.run.config`) has one section per stage, whose keys are the stage functions' keyword
 arguments; :func:`load_config` checks it before any work and reports every problem at once, by key path;
-:func:`example_config` is the commented example ``labkit config init`` writes.
+:func:`example_config` is the commented example ``labkit config init`` writes. :func:`plan_run` lists the tasks
+(:mod:`labkit.run.plan`: per tile, model and run, each stage of :mod:`labkit.run.stages`) and those an earlier run
+left (:mod:`labkit.run.state`); :func:`run_config` runs them on a Dask cluster (:mod:`labkit.run.execute`).
 
 Example
 -------
@@ -14,6 +16,10 @@ Example
 
 from .config import INPUT_KINDS, RunConfig
 from .example import example_config, example_values
+from .execute import RunResult, run_config
 from .load import load_config
+from .plan import Plan, plan_run
+from .stages import STAGES
 
-__all__ = ["INPUT_KINDS", "RunConfig", "example_config", "example_values", "load_config"]
+__all__ = ["INPUT_KINDS", "STAGES", "Plan", "RunConfig", "RunResult", "example_config", "example_values",
+           "load_config", "plan_run", "run_config"]

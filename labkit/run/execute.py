@@ -1,0 +1,384 @@
+"""Running a plan on Dask distributed: a local cluster, Slurm or PBS jobs (dask-jobqueue), or a running scheduler.
+
+Every task of the plan that is left to do (:func:`labkit.run.plan.plan_run`) is submitted as one Dask future that
+takes the futures of the tasks it reads from: Dask runs the tiles in parallel, training waits for the samples of
+every tile, the maps for their model. A task never raises on the cluster: it returns what happened (done, failed
+with its error, or blocked by a failed task it reads from), so that one failed tile does not stop the others. Inside
+a task, labkit's block engine runs on the worker's threads.
+
+The client shows a progress bar per stage and writes a log per run (``OUTPUTS/logs/run-<time>.log``): each task's
+outcome, duration, peak memory and error. :func:`run_config` returns a :class:`RunResult`, whose
+:meth:`~RunResult.summary` says what failed and the command that retries it.
+
+Example
+-------
+>>> result = run_config(load_config("run.yaml"))  # doctest: +SKIP
+>>> result.ok, result.counts  # doctest: +SKIP
+(True, {'done': 16})
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import os
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..outputs import format_bytes
+from .plan import Plan, Task, _config_part, model_names, output_path, plan_run
+from .stages import (STAGES, run_map, run_mosaic, run_report, run_samples, run_train, run_validation)
+from .state import RunState, fingerprint, staged
+
+__all__ = ["RunResult", "cluster_options", "open_client", "run_config"]
+
+
+# ----------------------------------------------------------------------------------------------- the cluster
+
+
+def _machine_memory() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+def cluster_options(execution, n_parallel: int | None = None) -> dict:
+    """The keyword arguments of the Dask cluster of an ``execution`` section: of
+    :class:`distributed.LocalCluster` (``scheduler: local``, sized to the machine), or of dask-jobqueue's
+    ``SLURMCluster`` / ``PBSCluster`` (one worker per job).
+
+    Example
+    -------
+    >>> from labkit.run.config import ExecutionSection
+    >>> options = cluster_options(ExecutionSection(scheduler="slurm", cores=8, memory="32GB", walltime="02:00:00",
+    ...                                            queue="normal", account="geo"))
+    >>> options["cores"], options["memory"], options["walltime"], options["queue"], options["account"]
+    (8, '32GB', '02:00:00', 'normal', 'geo')
+    >>> cluster_options(ExecutionSection(workers=2, cores=1, memory="1GB"))["n_workers"]
+    2
+    """
+    from ..tiling import parse_memory
+
+    if execution.scheduler == "local":
+        threads = execution.cores or 1
+        workers = execution.workers or max(1, min(n_parallel or os.cpu_count() or 1, (os.cpu_count() or 1) // threads))
+        memory = parse_memory(execution.memory) if execution.memory else int(_machine_memory() * 0.9 / workers)
+        return {"n_workers": workers, "threads_per_worker": threads, "memory_limit": memory, "processes": True,
+                "dashboard_address": ":0", "silence_logs": logging.ERROR}
+    options = {"cores": execution.cores or 1, "processes": 1, "memory": execution.memory or "4GB",
+               "walltime": execution.walltime, "queue": execution.queue, "account": execution.account,
+               "silence_logs": "error", "dashboard_address": ":0"}
+    return {k: v for k, v in options.items() if v is not None}
+
+
+@contextlib.contextmanager
+def open_client(execution, n_parallel: int | None = None):
+    """A Dask client of the ``execution`` section (a cluster started for the run and closed after it, or the
+    running scheduler at ``address``).
+
+    Example
+    -------
+    >>> from labkit.run.config import ExecutionSection
+    >>> with open_client(ExecutionSection(workers=1, memory="1GB")) as client:  # doctest: +SKIP
+    ...     client.submit(sum, [1, 2]).result()
+    3
+    """
+    from distributed import Client, LocalCluster
+
+    if execution.address:
+        with Client(execution.address) as client:
+            yield client
+        return
+    options = cluster_options(execution, n_parallel)
+    if execution.scheduler == "local":
+        cluster = LocalCluster(**options)
+    else:
+        from dask_jobqueue import PBSCluster, SLURMCluster
+
+        cluster = (SLURMCluster if execution.scheduler == "slurm" else PBSCluster)(**options)
+        cluster.scale(jobs=execution.workers or 1)
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+# ----------------------------------------------------------------------------------------------- one task
+
+
+class _PeakMemory:
+    """The largest resident memory of this process while the block runs, sampled every 20 ms."""
+
+    def __init__(self):
+        import psutil
+
+        self._process, self._stop, self.peak = psutil.Process(), threading.Event(), 0
+
+    def _watch(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._process.memory_info().rss)
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        self.peak = self._process.memory_info().rss
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _threads() -> int:
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads
+    except (ImportError, ValueError):
+        return os.cpu_count() or 1
+
+
+def _work(config, plan_grid, task: Task, tmp: Path) -> None:
+    """Run ``task`` writing its output at ``tmp``."""
+    folder = Path(config.outputs.folder)
+    samples = {tile: folder / "samples" / f"{tile}.nc" for tile in config.tile_inputs()}
+    model_path = folder / "models" / str(task.model) / f"run-{task.run}.labkit"
+    if task.stage == "samples":
+        run_samples(config, task.tile, plan_grid, tmp)
+    elif task.stage == "train":
+        run_train(config, model_names(config).index(task.model), task.run, samples, tmp)
+    elif task.stage == "map":
+        run_map(config, task.tile, plan_grid, model_path, tmp)
+    elif task.stage == "validation":
+        run_validation(config, task.run, model_path, samples, tmp)
+    elif task.stage == "mosaic":
+        run_mosaic(config, [folder / "tiles" / t / task.model / f"run-{task.run}" for t in config.tile_inputs()], tmp)
+    else:
+        names, runs = model_names(config), range(config.reference.n_runs)
+        validations = {m: [folder / "validation" / m / f"run-{k}.json" for k in runs] for m in names}
+        mosaics = ({m: [folder / "mosaic" / m / f"run-{k}" for k in runs] for m in names}
+                   if config.postprocess.mosaic is not None else {})
+        run_report(config, validations, mosaics, tmp)
+
+
+def execute_task(config, grid, task: Task, part: dict, *deps: dict) -> dict:
+    """Run one task on a worker and record it (:class:`~labkit.run.state.RunState`); never raises.
+
+    Returns ``{"key", "status", ...}``: ``done`` (with its duration and peak memory), ``failed`` (with the error
+    and its traceback) or ``blocked`` (a task it reads from did not finish).
+    """
+    import dask
+    import joblib
+
+    base = {"key": task.key, "stage": task.stage, "tile": task.tile, "model": task.model, "run": task.run}
+    stopped = [d["key"] for d in deps if d["status"] not in ("done", "skipped")]
+    if stopped:
+        return {**base, "status": "blocked", "by": stopped}
+    start = time.perf_counter()
+    memory = _PeakMemory()
+    try:
+        threads = config.inference.workers or _threads()
+        # the block engine and scikit-learn/joblib on the worker's threads (a worker process may not fork)
+        with memory, dask.config.set(scheduler="threads", num_workers=threads), \
+                joblib.parallel_config(backend="threading", n_jobs=threads):
+            output = output_path(config, task)
+            with staged(output) as tmp:
+                _work(config, grid, task, tmp)
+            state = RunState(config.outputs.folder)
+            facts = {"duration_s": round(time.perf_counter() - start, 3), "peak_memory": memory.peak,
+                     "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+            state.record(task.key, task.stage, fingerprint(task.stage, part, [state.digest(d) for d in task.deps]),
+                         output, facts)
+        return {**base, "status": "done", **facts}
+    except Exception as error:  # reported, not raised: the other tasks go on
+        return {**base, "status": "failed", "duration_s": round(time.perf_counter() - start, 3),
+                "peak_memory": memory.peak, "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc()}
+
+
+# ----------------------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunResult:
+    """What a run did: each task's outcome (``done``, ``skipped`` as done before, ``failed``, ``blocked``), the log
+    file, and the command that retries what did not finish."""
+
+    results: dict[str, dict]
+    log: Path | None
+    retry: str
+    dashboard: str | None = None
+    plan: Plan | None = field(default=None, repr=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Tasks per outcome."""
+        return dict(Counter(r["status"] for r in self.results.values()))
+
+    @property
+    def ok(self) -> bool:
+        """Whether every task is done (now or before)."""
+        return all(r["status"] in ("done", "skipped") for r in self.results.values())
+
+    def of(self, status: str) -> list[dict]:
+        """The results of the tasks of one outcome."""
+        return [r for r in self.results.values() if r["status"] == status]
+
+    def summary(self) -> str:
+        """The run in a few lines: counts per outcome, each failed task (stage, tile, error), and the retry."""
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        lines = [f"labkit run: {len(self.results)} tasks: {counts}" + (f"; log {self.log}" if self.log else "")]
+        for result in self.of("failed"):
+            first = result["error"].strip().splitlines()[0] if result["error"].strip() else "no message"
+            lines.append(f"  FAILED {_where(result)}: {first}")
+        blocked = self.of("blocked")
+        if blocked:
+            lines.append(f"  {len(blocked)} task(s) not run, as they read from a failed one: "
+                         + ", ".join(r["key"] for r in blocked[:6]) + (", ..." if len(blocked) > 6 else ""))
+        if not self.ok:
+            lines.append(f"Fix the cause, then retry (finished tasks are skipped): {self.retry}")
+        return "\n".join(lines)
+
+
+def _where(result: dict) -> str:
+    text = f"{result['key']} (stage {result['stage']}"
+    text += f", tile {result['tile']}" if result.get("tile") else ""
+    return text + ")"
+
+
+class _Log:
+    """The run's log file: a header, then one line per task as it ends (errors with their traceback)."""
+
+    def __init__(self, folder: Path):
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"run-{stamp}-{os.getpid()}.log"
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def write(self, text: str) -> None:
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        for line in text.splitlines() or [""]:
+            self._file.write(f"{now} {line}\n")
+        self._file.flush()
+
+    def task(self, result: dict) -> None:
+        status, key = result["status"], result["key"]
+        if status == "skipped":
+            self.write(f"skipped {key}: done by an earlier run")
+        elif status == "blocked":
+            self.write(f"blocked {key}: reads from {', '.join(result['by'])}, which did not finish")
+        else:
+            self.write(f"{status} {_where(result)} in {result['duration_s']:.2f} s, peak memory "
+                       f"{format_bytes(result['peak_memory'])}" + (f": {result['error']}" if status == "failed" else ""))
+            if status == "failed":
+                self.write(result["traceback"])
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _bars(plan: Plan, progress: bool) -> dict:
+    from tqdm.auto import tqdm
+
+    bars = {}
+    for position, stage in enumerate(STAGES):
+        tasks = plan.by_stage(stage)
+        if tasks:
+            bars[stage] = tqdm(total=len(tasks), desc=f"{stage:<10}", position=position, disable=not progress,
+                               leave=True, unit="task", initial=sum(t.key not in plan.todo for t in tasks))
+    return bars
+
+
+def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True, client=None,
+               config_path: str | os.PathLike | None = None, echo=print) -> RunResult | Plan:
+    """Run the whole chain of a run config over its tiles, on Dask distributed; resume what an earlier run left.
+
+    Parameters
+    ----------
+    config : RunConfig
+        From :func:`labkit.run.load_config`.
+    force : sequence of str
+        Stages to redo (and those after them that read them), even when done.
+    dry_run : bool
+        Only plan: return the :class:`~labkit.run.plan.Plan` (``print(plan.describe())``) without running anything.
+    progress : bool
+        Show a progress bar per stage.
+    client : distributed.Client, optional
+        Run on this client's cluster instead of the one of ``config.execution``.
+    config_path : path, optional
+        The config's file, named in the retry command.
+    echo : callable
+        Where the run's messages go (the dashboard link, the summary); ``print`` by default.
+
+    Returns
+    -------
+    RunResult
+        Each task's outcome; ``result.ok`` when all are done. Or, with ``dry_run``, the plan.
+
+    Example
+    -------
+    >>> result = run_config(load_config("run.yaml"), force=["map"])  # doctest: +SKIP
+    >>> print(result.summary())  # doctest: +SKIP
+    labkit run: 16 tasks: 9 done, 7 skipped; log outputs/logs/run-20261130T201500-4242.log
+    """
+    from distributed import as_completed
+
+    plan = plan_run(config, force=force)
+    if dry_run:
+        return plan
+    folder = Path(config.outputs.folder)
+    retry = f"labkit run {config_path}" if config_path else "labkit.run.run_config(config)"
+    parts = {key: _config_part(config, task, plan.grid) for key, task in plan.tasks.items()}
+    log = _Log(folder / "logs")
+    results: dict[str, dict] = {}
+    bars = {}
+    try:
+        log.write(f"labkit {__version__}: run of {config_path or 'a config'}, {len(plan.tasks)} tasks, "
+                  f"{len(plan.todo)} to do")
+        for key in plan.tasks:
+            if key not in plan.todo:
+                results[key] = {"key": key, "stage": plan.tasks[key].stage, "status": "skipped"}
+                log.task(results[key])
+        if not plan.todo:
+            return RunResult(results, log.path, retry, plan=plan)
+        parallel = max(1, len(plan.by_stage("samples")))
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(open_client(config.execution, parallel))
+            dashboard = getattr(client, "dashboard_link", None)
+            echo(f"labkit run: {len(plan.todo)} of {len(plan.tasks)} tasks to do on "
+                 f"{len(client.scheduler_info().get('workers', {}))} Dask worker(s); dashboard: {dashboard}")
+            log.write(f"cluster: {client}; dashboard: {dashboard}")
+            bars = _bars(plan, progress)
+            futures = {}
+            for key, task in plan.tasks.items():
+                if key in plan.todo:
+                    deps = [futures.get(dep, results.get(dep)) for dep in task.deps]
+                    futures[key] = client.submit(execute_task, config, plan.grid, task, parts[key], *deps,
+                                                 key=f"labkit-run-{key}-{id(plan):x}", pure=False)
+            owner = {future.key: key for key, future in futures.items()}
+            for future in as_completed(list(futures.values())):
+                key = owner[future.key]
+                try:
+                    result = future.result()
+                except Exception as error:  # the worker died (out of memory, killed): the task failed
+                    task = plan.tasks[key]
+                    result = {"key": key, "stage": task.stage, "tile": task.tile, "model": task.model,
+                              "run": task.run, "status": "failed", "duration_s": 0.0, "peak_memory": 0,
+                              "error": f"{type(error).__name__}: {error} (the worker running it was lost)",
+                              "traceback": ""}
+                results[key] = result
+                log.task(result)
+                bars[plan.tasks[key].stage].update()
+        run = RunResult({k: results[k] for k in plan.tasks}, log.path, retry, dashboard, plan)
+        log.write(run.summary())
+        return run
+    finally:
+        for bar in bars.values():
+            bar.close()
+        log.close()
