@@ -450,3 +450,18 @@ def test_cli_lists_then_loads_into_a_zarr_store(server, tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
     assert main(["stac", server, "--bbox", *map(str, INNER), "--dates", "2021-06", "--list"]) == 2
     assert "no item in collection" in capsys.readouterr().err
+
+
+def test_a_run_config_reads_a_tile_from_a_stac_search(server, recorded):
+    from labkit.run import load_config
+    from labkit.run.stages import open_tile
+
+    config = load_config({"inputs": {"kind": "stac", "catalog": server, "dates": JUNE, "max_cloud": 50,
+                                     "bands": ["B04", "B08"], "chunks": 8},
+                          "tiles": {"bboxes": {"inner": list(INNER)}}, "reference": {"polygons": "."}})
+    cube, mask = open_tile(config, "inner")
+    expected, expected_mask = load_stac(search_stac(server, bbox=INNER, dates=JUNE, max_cloud=50),
+                                        bands=["B04", "B08"], bbox=INNER, chunks=8)
+    np.testing.assert_array_equal(cube.values, expected.values)
+    np.testing.assert_array_equal(mask.values, expected_mask.values)
+    assert cube.sizes["time"] == 3 and list(cube.band.values) == ["B04", "B08"]

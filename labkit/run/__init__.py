@@ -17,9 +17,10 @@ Example
 from .config import INPUT_KINDS, RunConfig
 from .example import example_config, example_values
 from .execute import RunResult, run_config
+from .export import save_config, to_config
 from .load import load_config
 from .plan import Plan, plan_run
 from .stages import STAGES
 
 __all__ = ["INPUT_KINDS", "STAGES", "Plan", "RunConfig", "RunResult", "example_config", "example_values",
-           "load_config", "plan_run", "run_config"]
+           "load_config", "plan_run", "run_config", "save_config", "to_config"]

@@ -140,6 +140,8 @@ class Section(BaseModel):
     # defaults are validated too (a default path is then read from the config's folder, like a given one)
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, revalidate_instances="always")
     stages: ClassVar[tuple[str, ...]] = ()
+    runner_keys: ClassVar[tuple[str, ...]] = ()
+    """Keys the runner reads itself (a file, a pattern), not passed to the stage functions by name."""
 
 
 # -------------------------------------------------------------------------------------------------- inputs
@@ -167,6 +169,7 @@ class FilesInputs(_Inputs):
     """Dated raster files (GeoTIFF...) in a folder per tile."""
 
     stages: ClassVar = ("labkit.io.read_dates",)
+    runner_keys: ClassVar = ("files",)
     kind: Literal["files"] = _field("files", "what the inputs are: zarr, files, stac, theia or safe")
     files: str = _field("*.tif", "the pattern of the files inside each tile's folder")
     dates: list[DateText] | None = _field(None, "one date per file, in name order (default: read from the names)")
@@ -181,6 +184,7 @@ class StacInputs(_Inputs):
     """A STAC search per tile (its bounding box), loaded with odc-stac."""
 
     stages: ClassVar = ("labkit.sources.search_stac", "labkit.sources.load_stac")
+    runner_keys: ClassVar = ("catalog",)
     kind: Literal["stac"] = _field("stac", "what the inputs are: zarr, files, stac, theia or safe")
     catalog: str = _field("earth-search", "a catalog preset (earth-search, planetary-computer) or a STAC API URL")
     collection: str | None = _field(None, "the collection (default: the preset's Sentinel-2 L2A)")
@@ -197,6 +201,7 @@ class TheiaInputs(_Inputs):
     """Theia/MAJA Level-2A product folders, in a folder per tile."""
 
     stages: ClassVar = ("labkit.sources.read_theia",)
+    runner_keys: ClassVar = ("folders",)
     kind: Literal["theia"] = _field("theia", "what the inputs are: zarr, files, stac, theia or safe")
     folders: str = _field("SENTINEL2*", "the pattern of the product folders inside each tile's folder")
     reflectance: Literal["FRE", "SRE"] = _field("FRE", "flat (FRE) or surface (SRE) reflectance")
@@ -209,6 +214,7 @@ class SafeInputs(_Inputs):
     """Sentinel-2 L2A SAFE folders, in a folder per tile."""
 
     stages: ClassVar = ("labkit.sources.read_safe",)
+    runner_keys: ClassVar = ("folders",)
     kind: Literal["safe"] = _field("safe", "what the inputs are: zarr, files, stac, theia or safe")
     folders: str = _field("S2*.SAFE", "the pattern of the SAFE folders inside each tile's folder")
     resolution: Literal[10, 20] = _field(10, "the pixel size in metres")
@@ -292,12 +298,12 @@ class GapfillSection(Section):
 
 
 class FeaturesSection(Section):
-    """Features computed from the (gap-filled) cube."""
+    """Features computed from the (gap-filled) cube: time-indexed bands, sampled and mapped (the temporal
+    statistics of a classical model are its own, ``models[].stats``)."""
 
     stages: ClassVar = ("labkit.features.compute_features",)
     indices: list[str] | None = _field(["NDVI"], "spectral indices added as bands (see labkit.features.INDICES)")
     expressions: dict[str, str] | None = _field(None, "{name: band arithmetic}, e.g. {NDWI: (B03 - B08) / (B03 + B08)}")
-    stats: list[str] | None = _field(None, "temporal statistics added as time-less features, e.g. [mean, std]")
     keep_bands: bool = _field(True, "keep the cube's bands next to the new ones")
 
 
@@ -305,6 +311,7 @@ class ReferenceSection(Section):
     """The reference polygons, the samples drawn in them, and their train/test split into runs."""
 
     stages: ClassVar = ("labkit.samples.extract_samples", "labkit.samples.split_runs")
+    runner_keys: ClassVar = ("polygons",)
     polygons: ExistingPath = _required("the reference vector file (GeoPackage, shapefile...)", "reference.gpkg")
     class_field: str = _field("class_id", "the field of the class codes")
     id_field: str | None = _field("polygon_id", "the field of the polygon ids (samples of a polygon stay together)")
@@ -400,13 +407,14 @@ class OutputsSection(Section):
     """Where the products go: a folder per tile and run, the mosaics and the report."""
 
     stages: ClassVar = ("labkit.inference.write_map",)
+    runner_keys: ClassVar = ("folder", "overwrite")
     folder: AnyPath = _field(Path("outputs"), "the output folder")
     format: Literal["cog", "zarr"] = _field("cog", "cog (Cloud-Optimised GeoTIFFs) or zarr")
     probabilities: Literal["uint8", "float32"] | None = _field("uint8", "probabilities as uint8 percent, float32 or null")
     colors: dict[int, tuple[int, int, int]] | None = _field(None, "{code: [r, g, b]} (default: a palette)")
     cog_tile: Annotated[int, Field(ge=128, le=4096, multiple_of=16)] = _field(
         512, "the side of the COGs' internal tiles, 128..4096, a multiple of 16")
-    overwrite: bool = _field(False, "replace outputs that exist")
+    overwrite: bool = _field(False, "write into a folder that holds other files than an earlier run's")
 
 
 class ExecutionSection(Section):

@@ -294,6 +294,21 @@ def _bars(plan: Plan, progress: bool) -> dict:
     return bars
 
 
+def _check_outputs_folder(config) -> None:
+    """Refuse an outputs folder that holds files of something else than a labkit run (unless outputs.overwrite)."""
+    from ..errors import OutputExistsError
+    from .state import STATE
+
+    folder = Path(config.outputs.folder)
+    if folder.is_file():
+        raise OutputExistsError(f"outputs.folder {folder} is a file; give a folder.")
+    if (folder.is_dir() and any(folder.iterdir()) and not (folder / STATE).is_dir()
+            and not config.outputs.overwrite):
+        raise OutputExistsError(f"outputs.folder {folder} holds files that are not from a labkit run; choose an empty "
+                                "or new folder, or set outputs.overwrite: true to write into it (files of the run's "
+                                "names are then replaced; the others are left alone).")
+
+
 def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True, client=None,
                config_path: str | os.PathLike | None = None, echo=print) -> RunResult | Plan:
     """Run the whole chain of a run config over its tiles, on Dask distributed; resume what an earlier run left.
@@ -328,6 +343,7 @@ def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True
     """
     from distributed import as_completed
 
+    _check_outputs_folder(config)
     plan = plan_run(config, force=force)
     if dry_run:
         return plan

@@ -47,8 +47,8 @@ def _function(dotted: str):
 
 
 def section_kwargs(section, function) -> dict:
-    """The keys of a config ``section`` that ``function`` (or its dotted path) takes as options (parameters with a
-    default), with their values; its data arguments (a cube, the polygons) are the caller's.
+    """The keys of a config ``section`` that ``function`` (or its dotted path) takes, with their values; not the
+    keys the runner reads itself (the section's ``runner_keys``: the reference file, a tile's file pattern...).
 
     Example
     -------
@@ -57,7 +57,7 @@ def section_kwargs(section, function) -> dict:
     {'valid_range': (0.0, 1.0)}
     """
     function = _function(function) if isinstance(function, str) else function
-    taken = {name for name, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
+    taken = set(inspect.signature(function).parameters) - set(type(section).runner_keys)
     return {key: getattr(section, key) for key in type(section).model_fields if key in taken and key != "kind"}
 
 
@@ -160,7 +160,7 @@ def grid_dates(config, times: dict[str, np.ndarray]) -> list[str] | None:
     end = pd.Timestamp(section.end) if section.end else min(pd.Timestamp(d.max()) for d in times.values())
     step = section.step
     if step == "auto":
-        step = int(np.median([revisit_step(d) for d in times.values()]))
+        step = int(np.floor(np.median([revisit_step(d) for d in times.values()]) + 0.5))
     dates = regular_dates(start, end, step)
     if len(dates) < 2:
         raise ConfigError(f"gapfill: the tiles' common period {start.date()}..{end.date()} holds {len(dates)} date(s) "
