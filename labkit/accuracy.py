@@ -468,6 +468,8 @@ class RunsSummary:
     n_runs_with: dict[int, int]
     confusion: np.ndarray
     class_names: dict[int, str] = field(default_factory=dict)
+    experiment: str = ""
+    """What the runs are of (a model's name), shown in reports."""
 
     def name(self, code: int) -> str:
         """The name of a class code (the code itself when unnamed)."""

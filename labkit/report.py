@@ -225,7 +225,8 @@ def _runs_section(summary: RunsSummary, folder: Path, figure: str) -> list[str]:
     names = [summary.name(c) for c in summary.labels]
     per_class = [[summary.name(c), c, summary.f1[c].format(), summary.n_runs_with[c]] for c in summary.labels]
     return [
-        f"## Scores over {summary.n_runs} runs (mean ± standard deviation)",
+        f"## {summary.experiment + ': s' if summary.experiment else 'S'}cores over {summary.n_runs} runs (mean ± "
+        "standard deviation)",
         _table(["score", "mean ± std"], [["overall accuracy", summary.overall_accuracy.format()],
                                          ["kappa", summary.kappa.format()],
                                          ["macro F1", summary.macro_f1.format()]]),

@@ -26,6 +26,7 @@ import os
 import threading
 import time
 import traceback
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,10 @@ def execute_task(config, grid, task: Task, part: dict, *deps: dict) -> dict:
     import dask
     import joblib
 
+    # scikit-learn called from the block engine's threads would fork loky processes, which a Dask worker refuses:
+    # it then runs on one thread, which is what a block should do (the blocks are the parallel work)
+    for message in ("Loky-backed parallel loops cannot be called", "Inside a Dask worker with daemon=True"):
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
     base = {"key": task.key, "stage": task.stage, "tile": task.tile, "model": task.model, "run": task.run}
     stopped = [d["key"] for d in deps if d["status"] not in ("done", "skipped")]
     if stopped:

@@ -25,6 +25,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import glob as globbing
 import importlib
 import inspect
@@ -323,7 +324,7 @@ def run_report(config, validations: dict[str, list[Path]], mosaics: dict[str, li
     out.mkdir()
     sections, metrics = [], {}
     for model, paths in validations.items():
-        summary = summarize_runs([_report_of(p) for p in paths])
+        summary = dataclasses.replace(summarize_runs([_report_of(p) for p in paths]), experiment=model)
         sections.append(summary)
         metrics[model] = {"runs": [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths],
                           "summary": summary.to_dict() if hasattr(summary, "to_dict") else None}
