@@ -159,3 +159,23 @@ def test_concatenated_sample_sets_keep_groups_and_separate_sites(synthetic):
     other = sets["T01"].isel(time=slice(0, 2))
     with pytest.raises(DataModelError, match="set 'T01' has other time values"):
         concat_samples({"T00": sets["T00"], "T01": other})
+
+
+def test_a_tile_without_reference_polygons_gets_an_empty_sample_set(synthetic, tmp_path):
+    import geopandas as gpd
+
+    from labkit.io import read_samples
+    from labkit.run.stages import all_samples, run_samples
+
+    polygons = gpd.read_file(synthetic / "reference.gpkg")
+    polygons[polygons.polygon_id < 10_000].to_file(tmp_path / "only_T00.gpkg")  # T01's ids are 10 000 and more
+    config = load_config({"tiles": {"glob": str(synthetic / "tiles" / "*")}, "reference": {"polygons": "only_T00.gpkg"},
+                          "gapfill": {"step": 30}}, base=tmp_path)
+    grid = ["2021-02-01", "2021-03-03"]
+    for tile in ("T00", "T01"):
+        run_samples(config, tile, grid, tmp_path / f"{tile}.nc")
+    empty, full = read_samples(tmp_path / "T01.nc"), read_samples(tmp_path / "T00.nc")
+    assert empty.sizes["sample"] == 0 and full.sizes["sample"] > 0
+    assert list(empty.band.values) == list(full.band.values) and empty.sizes["time"] == 2
+    merged = all_samples({"T00": tmp_path / "T00.nc", "T01": tmp_path / "T01.nc"})
+    assert merged.sizes["sample"] == full.sizes["sample"] and set(merged.tile.values) == {"T00"}

@@ -200,16 +200,31 @@ def _polygons(config):
 
 
 def run_samples(config, tile: str, dates, out: Path) -> None:
-    """The ``samples`` stage: the tile's samples in every reference polygon over it, written to ``out``."""
+    """The ``samples`` stage: the tile's samples in every reference polygon over it, written to ``out`` (an empty
+    sample set for a tile that no polygon touches)."""
+    from ..datamodel import make_samples
     from ..io import write_samples
     from ..samples import extract_samples
 
     features = prepare_tile(config, tile, dates)
     polygons = _polygons(config)
-    options = section_kwargs(config.reference, extract_samples)
-    samples = extract_samples(features, polygons, **options)
+    if _overlapping(polygons, features):
+        samples = extract_samples(features, polygons, **section_kwargs(config.reference, extract_samples))
+    else:  # a tile without reference data (most tiles of a country): no sample, and no error
+        samples = make_samples(np.zeros((0, features.sizes["time"], features.sizes["band"]), np.float32),
+                               np.zeros(0, np.int64), np.zeros(0, np.int64), bands=list(features.band.values),
+                               times=features.time.values)
     samples.attrs["tile"] = tile
     write_samples(samples, out)
+
+
+def _overlapping(polygons, cube) -> bool:
+    """Whether any reference geometry touches the cube's extent (in the cube's CRS)."""
+    from shapely.geometry import box
+
+    if polygons.crs is None or cube.rio.crs is None:
+        return True  # extract_samples says what is missing
+    return bool(polygons.to_crs(cube.rio.crs).intersects(box(*cube.rio.bounds())).any())
 
 
 def all_samples(paths: dict[str, Path]):
