@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import logging
 import os
 import threading
 import time
 import traceback
+import uuid
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -74,7 +76,7 @@ def cluster_options(execution, n_parallel: int | None = None) -> dict:
                 "dashboard_address": ":0", "silence_logs": logging.ERROR}
     options = {"cores": execution.cores or 1, "processes": 1, "memory": execution.memory or "4GB",
                "walltime": execution.walltime, "queue": execution.queue, "account": execution.account,
-               "silence_logs": "error", "dashboard_address": ":0"}
+               "silence_logs": "error", "scheduler_options": {"dashboard_address": ":0"}}
     return {k: v for k, v in options.items() if v is not None}
 
 
@@ -262,8 +264,12 @@ class _Log:
     def __init__(self, folder: Path):
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"run-{stamp}-{os.getpid()}.log"
-        self._file = open(self.path, "a", encoding="utf-8")
+        for number in itertools.count(1):  # a second run of this process within the second gets a log of its own
+            suffix = "" if number == 1 else f"-{number}"
+            self.path = folder / f"run-{stamp}-{os.getpid()}{suffix}.log"
+            with contextlib.suppress(FileExistsError):
+                self._file = open(self.path, "x", encoding="utf-8")
+                break
 
     def write(self, text: str) -> None:
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -366,7 +372,9 @@ def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True
                 results[key] = {"key": key, "stage": plan.tasks[key].stage, "status": "skipped"}
                 log.task(results[key])
         if not plan.todo:
-            return RunResult(results, log.path, retry, plan=plan)
+            run = RunResult(results, log.path, retry, plan=plan)
+            log.write(run.summary())
+            return run
         parallel = max(1, len(plan.by_stage("samples")))
         with contextlib.ExitStack() as stack:
             if client is None:
@@ -377,11 +385,13 @@ def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True
             log.write(f"cluster: {client}; dashboard: {dashboard}")
             bars = _bars(plan, progress)
             futures = {}
+            # keys of this run only: a scheduler shared with another run would give it that run's results
+            run_id = uuid.uuid4().hex
             for key, task in plan.tasks.items():
                 if key in plan.todo:
                     deps = [futures.get(dep, results.get(dep)) for dep in task.deps]
                     futures[key] = client.submit(execute_task, config, plan.grid, task, parts[key], *deps,
-                                                 key=f"labkit-run-{key}-{id(plan):x}", pure=False)
+                                                 key=f"labkit-run-{key}-{run_id}", pure=False)
             owner = {future.key: key for key, future in futures.items()}
             for future in as_completed(list(futures.values())):
                 key = owner[future.key]

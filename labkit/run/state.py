@@ -29,7 +29,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..outputs import _move_into_place, _temporary, clear_stale_temporaries
+from ..outputs import _move_into_place, _sha256, _temporary, clear_stale_temporaries
 
 __all__ = ["RunState", "fingerprint", "staged"]
 
@@ -85,14 +85,6 @@ def staged(target: Path) -> Iterator[Path]:
 
 def _files(output: Path) -> list[Path]:
     return sorted(p for p in output.rglob("*") if p.is_file()) if output.is_dir() else [output]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class RunState:
