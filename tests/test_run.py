@@ -165,6 +165,25 @@ def test_a_rerun_redoes_only_what_is_forced_or_changed(reference, client):
     assert plan_run(load_config(path)).todo == set()
 
 
+def test_replaced_inputs_are_redone_and_the_speed_settings_are_not(reference):
+    path, _ = reference
+    config = load_config(path)
+    faster = load_config({**yaml.safe_load(path.read_text()), "inference": {"memory": "64MB", "workers": 1}},
+                         base=path.parent)
+    assert plan_run(faster).todo == set()  # the blocks do not change the map
+    chunk = next(p for p in (path.parent / "tiles" / "T02.zarr").rglob("*") if p.is_file())
+    stat = chunk.stat()
+    try:  # the tile's content replaced at the same path (seen by its files' times and sizes)
+        os.utime(chunk, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        plan = plan_run(config)
+        # its samples, hence the models, hence every map; not the other tiles' samples
+        assert {"samples/T02", "train/rf/run-0", "map/T00/rf/run-0", "map/T02/rf/run-1"} <= plan.todo
+        assert not plan.todo & {"samples/T00", "samples/T01"}
+    finally:
+        os.utime(chunk, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert plan_run(config).todo == set()
+
+
 def test_the_same_seed_gives_the_same_bytes(reference, client):
     path, _ = reference
     again = write_config(path.parent, "out-b")

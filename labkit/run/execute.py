@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..outputs import format_bytes
-from .plan import Plan, Task, _config_part, model_names, output_path, plan_run
+from .plan import Plan, Task, model_names, output_path, plan_run
 from .stages import (STAGES, run_map, run_mosaic, run_report, run_samples, run_train, run_validation)
 from .state import RunState, fingerprint, staged
 
@@ -360,7 +360,6 @@ def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True
         return plan
     folder = Path(config.outputs.folder)
     retry = f"labkit run {config_path}" if config_path else "labkit.run.run_config(config)"
-    parts = {key: _config_part(config, task, plan.grid) for key, task in plan.tasks.items()}
     log = _Log(folder / "logs")
     results: dict[str, dict] = {}
     bars = {}
@@ -390,7 +389,7 @@ def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True
             for key, task in plan.tasks.items():
                 if key in plan.todo:
                     deps = [futures.get(dep, results.get(dep)) for dep in task.deps]
-                    futures[key] = client.submit(execute_task, config, plan.grid, task, parts[key], *deps,
+                    futures[key] = client.submit(execute_task, config, plan.grid, task, plan.parts[key], *deps,
                                                  key=f"labkit-run-{key}-{run_id}", pure=False)
             owner = {future.key: key for key, future in futures.items()}
             for future in as_completed(list(futures.values())):

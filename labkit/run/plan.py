@@ -71,6 +71,8 @@ class Plan:
     tiles: dict[str, TileFacts]
     grid: list[str] | None
     fingerprints: dict[str, str]
+    parts: dict[str, dict]
+    """What each task reads of the config and inputs (hashed into its fingerprint, and again when it is recorded)."""
     todo: set[str] = field(default_factory=set)
 
     def by_stage(self, stage: str) -> list[Task]:
@@ -206,22 +208,38 @@ def _tasks(config, tiles: dict[str, TileFacts], grid) -> list[Task]:
     return tasks
 
 
-def _config_part(config, task: Task, grid) -> dict:
-    """What of the config a task reads (its fingerprint changes when that changes)."""
+def _stamp(path) -> list | None:
+    """``[files, bytes, latest change]`` of a file or folder (a tile's store, the reference file): it changes when
+    the content is replaced at the same path, without reading the content."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    stats = [path.stat()] if path.is_file() else [p.stat() for p in path.rglob("*") if p.is_file()]
+    return [len(stats), sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=0)]
+
+
+_SPEED = ("memory", "block", "workers")
+"""Keys of ``inference`` that change how fast a map is made, not the map (its blocks do not change the result)."""
+
+
+def _config_part(config, task: Task, grid, stamps: dict) -> dict:
+    """What of the config and of the inputs a task reads (its fingerprint changes when that changes)."""
     reference = config.reference.model_dump(mode="json")
     split = {k: reference[k] for k in _SPLIT}
+    if task.stage in ("samples", "map"):
+        read = {"tile": str(config.tile_inputs()[task.tile]), "stamp": stamps.get(task.tile), "grid": grid,
+                **_sections(config, "inputs", "masks", "gapfill", "features")}
     if task.stage == "samples":
-        return {"tile": str(config.tile_inputs()[task.tile]), "grid": grid,
-                **_sections(config, "inputs", "masks", "gapfill", "features"),
-                "reference": {k: v for k, v in reference.items() if k not in _SPLIT}}
+        return {**read, "reference": {k: v for k, v in reference.items() if k not in _SPLIT},
+                "reference_stamp": stamps.get(None)}
     if task.stage in ("train", "validation"):
         index = model_names(config).index(task.model)
         part = {"model": config.models[index].model_dump(mode="json"), "split": split, "run": task.run}
         return {**part, **_sections(config, "validation")} if task.stage == "validation" else part
     if task.stage == "map":
         outputs = config.outputs.model_dump(mode="json")
-        return {"tile": str(config.tile_inputs()[task.tile]), "grid": grid,
-                **_sections(config, "inputs", "masks", "gapfill", "features", "inference"),
+        inference = {k: v for k, v in config.inference.model_dump(mode="json").items() if k not in _SPEED}
+        return {**read, "inference": inference,
                 "postprocess": {k: v for k, v in config.postprocess.model_dump(mode="json").items() if k != "mosaic"},
                 "outputs": {k: v for k, v in outputs.items() if k not in ("folder", "overwrite")}}
     if task.stage == "mosaic":
@@ -257,14 +275,17 @@ def plan_run(config, *, force=()) -> Plan:
     grid = grid_dates(config, times)
     tasks = {t.key: t for t in _tasks(config, tiles, grid)}
     state = RunState(config.outputs.folder)
+    stamps = {tile: _stamp(source) for tile, source in config.tile_inputs().items()
+              if not isinstance(source, tuple)}
+    stamps[None] = _stamp(config.reference.polygons)
+    parts = {key: _config_part(config, task, grid, stamps) for key, task in tasks.items()}
     fingerprints, todo = {}, set()
     for key, task in tasks.items():
-        fingerprints[key] = fingerprint(task.stage, _config_part(config, task, grid),
-                                        [state.digest(dep) for dep in task.deps])
+        fingerprints[key] = fingerprint(task.stage, parts[key], [state.digest(dep) for dep in task.deps])
         if (task.stage in force or any(dep in todo for dep in task.deps)
                 or not state.is_done(key, fingerprints[key])):
             todo.add(key)
-    return Plan(config, tasks, tiles, grid, fingerprints, todo)
+    return Plan(config, tasks, tiles, grid, fingerprints, parts, todo)
 
 
 def output_path(config, task: Task) -> Path:
