@@ -2,6 +2,7 @@
 #   make demo   set up .venv, then run the main job on the embedded data
 #   make test   set up .venv, then run the whole suite: unit tests, doctests, every notebook (student variant by
 #               nbval, solution variant by the book's build), the book
+#   make lab    set up .venv and the learner's copy of the course (student/), then open it in JupyterLab
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,13 +16,13 @@ ifneq ($(MIRROR),)
 export LABKIT_DATA_MIRROR ?= $(abspath $(MIRROR))
 endif
 
-.PHONY: all venv demo test unit notebooks nbtest nbtest-student student book bench clean
+.PHONY: all venv demo test unit notebooks nbtest nbtest-student student lab publish book bench clean
 
 all: test
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,course]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -51,6 +52,19 @@ nbtest-student: notebooks
 # The learner's version of the course: solution cells replaced by stubs.
 student: venv
 	$(BIN)/labkit course student --out student
+
+# JupyterLab on the learner's copy. LAB_ARGS passes options, e.g. make lab LAB_ARGS="--no-browser --port 8890".
+# Jupyter refuses to run as root (containers, CI) unless told to: root gets --allow-root.
+LAB_ARGS ?=
+lab: student
+	$(BIN)/jupyter lab --ServerApp.root_dir=student $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# The learner's notebooks for a JupyterHub: PUBLISH (a worktree of the course's `student` branch) gets them with a
+# README; nbgitpuller links hand them out (book/hub.md). HUB=https://hub.example.org REPO=https://github.com/ORG/REPO
+# also prints each notebook's link.
+PUBLISH ?= build/student-branch
+publish: venv
+	$(BIN)/labkit course publish --out $(PUBLISH) $(if $(HUB),--hub $(HUB)) $(if $(REPO),--repo $(REPO))
 
 book: notebooks
 	$(BIN)/labkit course book --notebooks $(COURSE_BUILD)/solution --book book

@@ -34,7 +34,10 @@
 #
 # **Exercises**: four, marked *Exercise*. Write your code in the cell below each statement, in place of the
 # `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook
-# goes on with the right value either way.
+# goes on with the right value either way. Keep the first line of an exercise cell, `%%exercise ...`: if your code
+# raises an error, the check reports it and the notebook still goes on. Stuck? `hint()` gives a hint on the
+# exercise you are on, a more specific one at each call, and `solution()` shows the solution; `progress()` lists
+# the exercises you have done.
 
 # %%
 import io
@@ -46,7 +49,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
 
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import Validity, validate
 from labkit.datasets import load_slovenia
 
@@ -582,6 +585,9 @@ print("valid observations per sample:", samples.valid.sum(dim="time").values)
 # --max-cloud 40 --out my_area.zarr` does the same, and `labkit info my_area.zarr` tells what was written. The
 # book's *Bring your own data* page covers every way in: product folders (Theia/MAJA, SAFE), Landsat and MODIS
 # bands, each product's mask, polygons and sample tables.
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
 # ## Summary

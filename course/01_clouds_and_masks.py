@@ -43,7 +43,7 @@ import xarray as xr
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import Validity
 from labkit.datasets import load_bolzano, load_slovenia
 from labkit.masks import (
@@ -453,7 +453,11 @@ print("cloud confidence (bits 8-9):", (value >> 8) & 3, "(3 = high)")
 
 # %% [markdown]
 # A cloud, with high confidence: `mask_from_landsat_qa` marks it invalid (1).
-#
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
+
+# %% [markdown]
 # ## Summary
 #
 # - Clouds, their shadows and haze hide the ground; their values must not reach a classifier. A **validity mask**

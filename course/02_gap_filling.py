@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import Validity
 from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps, regular_dates, revisit_step
@@ -333,6 +333,9 @@ plt.show()
 # fields and the forest from the clear dates before and after. The blocky outline of the mask still shows, though:
 # the part of this date that the mask calls clear is paler than the filled part around it, probably a thin haze the
 # mask did not flag. Gap-filling trusts the mask; it fills, it does not observe.
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
 # ## Summary

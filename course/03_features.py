@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datasets import load_bolzano, load_slovenia
 from labkit.errors import BandError
 from labkit.features import (
@@ -343,7 +343,11 @@ by_class.groupby("class").median().loc[classes].round(2)
 # Together, as the columns of a sample table, they give a classifier a lot to work with. Note how few pixels some
 # classes have (11 of cultivated land): a box plot of 11 values says little, and a classifier trained on them
 # will not learn much about that class.
-#
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
+
+# %% [markdown]
 # ## Summary
 #
 # - A **spectral index** combines bands on each date; a normalised difference $(a - b)/(a + b)$ contrasts two

@@ -42,7 +42,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from labkit.accuracy import assess_accuracy
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import class_names
 from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps
@@ -325,6 +325,9 @@ print(f"The random pixel split reports an OA {gap:.2f} higher than the polygon s
 capped = balance_classes(samples, max_per_class=500, random_state=0)
 pd.DataFrame({"before": pd.Series(n_pixels), "after capping at 500": pd.Series(
     {names[int(c)]: int(n) for c, n in zip(*np.unique(capped.label.values, return_counts=True))})})
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
 # ## Summary

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.accuracy import assess_accuracy, plot_confusion_matrix
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import class_names
 from labkit.datasets import load_slovenia
 from labkit.errors import ConfigError
@@ -343,7 +343,11 @@ print(f"The forest relies most on the NDVI of {pd.Timestamp(top_date):%d %B %Y}.
 # and fields, bare or under snow, fall close to 0. In summer every vegetated class is green, and NDVI alone tells
 # them apart poorly. (The very last date is partly extrapolated: after a pixel's last clear observation, its value
 # is held, see `flags`.)
-#
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
+
+# %% [markdown]
 # ## Summary
 #
 # - labkit's classical models (`make_model("rf" | "svm" | "lgbm")`, or any scikit-learn classifier by its

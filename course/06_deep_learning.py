@@ -44,7 +44,7 @@ import pandas as pd
 import torch
 
 from labkit.accuracy import assess_accuracy, plot_confusion_matrix
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import class_names
 from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps
@@ -294,7 +294,11 @@ plt.show()
 # Attention weights say where the network **looked**, not why it decided: a weight multiplies an observation's
 # features, which the network then combines. Still, a model that spreads its attention over the clear winter dates
 # of a forest is consistent with what the random forest's importances showed in notebook 05.
-#
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
+
+# %% [markdown]
 # ## Summary
 #
 # - A network reads a pixel as **values** (standardised on the training set), a **mask** of valid observations

@@ -68,7 +68,7 @@ from pyproj import Transformer
 from rasterio.warp import transform_bounds
 from scipy import ndimage
 
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import NO_CLASS
 from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps
@@ -728,6 +728,9 @@ fig, ax = plt.subplots(figsize=(6, 5))
 plot_class_map(xr.DataArray(stored, dims=("y", "x")), stored_names, ax=ax)
 ax.set_title("class_map.tif, read back with its class names")
 plt.show()
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
 # ## Summary

@@ -59,7 +59,7 @@ from labkit.accuracy import (
     stratified_sample_design,
     summarize_runs,
 )
-from labkit.course import check
+from labkit.course import check, hint, progress, solution
 from labkit.datamodel import NO_CLASS, UNDECIDED
 from labkit.datasets import load_slovenia
 from labkit.features import STATS
@@ -420,6 +420,9 @@ path = write_accuracy_report(out, [summary, estimate], title="Slovenian patch: a
                              facts={"map": "random forest, seed 0", "sample": f"{len(points)} points, stratified"})
 print(sorted(p.name for p in out.iterdir()))
 print("\n".join(path.read_text().splitlines()[:12]))
+
+# %%
+progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
 # ## Summary

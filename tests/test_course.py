@@ -87,7 +87,7 @@ def test_check_wrong_returns_the_reference_and_says_what_differs(mask, capsys):
     out = capsys.readouterr().out
     assert out.startswith("✗ Exercise 00.valid_fraction")
     assert "not quite" in out
-    assert "2 of 3 values differ; the first at index (0,): expected 1, got 0" in out
+    assert "2 of 3 values differ; the first at index (0,) (yours: 0)" in out
     assert "Hint: " + EXERCISES["00.valid_fraction"].hint in out
     assert "reference result is used" in out
 
@@ -167,19 +167,19 @@ def test_compare_values_accepts(answer, expected):
     "answer, expected, message",
     [
         (None, 1, "your answer is None"),
-        (0.3, 1 / 3, "expected 0.333333, got 0.3"),
+        (0.3, 1 / 3, "got 0.3, too low."),
         (np.zeros((2, 3)), np.zeros(6), "shape differs: expected (6,), got (2, 3) (the same number of values"),
         (np.zeros(5), np.zeros(6), "shape differs: expected (6,), got (5,)."),
         (np.zeros(3), 0.0, "expected a single value, got an array of shape (3,)"),
         (np.array([1, 0]), np.array([True, False]),
          "expected an array of True/False values (bool), got an array of numbers"),
-        ("2016", 2016, "expected 2016, got '2016'"),
+        ("2016", 2016, "expected a number (int64), got the text '2016'."),
         (np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 3.5]),
-         "2 of 3 values differ; the first at index (1,): expected 2.5, got 2"),
+         "2 of 3 values differ; the first at index (1,) (yours: 2)"),
         (np.array([1.0, np.nan]), np.array([1.0, 2.0]), "1 of 2 values differ"),
         (len, 3, "expected a number (int64), got a builtin_function_or_method (len)"),
         ({"a": 1}, {"a": 1, "b": 2}, "missing keys ['b']"),
-        ({"a": 1, "b": 3}, {"a": 1, "b": 2}, "for key 'b': expected 2, got 3"),
+        ({"a": 1, "b": 3}, {"a": 1, "b": 2}, "for key 'b': got 3: off by one (one too many)."),
         ([1, 2], {"a": 1}, "expected a dict"),
     ],
 )
@@ -210,9 +210,9 @@ def test_compare_dates():
     assert compare_dates(xr.DataArray(expected, dims="time"), expected) is None
     assert compare_dates(pd.DatetimeIndex(expected), expected) is None
     assert compare_dates(["2016-07-20T10:00:12", "2016-08-09T10:04:27"], expected) is None  # ISO strings
-    assert compare_dates(expected[1:], expected) == "missing 1 date(s): 2016-07-20 10:00:12."
+    assert compare_dates(expected[1:], expected) == "1 date is missing (before your first date)."
     problem = compare_dates(["2016-07-20", "2016-08-09T10:04:27"], expected)  # times matter: the cube has them
-    assert problem == "missing 1 date(s): 2016-07-20 10:00:12; 1 date(s) that should not be there: 2016-07-20."
+    assert problem == "1 of your dates is on the right day at another time of day (yours: 2016-07-20)."
     assert compare_dates(expected[:0], expected[:0]) is None
     assert "expected dates" in compare_dates(object(), expected)
     assert compare_dates(np.array([1.5, 2.0]), expected) == "expected dates, got a numpy array: array([1.5, 2. ])."

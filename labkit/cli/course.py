@@ -4,6 +4,7 @@ Sub-commands (the Makefile's ``notebooks``, ``student`` and ``book`` targets cal
 
     labkit course build   --src course --out build/course      # both variants, as .ipynb
     labkit course student --src course --out student           # the learner's notebooks
+    labkit course publish --out build/student-branch [--hub URL --repo URL]   # the hub's branch (course/publish.py)
     labkit course book    --notebooks build/course/solution --book book   # execute all, render the book
 
 See :mod:`labkit.course.build`.
@@ -27,6 +28,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              description="Write the learner's notebooks: solutions replaced by stubs.")
     student.add_argument("--src", default="course", help="folder of the NN_name.py sources (default: course)")
     student.add_argument("--out", default="student", help="output folder (default: student)")
+    publish = sub.add_parser("publish", help="Write the learner's notebooks and a README into the folder published "
+                                             "as the course's student branch, for nbgitpuller links.",
+                             description="Write the learner's notebooks and a README into OUT, a worktree of the "
+                                         "course's student branch that nbgitpuller links hand out (book: Serving "
+                                         "the course on a JupyterHub); with --hub and --repo, print each link.")
+    publish.add_argument("--src", default="course", help="folder of the NN_name.py sources (default: course)")
+    publish.add_argument("--out", default="build/student-branch", help="output folder (default: build/student-branch)")
+    publish.add_argument("--hub", default=None, help="the hub's URL, e.g. https://hub.example.org")
+    publish.add_argument("--repo", default=None, help="the URL of the repository that holds the branch")
+    publish.add_argument("--branch", default="student", help="the branch (default: student)")
+    publish.add_argument("--overwrite", action="store_true", help="replace files in OUT that labkit did not write")
     book = sub.add_parser("book", help="Build the Jupyter Book, executing every notebook; fails on any warning.",
                           description="Copy the solution notebooks into BOOK/notebooks, then run jupyter-book "
                                       "build: every notebook is executed, and any error or warning fails.")
@@ -47,6 +59,15 @@ def run(args: argparse.Namespace) -> int:
     elif args.action == "student":
         paths = build.make_student(args.src, args.out)
         print(f"{len(paths)} learner notebook(s) in {args.out}/: {', '.join(p.name for p in paths)}")
+    elif args.action == "publish":
+        from ..course import publish
+
+        paths = publish.publish_student(args.out, args.src, hub=args.hub, repo=args.repo, branch=args.branch,
+                                        overwrite=args.overwrite)
+        print(f"{len(paths) - 1} learner notebook(s) and {publish.README} in {args.out}/: commit them (with "
+              f"{args.out}/.labkit-outputs.json) on the branch {args.branch} and push it.")
+        for path in paths[:-1] if args.hub else []:
+            print(publish.nbgitpuller_link(args.hub, args.repo, branch=args.branch, notebook=path.name))
     elif args.action == "book":
         out = build.build_book(args.notebooks, args.book, builder=args.builder)
         print(f"The book is in {out}/ (open {out / 'index.html'}).")

@@ -9,8 +9,11 @@ Takes the jupytext ``py:percent`` sources ``course/NN_name.py``; returns ``.ipyn
 
 The learner's variant replaces each cell tagged ``solution`` by a stub (see :func:`stub_source`): the solution's
 leading comment lines (the task, written for the learner), its top-level imports, and ``name = ...  # your
-answer`` for every top-level name it assigns (see :func:`assigned_names`). The stub is tagged ``exercise``
-instead of ``solution``; every other cell is kept as it is. These are the ``labkit course`` commands.
+answer`` for every top-level name it assigns (see :func:`assigned_names`). A stub whose answer is checked (the
+next ``check("NN.name", ...)`` after it, see :func:`solution_cells`) starts with ``%%exercise NN.name``, the cell
+magic of :mod:`labkit.course.learner` that reports an error in the learner's code to the check instead of
+stopping the notebook. The stub is tagged ``exercise`` instead of ``solution``; every other cell is kept as it is.
+These are the ``labkit course`` commands.
 
 Example
 -------
@@ -41,8 +44,14 @@ BOOK_HIDE_TAG = "hide-input"
 """Added to solution cells in the book, so that readers see the result and reveal the code on demand."""
 SOURCE_PATTERN = "[0-9][0-9]_*.py"
 """The notebook sources in the course folder: ``NN_name.py``."""
+COURSE_FOLDER = Path(__file__).resolve().parents[2] / "course"
+"""The course's sources beside the labkit package, in a checkout of the repository."""
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 STUB_TODO = "# TODO: replace each `...` below by your code, then run this cell and the check below."
+EXERCISE_MAGIC = "%%exercise"
+"""The first line of a checked stub, followed by the exercise id (see :mod:`labkit.course.learner`)."""
+CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
+"""A call of :func:`labkit.course.check` in a cell; group 1 is the exercise id."""
 
 
 class CourseSourceError(LabkitError, ValueError):
@@ -254,29 +263,59 @@ def assigned_names(code: str) -> list[str]:
     return _split(code)[2]
 
 
-def stub_source(code: str) -> str:
+def stub_source(code: str, exercise_id: str | None = None) -> str:
     """The learner's stub for a solution cell's code.
 
     Keeps the solution's leading comment lines (write the task there, not the answer), then a TODO line, the
     solution's top-level imports, and ``name = ...  # your answer`` for each name in :func:`assigned_names`.
+    Given the id of the exercise the cell answers, the stub starts with ``%%exercise ID``, so that an error in the
+    learner's code is reported by the check (see :mod:`labkit.course.learner`).
 
     Example
     -------
-    >>> print(stub_source("import numpy as np\\nn_clear = int(np.sum(valid))"))
+    >>> print(stub_source("import numpy as np\\nn_clear = int(np.sum(valid))", "00.pixel_clear_count"))
+    %%exercise 00.pixel_clear_count
     # TODO: replace each `...` below by your code, then run this cell and the check below.
     import numpy as np
     n_clear = ...  # your answer
     """
     leading, imports, names = _split(code)
-    lines = [*leading, STUB_TODO, *imports]
+    lines = [f"{EXERCISE_MAGIC} {exercise_id}"] if exercise_id else []
+    lines += [*leading, STUB_TODO, *imports]
     lines += [f"{name} = ...  # your answer" for name in names]
     return "\n".join(lines)
+
+
+def solution_cells(nb) -> dict[str, int]:
+    """``{exercise id: index of its solution cell}``: each code cell tagged ``solution`` answers the first
+    exercise checked (``check("NN.name", ...)``) in the code cells after it, up to the next solution cell.
+
+    Example
+    -------
+    >>> import nbformat.v4 as v4
+    >>> nb = v4.new_notebook(cells=[v4.new_code_cell("n = 3", metadata={"tags": ["solution"]}),
+    ...                             v4.new_code_cell("print(n)"), v4.new_code_cell('n = check("00.n", n)')])
+    >>> solution_cells(nb)
+    {'00.n': 0}
+    """
+    found: dict[str, int] = {}
+    solution = None
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if SOLUTION_TAG in _tags(cell):
+            solution = index
+        elif solution is not None and (call := CHECK_CALL.search(cell.source)):
+            found.setdefault(call.group(1), solution)
+            solution = None
+    return found
 
 
 def to_student(nb):
     """The student variant of a notebook: a copy where every ``solution`` cell is replaced by its stub.
 
-    A code solution becomes the code of :func:`stub_source`, a markdown solution (a written answer) becomes
+    A code solution becomes the code of :func:`stub_source` (with ``%%exercise ID`` when a check follows, see
+    :func:`solution_cells`), a markdown solution (a written answer) becomes
     "*Write your answer here.*". The stub keeps the cell's metadata and tags, with ``exercise`` in place of
     ``solution``. All outputs are cleared; every other cell is kept as it is.
 
@@ -290,11 +329,12 @@ def to_student(nb):
     ('n = ...  # your answer', ['exercise'])
     """
     student = copy.deepcopy(nb)
-    for cell in student.cells:
+    checked = {index: exercise_id for exercise_id, index in solution_cells(nb).items()}
+    for index, cell in enumerate(student.cells):
         tags = _tags(cell)
         if SOLUTION_TAG in tags:
             if cell.cell_type == "code":
-                cell.source = stub_source(cell.source)
+                cell.source = stub_source(cell.source, checked.get(index))
             else:
                 cell.source = "*Write your answer here.*"
             cell.metadata["tags"] = [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in tags]
@@ -363,16 +403,30 @@ def build_notebooks(
                                         overwrite=True, stale=True)}
 
 
+def _fresh_name(folder: Path, stem: str) -> str:
+    """Where the fresh copy of notebook ``stem`` goes in the learner's ``folder``: ``stem.ipynb``, unless the
+    learner changed it (or wrote it); then beside it, ``stem.new.ipynb`` (``stem.new2.ipynb``... when the learner
+    changed that one too)."""
+    for suffix in ("", ".new", *(f".new{n}" for n in range(2, 1000))):
+        path = folder / f"{stem}{suffix}.ipynb"
+        if not path.exists() or is_own_output(path):
+            return path.name
+    raise CourseSourceError(f"{folder}/ holds {stem}.new2.ipynb to {stem}.new999.ipynb: move them away.")
+
+
 def make_student(src: str | os.PathLike = "course", out: str | os.PathLike = "student") -> list[Path]:
     """Write the learner's copy of the course: the student variant of every notebook, without outputs.
+
+    A learner's work is never overwritten: labkit records the checksum of each notebook it writes
+    (:func:`labkit.outputs.atomic_files`), and replaces only those that nobody changed since. A notebook the learner
+    changed (or one labkit did not write) is kept, and its fresh copy is written beside it as ``NN_name.new.ipynb``
+    (``NN_name.new2.ipynb``, ... when the learner changed that one too); a message names them.
 
     Parameters
     ----------
     src : path, default "course"
     out : path, default "student"
-        Created if needed. A notebook there that labkit wrote and the learner has not changed is replaced; one the
-        learner changed is kept, and the fresh copy is written beside it as ``NN_name.new.ipynb``. Nothing is
-        ever removed.
+        Created if needed. Nothing there is ever removed.
 
     Returns
     -------
@@ -381,21 +435,40 @@ def make_student(src: str | os.PathLike = "course", out: str | os.PathLike = "st
 
     Example
     -------
-    >>> [p.name for p in make_student("course", "student")]  # doctest: +SKIP
+    >>> [p.name for p in make_student("course", "student")][:1]  # doctest: +SKIP
     ['00_data_cube.ipynb']
+    >>> [p.name for p in make_student("course", "student")][:1]  # after the learner worked in 00  # doctest: +SKIP
+    Kept your changed notebook(s) 00_data_cube.ipynb in student/; the fresh copies are beside them: 00_data_cube.new.ipynb.
+    ['00_data_cube.new.ipynb']
     """
     out = check_destination(out, kind="folder")
-    notebooks = {}
-    for path in course_sources(src):
-        name = f"{path.stem}.ipynb"
-        if (out / name).exists() and not is_own_output(out / name):  # the learner's work: kept
-            name = f"{path.stem}.new.ipynb"
-        notebooks[name] = to_student(read_source(path))
-    kept = [n.replace(".new.ipynb", ".ipynb") for n in notebooks if n.endswith(".new.ipynb")]
+    sources = course_sources(src)
+    notebooks = {_fresh_name(out, path.stem): to_student(read_source(path)) for path in sources}
+    kept = [f"{path.stem}.ipynb" for path in sources if f"{path.stem}.ipynb" not in notebooks]
     if kept:
-        print(f"Kept your changed notebook(s) {', '.join(kept)} in {out}/; the fresh copies are beside them "
-              "(NN_name.new.ipynb).")
+        beside = [name for name in notebooks if name.split(".")[0] + ".ipynb" in kept]
+        print(f"Kept your changed notebook(s) {', '.join(kept)} in {out}/; the fresh copies are beside them: "
+              f"{', '.join(beside)}.")
     return _write_notebooks(notebooks, out, overwrite=False, stale=False)
+
+
+def solution_source(exercise_id: str, src: str | os.PathLike = COURSE_FOLDER) -> str | None:
+    """The code of the solution cell of exercise ``exercise_id`` in the course sources ``src`` (``None`` when no
+    source there answers it: a learner's install without the course's sources).
+
+    Example
+    -------
+    >>> print(solution_source("02.held_count"))  # doctest: +SKIP
+    # n_held: an integer, the number of dates of wide_grid where the pixel's value is held.
+    n_held = int((pixel_flags == 1).sum())
+    """
+    number = exercise_id.split(".", 1)[0]
+    for path in sorted(Path(src).glob(f"{number}_*.py")):
+        nb = read_source(path)
+        index = solution_cells(nb).get(exercise_id)
+        if index is not None:
+            return nb.cells[index].source
+    return None
 
 
 # -------------------------------------------------------------------------------------------------- the book

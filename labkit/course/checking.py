@@ -1,20 +1,31 @@
-"""``check``: the self-correction of the course's exercises.
+"""``check``: the self-correction of the course's exercises, and what this session knows of each exercise.
 
-In a notebook, an exercise is a cell the learner fills in (``valid_fraction = ...``) followed by::
+In a notebook, an exercise is a cell the learner fills in, followed by a check::
+
+    %%exercise 00.valid_fraction
+    valid_fraction = ...  # your answer
 
     valid_fraction = check("00.valid_fraction", valid_fraction, mask=mask)
 
 :func:`check` computes the reference result from the inputs, compares, shows a short message and returns the
 learner's answer when it is right, the reference otherwise, so that the rest of the notebook always runs on a
 correct value, whether the exercise was solved or not.
+
+What happened to each exercise in this Python session is kept in :data:`SESSION` (one
+:class:`ExerciseState` per exercise id): the last check's outcome, the reference it supplied, the runs of the
+learner's ``%%exercise`` cell (:mod:`labkit.course.learner`) and the error the latest one raised. So a check run
+again after it supplied the reference says that the reference is in use (not "correct": the value it checks is
+its own), and a check after a cell that raised reports the learner's error and line.
 """
 
 from __future__ import annotations
 
 import html
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..errors import LabkitError
 from .exercises import EXERCISES, Exercise
@@ -56,16 +67,141 @@ def get_exercise(exercise_id: str) -> Exercise:
 
 
 @dataclass(frozen=True)
+class LearnerError:
+    """An exception raised by the learner's code in an ``%%exercise`` cell: where, and what.
+
+    Attributes
+    ----------
+    line : int
+        The line of the cell, as the learner sees it (1 is the ``%%exercise`` line); 0 when unknown.
+    code : str
+        The text of that line.
+    kind, message : str
+        The exception's class name and message.
+
+    Example
+    -------
+    >>> str(LearnerError(3, "total = n / 0", "ZeroDivisionError", "division by zero"))
+    'line 3 of your cell, `total = n / 0`: ZeroDivisionError: division by zero'
+    """
+
+    line: int
+    code: str
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line} of your cell, `{self.code.strip()}`" if self.line else "your cell"
+        return f"{where}: {self.kind}: {self.message}" if self.message else f"{where}: {self.kind}"
+
+
+_NOTHING = object()
+_SHARED_VALUES = (bool, int, str, bytes, type(None), np.bool_)
+"""Types whose equal values may be one shared object (small ints, interned text): for them, being the very object
+that a check returned does not show that a value is that check's reference."""
+
+
+@dataclass
+class ExerciseState:
+    """What happened to one exercise in this session.
+
+    Attributes
+    ----------
+    last : str
+        The status of the last check that judged the learner's answer: ``"correct"``, ``"wrong"``,
+        ``"unsolved"`` or ``"error"``; ``""`` before any.
+    checks : int
+        How many times the exercise was checked.
+    runs : int
+        How many times the learner's ``%%exercise`` cell ran.
+    error : LearnerError or None
+        The error the latest run of that cell raised.
+    hints : int
+        How many hints :func:`labkit.course.hint` gave.
+    solution_shown : bool
+        Whether :func:`labkit.course.solution` showed the solution.
+
+    Example
+    -------
+    >>> state, reference = ExerciseState(), [1.0, 2.0]
+    >>> state.record("wrong", reference)  # a check returned the reference
+    >>> state.reference_in_use(reference), state.reference_in_use([1.0, 2.0]), state.progress
+    (True, False, 'reference in use')
+    """
+
+    last: str = ""
+    checks: int = 0
+    runs: int = 0
+    error: LearnerError | None = None
+    hints: int = 0
+    solution_shown: bool = False
+    supplied: Any = field(default=_NOTHING, repr=False)
+    supplied_at_run: int = 0
+
+    def reference_in_use(self, answer: Any) -> bool:
+        """Whether ``answer`` is the reference that the last check supplied, not an answer of the learner's: the
+        very object it returned, and the learner's cell has not run since (without a ``%%exercise`` cell, only
+        objects that cannot be shared count, see :data:`_SHARED_VALUES`)."""
+        if self.supplied is _NOTHING or answer is not self.supplied or self.runs != self.supplied_at_run:
+            return False
+        return self.runs > 0 or not isinstance(answer, _SHARED_VALUES)
+
+    def record(self, status: str, supplied: Any = _NOTHING) -> None:
+        """Record a check: its status and, unless correct, the reference it returned."""
+        self.checks += 1
+        if status != "reference":
+            self.last = status
+        self.supplied, self.supplied_at_run = supplied, self.runs
+
+    @property
+    def progress(self) -> str:
+        """``"done"``, ``"reference in use"`` or ``"to do"``."""
+        return {"correct": "done", "": "to do"}.get(self.last, "reference in use")
+
+
+class Session:
+    """The :class:`ExerciseState` of every exercise met in this Python session, and the current exercise.
+
+    Example
+    -------
+    >>> session = Session()
+    >>> session.state("00.valid_fraction").runs, session.current
+    (0, '00.valid_fraction')
+    """
+
+    def __init__(self) -> None:
+        self.states: dict[str, ExerciseState] = {}
+        self.current: str | None = None
+
+    def state(self, exercise_id: str) -> ExerciseState:
+        """The state of ``exercise_id`` (created when new), which becomes the current exercise."""
+        self.current = exercise_id
+        return self.states.setdefault(exercise_id, ExerciseState())
+
+    def clear(self) -> None:
+        """Forget everything (a fresh session)."""
+        self.states.clear()
+        self.current = None
+
+
+SESSION = Session()
+"""This Python session's record of the exercises (see :class:`Session`)."""
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """The outcome of one :func:`check`: shown as text, and as a coloured box in Jupyter.
 
     Attributes
     ----------
     exercise_id, title : str
-    status : {"correct", "wrong", "unsolved"}
+    status : {"correct", "wrong", "unsolved", "error", "reference"}
+        ``"error"``: the learner's cell raised; ``"reference"``: the value checked is the reference that an
+        earlier check supplied (the check was run again, not the learner's cell).
     detail : str
-        What differs (empty when correct or unsolved).
+        What differs (``"wrong"``), the learner's error (``"error"``) or why the reference is in use.
     hint : str
+        The first hint (not shown when correct or when the reference is in use).
     """
 
     exercise_id: str
@@ -74,18 +210,29 @@ class CheckResult:
     detail: str = ""
     hint: str = ""
 
-    _SYMBOL = {"correct": "✓", "wrong": "✗", "unsolved": "…"}
-    _COLOUR = {"correct": ("#e8f5e9", "#2e7d32"), "wrong": ("#fdecea", "#c62828"), "unsolved": ("#fff8e1", "#ef6c00")}
+    _SYMBOL = {"correct": "✓", "wrong": "✗", "unsolved": "…", "error": "✗", "reference": "↺"}
+    _COLOUR = {"correct": ("#e8f5e9", "#2e7d32"), "wrong": ("#fdecea", "#c62828"),
+               "unsolved": ("#fff8e1", "#ef6c00"), "error": ("#fdecea", "#c62828"),
+               "reference": ("#e3f2fd", "#1565c0")}
+    _HEADLINE = {"correct": "correct, well done!", "wrong": "not quite.",
+                 "unsolved": "left unsolved (the answer is still `...`).", "error": "your code raised an error.",
+                 "reference": "the reference result is in use, not your answer."}
     _USING_REFERENCE = "The reference result is used from here on, so that the rest of the notebook runs."
 
     def lines(self) -> list[str]:
         """The message, one string per line (the first is the headline)."""
-        head = f"{self._SYMBOL[self.status]} Exercise {self.exercise_id} ({self.title}): "
-        if self.status == "correct":
-            return [head + "correct, well done!"]
-        if self.status == "unsolved":
-            return [head + "left unsolved (the answer is still `...`).", f"Hint: {self.hint}", self._USING_REFERENCE]
-        return [head + "not quite.", f"What differs: {self.detail}", f"Hint: {self.hint}", self._USING_REFERENCE]
+        lines = [f"{self._SYMBOL[self.status]} Exercise {self.exercise_id} ({self.title}): "
+                 f"{self._HEADLINE[self.status]}"]
+        if self.status in ("correct", "reference"):
+            return lines + ([self.detail] if self.detail else [])
+        if self.status == "wrong":
+            lines.append(f"What differs: {self.detail}")
+        elif self.status == "error":
+            lines.append(f"Error: {self.detail}")
+        lines.append(f"Hint: {self.hint}")
+        lines.append(f'More help: hint("{self.exercise_id}") gives the next hint, solution("{self.exercise_id}") '
+                     "the solution.")
+        return lines + [self._USING_REFERENCE]
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
@@ -101,8 +248,14 @@ class CheckResult:
                 f'<strong style="color:{colour}">{head}</strong>{body}</div>')
 
 
-def _show(result: CheckResult) -> None:
-    """Display rich output in a Jupyter kernel, print elsewhere."""
+def show(message: Any) -> None:
+    """Show a message: rich output (its ``_repr_html_``) in a Jupyter kernel, printed elsewhere.
+
+    Example
+    -------
+    >>> show(CheckResult("00.x", "a title", "correct"))
+    ✓ Exercise 00.x (a title): correct, well done!
+    """
     try:
         from IPython import get_ipython
 
@@ -112,13 +265,23 @@ def _show(result: CheckResult) -> None:
     if shell is not None and getattr(shell, "kernel", None) is not None:
         from IPython.display import display
 
-        display(result)
+        display(message)
     else:
-        print(result)
+        print(message)
+
+
+_WHY_REFERENCE = {"wrong": "your answer was not right", "unsolved": "the exercise was left unsolved",
+                  "error": "your cell raised an error"}
 
 
 def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
     """Check the answer to an exercise, say whether it is right, and return a value to go on with.
+
+    The message never shows the expected value: it says what differs (see :mod:`labkit.course.compare`), gives a
+    first hint, and how to get more (:func:`labkit.course.hint`, :func:`labkit.course.solution`). When the
+    learner's ``%%exercise`` cell raised an error, the check reports it (line and message) and supplies the
+    reference. When the answer is the reference that this check supplied before (the check cell was run again,
+    not the learner's cell), it says that the reference is in use, never "correct".
 
     Parameters
     ----------
@@ -133,8 +296,8 @@ def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
     Returns
     -------
     object
-        ``answer`` when it is right, the reference result otherwise (wrong or unsolved), so that the notebook
-        goes on with a correct value.
+        ``answer`` when it is right, the reference result otherwise (wrong, unsolved, error, or the reference
+        already in use), so that the notebook goes on with a correct value.
 
     Raises
     ------
@@ -149,11 +312,12 @@ def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
     >>> mask = xr.DataArray(np.array([[[0, 1]], [[0, 0]]], "uint8"), dims=("time", "y", "x"))
     >>> n = check("00.pixel_clear_count", 2, mask=mask, iy=0, ix=0)
     ✓ Exercise 00.pixel_clear_count (number of clear observations of one pixel): correct, well done!
-    >>> n = check("00.pixel_clear_count", ..., mask=mask, iy=0, ix=1)  # doctest: +ELLIPSIS
-    … Exercise 00.pixel_clear_count (number of clear observations of one pixel): left unsolved (...).
+    >>> fraction = check("00.valid_fraction", ..., mask=mask)  # doctest: +ELLIPSIS
+    … Exercise 00.valid_fraction (fraction of valid observations per date): left unsolved (...).
     Hint: ...
-    >>> n
-    1
+    >>> fraction = check("00.valid_fraction", fraction, mask=mask)  # run again: the value is check's own
+    ↺ Exercise 00.valid_fraction (fraction of valid observations per date): the reference result is in use, not your answer.
+    The check supplied it because the exercise was left unsolved; run your cell above again, then this check.
     """
     exercise = get_exercise(exercise_id)
     try:
@@ -164,7 +328,15 @@ def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
             f"check({exercise_id!r}, ...) takes the inputs ({wanted}); got ({', '.join(inputs)}): {error}."
         ) from None
     expected = exercise.reference(**inputs)
-    if answer is Ellipsis:
+    state = SESSION.state(exercise_id)
+    if state.reference_in_use(answer):
+        why = _WHY_REFERENCE.get(state.last, "your answer was not checked")
+        result = CheckResult(exercise_id, exercise.title, "reference",
+                             detail=f"The check supplied it because {why}; run your cell above again, then this "
+                                    "check.")
+    elif state.error is not None:
+        result = CheckResult(exercise_id, exercise.title, "error", detail=str(state.error), hint=exercise.hint)
+    elif answer is Ellipsis:
         result = CheckResult(exercise_id, exercise.title, "unsolved", hint=exercise.hint)
     else:
         try:
@@ -175,5 +347,9 @@ def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
             result = CheckResult(exercise_id, exercise.title, "correct")
         else:
             result = CheckResult(exercise_id, exercise.title, "wrong", detail=problem, hint=exercise.hint)
-    _show(result)
-    return answer if result.status == "correct" else expected
+    show(result)
+    if result.status == "correct":
+        state.record("correct")
+        return answer
+    state.record(result.status, expected)
+    return expected

@@ -1,9 +1,11 @@
 """Comparators: tell whether a learner's answer matches the reference result, and if not, what differs.
 
 A comparator is any callable ``compare(answer, expected) -> str | None``: ``None`` means "correct", a string
-says in one sentence what differs (shape, dims, dtype, which values). :func:`compare_values` is the default of
-every exercise; :func:`compare_dates` compares sets of dates. Both are pure functions, used by
-:func:`labkit.course.check`.
+says in one sentence what differs: the type, dims, shape or dtype, the scale or units (a factor of 100 or 10 000),
+the range, how many values differ and where, which dates are missing or extra. A message never shows the expected
+value itself, only the learner's own values, so that it points at the mistake without giving the answer away.
+:func:`compare_values` is the default of every exercise; :func:`compare_dates` compares sets of dates. Both are
+pure functions, used by :func:`labkit.course.check`.
 
 Example
 -------
@@ -12,6 +14,8 @@ Example
 True
 >>> compare_values(np.zeros((2, 3)), np.zeros(6))
 'shape differs: expected (6,), got (2, 3) (the same number of values, arranged differently).'
+>>> compare_values(2600.0, 0.26)
+'got 2600: 10 000 times too large. Are the units or the scale right (reflectances stored as integers are scaled by 10 000)?'
 """
 
 from __future__ import annotations
@@ -88,6 +92,104 @@ def _what(value, array: np.ndarray) -> str:
     return f"an array of {_DESCRIBE[family]} ({array.dtype})"
 
 
+def _factor(ratio: float) -> str | None:
+    """'10 000 times too large', 'the opposite sign'... when ``ratio`` (answer / expected) is a telling factor."""
+    if not np.isfinite(ratio) or ratio == 0:
+        return None
+    if np.isclose(ratio, -1.0, rtol=1e-6):
+        return "the opposite sign"
+    for factor in (10, 100, 1000, 10_000, 100_000, 1_000_000):
+        words = f"{factor:,}".replace(",", " ")
+        if np.isclose(ratio, factor, rtol=1e-3):
+            return f"{words} times too large"
+        if np.isclose(ratio, 1 / factor, rtol=1e-3):
+            return f"{words} times too small"
+    return None
+
+
+_FACTOR_ADVICE = {
+    "100 times too large": "A percentage where a fraction (0 to 1) is expected?",
+    "100 times too small": "A fraction where a percentage is expected?",
+    "10 000 times too large": "Are the units or the scale right (reflectances stored as integers are scaled by "
+                              "10 000)?",
+    "the opposite sign": "Check the order of a subtraction.",
+}
+
+
+def _is_codes(array: np.ndarray) -> bool:
+    """Whether an array holds a few whole-number codes (classes, validity codes) rather than measurements."""
+    if array.dtype.kind == "f":
+        array = array[np.isfinite(array)]
+        if not np.all(np.mod(array, 1) == 0):
+            return False
+    elif array.dtype.kind not in "iu":
+        return False
+    return np.unique(array).size <= 8
+
+
+def _number_difference(a: float, e: float) -> str:
+    """What differs between two single numbers, without showing ``e``."""
+    got = _fmt(a)
+    if np.isnan(a):
+        return "got NaN where a number is expected."
+    if np.isnan(e):
+        return f"got {got} where NaN (no value) is expected."
+    factor = _factor(a / e) if e != 0 and np.isfinite(a) else None
+    if factor:
+        return f"got {got}: {factor}. " + _FACTOR_ADVICE.get(factor, "Are the units or the scale right?")
+    if float(a).is_integer() and float(e).is_integer() and abs(a - e) == 1:
+        return f"got {got}: off by one ({'one too many' if a > e else 'one too few'})."
+    direction = "too high" if a > e else "too low"
+    if e != 0 and abs(a - e) < 0.01 * abs(e):
+        return f"got {got}, slightly {direction} (by less than 1%): rounded too early, or a slightly different formula?"
+    return f"got {got}, {direction}."
+
+
+def _array_difference(a: np.ndarray, e: np.ndarray, same: np.ndarray, family: str) -> str:
+    """What differs between two arrays of one shape and family, without showing the expected values."""
+    wrong = np.argwhere(~same)
+    first = tuple(int(i) for i in wrong[0])
+    count = f"{len(wrong)} of {e.size} {'dates' if family == 'date' else 'values'} differ"
+    where = f"the first at index {first} (yours: {_fmt(a[first])})"
+    if family == "bool" or (family == "number" and e.size > 20 and _is_codes(a) and _is_codes(e)):
+        # True/False, class or mask codes: which value stands where another is expected
+        pairs = pd.Series(list(zip(a[~same].tolist(), e[~same].tolist()))).value_counts()
+        swaps = ", ".join(f"{_fmt(got)} where {_fmt(want)} is expected ({n} times)"
+                          for (got, want), n in pairs.head(3).items())
+        return f"{count}: {swaps}{', ...' if len(pairs) > 3 else ''}; {where}."
+    if family != "number":
+        return f"{count}; {where}."
+    a, e = a.astype(float), e.astype(float)
+    notes, advice = [], ""
+    nan_where_value = int((np.isnan(a) & ~np.isnan(e)).sum())
+    value_where_nan = int((~np.isnan(a) & np.isnan(e)).sum())
+    if nan_where_value:
+        notes.append(f"{nan_where_value} NaN where a value is expected")
+    if value_where_nan:
+        notes.append(f"{value_where_nan} value(s) where NaN (no value) is expected")
+    both = ~same & np.isfinite(a) & np.isfinite(e)
+    if both.any():
+        nonzero = both & (e != 0) & (a != 0)
+        ratios = a[nonzero] / e[nonzero]
+        factor = _factor(float(np.median(ratios))) if ratios.size else None
+        if factor and np.isclose(ratios, np.median(ratios), rtol=1e-3).mean() >= 0.9:
+            notes.append(f"your values are {factor}")
+            advice = " " + _FACTOR_ADVICE.get(factor, "Are the units or the scale right?")
+        else:
+            a_low, a_high = np.nanmin(a), np.nanmax(a)
+            e_low, e_high = np.nanmin(e), np.nanmax(e)
+            margin = 0.01 * max(abs(e_high - e_low), abs(e_high), abs(e_low), 1e-12)
+            if a_low < e_low - margin or a_high > e_high + margin:
+                notes.append(f"your values range from {_fmt(a_low)} to {_fmt(a_high)}, beyond the range of the "
+                             "expected ones")
+            difference = a[both] - e[both]
+            if (difference > 0).all():
+                notes.append("all those that differ are too high")
+            elif (difference < 0).all():
+                notes.append("all those that differ are too low")
+    return f"{count}; {where}" + "".join(f"; {note}" for note in notes) + "." + advice
+
+
 def compare_values(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8) -> str | None:
     """Compare an answer to the expected result: type, dims, shape, dtype family, then values.
 
@@ -96,6 +198,11 @@ def compare_values(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8) 
     of a notebook may use its coordinates); otherwise numpy arrays, lists, pandas objects and DataArrays are
     compared by their values. Integers and floats are one family
     (``3`` matches ``3.0``); booleans, dates and text are not numbers. Dicts are compared key by key.
+
+    The message says what differs without showing the expected value: for a number, too high or too low, off by
+    one, or a telling factor (100, 10 000: units or scale; -1: the sign); for an array, how many values differ
+    and where (with the learner's value there), values or NaN where they should not be, a common factor, a range
+    beyond the expected one.
 
     Parameters
     ----------
@@ -114,11 +221,13 @@ def compare_values(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8) 
     Example
     -------
     >>> compare_values(0.3333, 1 / 3)
-    'expected 0.333333, got 0.3333.'
+    'got 0.3333, slightly too low (by less than 1%): rounded too early, or a slightly different formula?'
     >>> compare_values(0.3333, 1 / 3, rtol=1e-3) is None
     True
     >>> compare_values([1, 2, 3], [1, 2, 4])
-    '1 of 3 values differ; the first at index (2,): expected 4, got 3.'
+    '1 of 3 values differ; the first at index (2,) (yours: 3); all those that differ are too low.'
+    >>> compare_values(45.0, 0.45)
+    'got 45: 100 times too large. A percentage where a fraction (0 to 1) is expected?'
     """
     if answer is None and expected is not None:
         return "your answer is None: assign the result to the variable (name = ...), do not just print it."
@@ -127,7 +236,11 @@ def compare_values(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8) 
     if isinstance(expected, str) or isinstance(answer, str):
         if answer == expected:
             return None
-        return f"expected {expected!r}, got {answer!r}."
+        if not isinstance(answer, str):
+            return f"expected a text, got {_what(answer, np.asarray(_as_plain(answer), dtype=object))}."
+        if not isinstance(expected, str):
+            return f"expected {_what(expected, np.asarray(_as_plain(expected)))}, got the text {answer!r:.60}."
+        return f"got {answer!r:.60}, which is not the expected text."
     if isinstance(expected, xr.DataArray):
         if not isinstance(answer, xr.DataArray):
             return (f"expected an xarray DataArray with dims {expected.dims}, got {_a_type(answer)}: "
@@ -138,7 +251,7 @@ def compare_values(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8) 
     try:
         a, e = np.asarray(ans), np.asarray(exp)
     except (TypeError, ValueError):
-        return None if ans == exp else f"expected {exp!r}, got {ans!r}."
+        return None if ans == exp else f"got {ans!r:.60}, not the expected {type(exp).__name__}."
     if a.dtype == object and _family(e) == "date":
         try:
             a = np.asarray(pd.to_datetime(a.ravel()).values).reshape(a.shape)
@@ -151,6 +264,8 @@ def compare_values(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8) 
         if e.ndim == 0:
             return f"expected a single value, got an array of shape {a.shape}."
         note = " (the same number of values, arranged differently)" if a.size == e.size else ""
+        if a.shape == e.shape[::-1] and a.ndim > 1:
+            note = " (transposed?)"
         return f"shape differs: expected {e.shape}, got {a.shape}{note}."
     if fam_e == "number":
         same = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
@@ -162,17 +277,18 @@ def compare_values(answer, expected, *, rtol: float = 1e-5, atol: float = 1e-8) 
             if same.shape != e.shape:
                 raise ValueError
         except (TypeError, ValueError):
-            return f"expected {exp!r}, got {ans!r}."
+            return f"got {ans!r:.60}, not the expected {type(exp).__name__}."
     else:
         same = a == e
     if np.all(same):
         return None
     if e.ndim == 0:
-        return f"expected {_fmt(e[()])}, got {_fmt(a[()])}."
-    wrong = np.argwhere(~np.asarray(same))
-    first = tuple(int(i) for i in wrong[0])
-    return (f"{len(wrong)} of {e.size} values differ; the first at index {first}: "
-            f"expected {_fmt(e[first])}, got {_fmt(a[first])}.")
+        if fam_e == "number":
+            return _number_difference(float(a[()]), float(e[()]))
+        if fam_e == "date":
+            return f"got {_fmt(a[()])}, {'later' if a[()] > e[()] else 'earlier'} than expected."
+        return f"got {_fmt(a[()])}, not the expected value."
+    return _array_difference(a, e, np.asarray(same), fam_e)
 
 
 def _compare_mappings(answer, expected: Mapping, **tolerance) -> str | None:
@@ -193,6 +309,8 @@ def _compare_mappings(answer, expected: Mapping, **tolerance) -> str | None:
 def _to_dates(value) -> pd.DatetimeIndex:
     value = _as_plain(value)
     array = np.atleast_1d(np.asarray(value)).ravel()
+    if array.size == 0:
+        return pd.DatetimeIndex([])
     if array.dtype.kind in "biufc":
         raise TypeError("numbers are not dates")
     if array.dtype.kind in "OUS":  # strings or objects: dates written in ISO 8601, maybe in several precisions
@@ -205,7 +323,9 @@ def compare_dates(answer, expected) -> str | None:
 
     The answer may be a DataArray of dates (e.g. ``cube.time[...]``), numpy ``datetime64`` values, pandas
     timestamps or ISO strings; dates are compared exactly, times included, since the rest of a notebook may
-    select the cube with them.
+    select the cube with them. The message lists the learner's dates that should not be there, counts the missing
+    ones and says where they fall (before, between or after the learner's dates), and points out dates on the
+    right day at another time of day; it never lists an expected date.
 
     Example
     -------
@@ -214,7 +334,9 @@ def compare_dates(answer, expected) -> str | None:
     >>> compare_dates(["2016-08-09T10:04:27", "2016-07-20T10:00:12"], expected) is None
     True
     >>> compare_dates(expected[:1], expected)
-    'missing 1 date(s): 2016-08-09 10:04:27.'
+    '1 date is missing (after your last date).'
+    >>> compare_dates(["2016-07-20", "2016-08-09T10:04:27", "2016-09-01"], expected)
+    '1 of your dates is on the right day at another time of day (yours: 2016-07-20); 1 of your dates should not be there: 2016-09-01.'
     """
     try:
         got = _to_dates(answer)
@@ -231,6 +353,23 @@ def compare_dates(answer, expected) -> str | None:
         text = ", ".join(d.strftime("%Y-%m-%d") if d == d.normalize() else str(d) for d in dates[:4])
         return text + (", ..." if len(dates) > 4 else "")
 
-    parts = ([f"missing {len(missing)} date(s): {show(missing)}"] if missing else [])
-    parts += ([f"{len(extra)} date(s) that should not be there: {show(extra)}"] if extra else [])
+    missing_days = {d.normalize() for d in missing}
+    other_time = [d for d in extra if d.normalize() in missing_days]
+    extra = [d for d in extra if d.normalize() not in missing_days]
+    missing = [d for d in missing if d.normalize() not in {o.normalize() for o in other_time}]
+    parts = [f"{len(other_time)} of your dates {'is' if len(other_time) == 1 else 'are'} on the right day at another "
+             f"time of day (yours: {show(other_time)})"]
+    parts = parts if other_time else []
+    if extra:
+        parts.append(f"{len(extra)} of your dates should not be there: {show(extra)}")
+    if missing:
+        kept = sorted(got_set)
+        if not kept:
+            parts.append(f"you have no date, {len(missing)} are expected")
+        else:
+            places = {"before your first date": sum(d < kept[0] for d in missing),
+                      "between your dates": sum(kept[0] < d < kept[-1] for d in missing),
+                      "after your last date": sum(d > kept[-1] for d in missing)}
+            where = ", ".join(f"{n} {place}" if len(missing) > 1 else place for place, n in places.items() if n)
+            parts.append(f"{len(missing)} date{' is' if len(missing) == 1 else 's are'} missing ({where})")
     return "; ".join(parts) + "."

@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime
 import glob as globbing
 import numbers
+import os
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -62,7 +63,7 @@ def _absolute(value: Path, info: ValidationInfo) -> Path:
     """``value`` read from the config's folder, absolute; as it is without a folder (a section built in Python)."""
     if not (info.context or {}).get("base"):
         return Path(value).expanduser()
-    return (_base(info) / Path(value).expanduser()).absolute()
+    return Path(os.path.normpath((_base(info) / Path(value).expanduser()).absolute()))
 
 
 def _existing(value: Path, info: ValidationInfo) -> Path:

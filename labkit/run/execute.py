@@ -169,6 +169,9 @@ def _work(config, plan_grid, task: Task, tmp: Path) -> None:
         run_report(config, validations, mosaics, tmp)
 
 
+_ONE_TASK = threading.Lock()
+
+
 def execute_task(config, grid, task: Task, part: dict, *deps: dict) -> dict:
     """Run one task on a worker and record it (:class:`~labkit.run.state.RunState`); never raises.
 
@@ -191,7 +194,9 @@ def execute_task(config, grid, task: Task, part: dict, *deps: dict) -> dict:
     try:
         threads = config.inference.workers or _threads()
         # the block engine and scikit-learn/joblib on the worker's threads (a worker process may not fork)
-        with memory, dask.config.set(scheduler="threads", num_workers=threads), \
+        # one labkit task at a time per worker process: the settings below are the process's, and the task uses
+        # all the worker's threads itself
+        with _ONE_TASK, memory, dask.config.set(scheduler="threads", num_workers=threads), \
                 joblib.parallel_config(backend="threading", n_jobs=threads):
             output = output_path(config, task)
             with staged(output) as tmp:

@@ -16,6 +16,7 @@ Example
 
 from __future__ import annotations
 
+import glob as globbing
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,16 +42,18 @@ def _tiles(tiles) -> dict:
 
 
 def _model(entry) -> dict:
-    from ..models import ModelConfig
+    from pydantic import BaseModel
 
     if isinstance(entry, str):
         return {"model": entry}
-    if isinstance(entry, ModelConfig):
+    if isinstance(entry, BaseModel):  # a ModelConfig, or a models entry of a RunConfig
         return entry.model_dump()
     if isinstance(entry, Mapping):
         return dict(entry)
     raise ConfigError(f"to_config: a model is given as a name or a config {{model: ..., params: {{...}}}} (what you "
-                      f"gave make_model); got {type(entry).__name__}. A fitted estimator cannot say how it was built.")
+                      f"gave make_model); got a {type(entry).__name__} object. A config says how to build a model, "
+                      "not the model itself: give its name and hyperparameters, e.g. {'model': 'rf', 'params': "
+                      "{'n_estimators': 100}}.")
 
 
 def to_config(*, tiles, reference, base: str | os.PathLike | None = None, **sections) -> RunConfig:
@@ -92,7 +95,7 @@ def to_config(*, tiles, reference, base: str | os.PathLike | None = None, **sect
             "reference": dict(reference) if isinstance(reference, Mapping) else {"polygons": str(reference)}}
     for name, value in sections.items():
         if name == "models":
-            data[name] = [_model(m) for m in ([value] if isinstance(value, str | Mapping) else value)]
+            data[name] = [_model(m) for m in (value if isinstance(value, list | tuple) else [value])]
         else:
             data[name] = dict(value) if isinstance(value, Mapping) else value
     return load_config(data, base=base)
@@ -106,9 +109,17 @@ def _relative(value, folder: Path):
         return str(path)
 
 
+def _tile_values(tiles, folder: Path) -> dict:
+    """The tiles by their pattern when, read from ``folder``, it finds the same tiles; else by their paths."""
+    found = list(tiles._paths.values())
+    if tiles.glob is not None and sorted(Path(p).absolute() for p in globbing.glob(str(folder / tiles.glob))) == found:
+        return {"glob": tiles.glob}
+    return {"paths": [_relative(p, folder) for p in found]}
+
+
 def config_values(config: RunConfig, folder: str | os.PathLike = ".") -> dict:
     """The config as plain values, without its defaults, paths relative to ``folder`` (where its file goes); the
-    tiles by their paths.
+    tiles by their pattern when it finds the same tiles from ``folder``, else by their paths.
 
     Example
     -------
@@ -121,13 +132,13 @@ def config_values(config: RunConfig, folder: str | os.PathLike = ".") -> dict:
     values["inputs"] = {"kind": config.inputs.kind, **values.get("inputs", {})}
     if config.gapfill is None:
         values["gapfill"] = None
-    if config.tiles.bboxes is None:  # the tiles found, by their paths (a pattern was read from another folder)
-        values["tiles"] = {"paths": [_relative(p, folder) for p in config.tiles._paths.values()]}
+    if config.tiles.bboxes is None:
+        values["tiles"] = _tile_values(config.tiles, folder)
     values["reference"]["polygons"] = _relative(config.reference.polygons, folder)
     values.setdefault("models", [m.model_dump(mode="json", exclude_defaults=True) for m in config.models])
     if "outputs" in values and "folder" in values["outputs"]:
         values["outputs"]["folder"] = _relative(values["outputs"]["folder"], folder)
-    return values
+    return {key: values[key] for key in RunConfig.model_fields if key in values}  # in the order of the sections
 
 
 def save_config(config: RunConfig, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -41,21 +41,35 @@ class Exercise:
     title : str
         A few words saying what is computed, shown in the messages of :func:`labkit.course.check`.
     hint : str
-        Shown when the answer is wrong or missing: where to look, not the solution.
+        The first hint, shown by :func:`labkit.course.check` when the answer is wrong, missing or raised an
+        error: where to look, never the solution.
     compare : callable, default :func:`~labkit.course.compare.compare_values`
-        ``compare(answer, expected)`` returns ``None`` when right, else a sentence saying what differs.
+        ``compare(answer, expected)`` returns ``None`` when right, else a sentence saying what differs (never the
+        expected value itself).
+    hints : tuple of str, default ()
+        The next hints, each more specific than the one before, given one at a time by
+        :func:`labkit.course.hint`; the last may come close to the solution (:func:`labkit.course.solution` shows
+        it).
 
     Example
     -------
-    >>> ex = Exercise(reference=lambda a, b: a + b, title="a sum", hint="Use +.")
+    >>> ex = Exercise(reference=lambda a, b: a + b, title="a sum", hint="Add them.", hints=("Use +.",))
     >>> ex.compare(ex.reference(a=1, b=2), 3) is None
     True
+    >>> ex.ladder
+    ('Add them.', 'Use +.')
     """
 
     reference: Callable[..., Any]
     title: str
     hint: str
     compare: Comparator = field(default=compare_values)
+    hints: tuple[str, ...] = ()
+
+    @property
+    def ladder(self) -> tuple[str, ...]:
+        """Every hint, the most general first: ``(hint, *hints)``."""
+        return (self.hint, *self.hints)
 
 
 NOTEBOOK_MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("nb")))

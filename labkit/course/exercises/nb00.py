@@ -85,26 +85,45 @@ EXERCISES: dict[str, Exercise] = {
     "00.valid_fraction": Exercise(
         reference=valid_fraction,
         title="fraction of valid observations per date",
-        hint="Compare the mask with 0 (valid), then take the mean over the two spatial dims: "
-             ".mean(dim=('y', 'x')). The result has one value per date.",
+        hint="A valid observation has code 0 in the mask. A comparison gives True/False values, and the mean of "
+             "True/False values is a fraction.",
+        hints=(
+            "Average over the two spatial dims only, so that one value per date remains: .mean(dim=...) takes the "
+            "dims to average over.",
+            "Compare the mask with 0 (valid), then take the mean over the two spatial dims: .mean(dim=('y', 'x')). "
+            "The result has one value per date.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-6, atol=1e-9),
     ),
     "00.clear_dates": Exercise(
         reference=clear_dates,
         title="dates without a single cloudy pixel",
-        hint="Keep the dates where valid_fraction equals 1: index the time coordinate with a boolean array, "
-             "e.g. mask.time[valid_fraction == 1].",
+        hint="A date is clear when every one of its pixels is valid: when its fraction of valid pixels (the "
+             "previous exercise) is 1.",
+        hints=(
+            "Index the time coordinate with a boolean array, one True/False per date: mask.time[condition].",
+            "Keep the dates where valid_fraction equals 1: index the time coordinate with a boolean array, e.g. "
+            "mask.time[valid_fraction == 1].",
+        ),
         compare=compare_dates,
     ),
     "00.pixel_clear_count": Exercise(
         reference=pixel_clear_count,
         title="number of clear observations of one pixel",
-        hint="Select the pixel by position with mask.isel(y=iy, x=ix), compare with 0 and sum over time.",
+        hint="Take the pixel's series of mask codes, one per date, and count the codes that mean valid.",
+        hints=(
+            "Select a pixel by position with .isel; the sum of True/False values counts the True ones.",
+            "Select the pixel by position with mask.isel(y=iy, x=ix), compare with 0 and sum over time.",
+        ),
     ),
     "00.points_per_class": Exercise(
         reference=points_per_class,
         title="number of field points of each class",
-        hint="points['label'].value_counts() counts the points of each class; .to_dict() makes it a dict.",
+        hint="Count the rows of `points` for each value of its 'label' column: pandas has a method that counts the "
+             "values of a column.",
+        hints=(
+            "points['label'].value_counts() counts the points of each class; .to_dict() makes it a dict.",
+        ),
         compare=compare_counts,
     ),
 }

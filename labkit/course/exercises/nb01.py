@@ -73,27 +73,45 @@ EXERCISES: dict[str, Exercise] = {
     "01.strict_mask": Exercise(
         reference=strict_mask,
         title="a stricter mask from SCL",
-        hint="scl.isin(classes) is True where the class is one of `classes`. Start from "
-             "xr.where(scl.isin(strict_invalid), 1, 0), then put 2 where scl.isin(no_data) with a second xr.where "
-             "(no data wins over invalid).",
+        hint="Build the mask in two steps: 1 where the SCL class is one of the invalid classes, else 0; then 2 "
+             "where it is a no-data class.",
+        hints=(
+            "scl.isin(classes) is True where the class is one of `classes`; xr.where(condition, if_true, if_false) "
+            "picks values.",
+            "scl.isin(classes) is True where the class is one of `classes`. Start from "
+            "xr.where(scl.isin(strict_invalid), 1, 0), then put 2 where scl.isin(no_data) with a second xr.where "
+            "(no data wins over invalid).",
+        ),
     ),
     "01.cloudy_dates": Exercise(
         reference=cloudy_dates,
         title="the dates hidden by clouds",
-        hint="(mask == 0).mean(dim=('y', 'x')) is the fraction of valid pixels per date; keep the dates where it is "
-             "<= max_valid, by indexing mask.time with that boolean array.",
+        hint="First the fraction of valid pixels of each date (as in notebook 00), then keep the dates where it is "
+             "at most max_valid.",
+        hints=(
+            "(mask == 0).mean(dim=('y', 'x')) is the fraction of valid pixels per date; keep the dates where it is "
+            "<= max_valid, by indexing mask.time with that boolean array.",
+        ),
         compare=compare_dates,
     ),
     "01.dilation_added": Exercise(
         reference=dilation_added,
         title="observations lost to the dilation",
-        hint="An observation is lost where it was valid before (mask == 0) and is invalid after (dilated == 1): "
-             "combine the two conditions with &, then sum.",
+        hint="An observation is lost to the dilation when it was valid before and is invalid after.",
+        hints=(
+            "An observation is lost where it was valid before (mask == 0) and is invalid after (dilated == 1): "
+            "combine the two conditions with &, then sum.",
+        ),
     ),
     "01.probability_mask": Exercise(
         reference=probability_mask,
         title="a mask from the cloud probability",
-        hint="The layer is in percent (prob.attrs['units']) and the threshold a probability: compare prob / 100 "
-             "with threshold, strictly (>), and turn the result into 1 and 0 with xr.where.",
+        hint="Check the units: are the probability layer and the threshold on the same scale? (Look at prob.attrs.)",
+        hints=(
+            "Bring the probability to [0, 1] first; an observation is cloudy when its probability is strictly "
+            "above the threshold.",
+            "The layer is in percent (prob.attrs['units']) and the threshold a probability: compare prob / 100 "
+            "with threshold, strictly (>), and turn the result into 1 and 0 with xr.where.",
+        ),
     ),
 }

@@ -70,21 +70,33 @@ EXERCISES: dict[str, Exercise] = {
     "02.regular_grid": Exercise(
         reference=regular_grid,
         title="a regular grid of dates",
-        hint="pd.date_range(start, end, freq='10D') makes the grid; start at midnight of the first date "
-             "(pd.Timestamp(times[0]).normalize()) and end at the last date.",
+        hint="pandas makes regular sequences of dates: look at pd.date_range and its freq argument.",
+        hints=(
+            "Start at midnight of the first date (a Timestamp's .normalize()), end at the last date, every 10 days.",
+            "pd.date_range(start, end, freq='10D') makes the grid; start at midnight of the first date "
+            "(pd.Timestamp(times[0]).normalize()) and end at the last date.",
+        ),
         compare=compare_dates,
     ),
     "02.interpolate_by_hand": Exercise(
         reference=interpolate_by_hand,
         title="one value interpolated by hand",
-        hint="value = v_before + (v_after - v_before) * (when - t_before) / (t_after - t_before); dividing two "
-             "time differences (numpy timedelta64) gives a plain number.",
+        hint="On a straight line, the value at `when` is v_before plus the change in value (v_after - v_before) "
+             "times the fraction of the way from t_before to t_after.",
+        hints=(
+            "The fraction of the way is (when - t_before) / (t_after - t_before), a ratio of two time differences.",
+            "value = v_before + (v_after - v_before) * (when - t_before) / (t_after - t_before); dividing two time "
+            "differences (numpy timedelta64) gives a plain number.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-5, atol=1e-6),
     ),
     "02.held_count": Exercise(
         reference=held_count,
         title="number of values held at the ends of the series",
-        hint="Held values are flagged 1: count the dates where the pixel's flags equal 1, or the grid dates "
-             "before its first clear date and after its last one.",
+        hint="Held values have their own flag in pixel_flags.",
+        hints=(
+            "Held values are flagged 1: count the dates where the pixel's flags equal 1, or the grid dates before "
+            "its first clear date and after its last one.",
+        ),
     ),
 }

@@ -60,22 +60,34 @@ EXERCISES: dict[str, Exercise] = {
     "03.ndwi": Exercise(
         reference=ndwi,
         title="NDWI by hand from the green and near-infrared bands",
-        hint="Select the two bands with cube.sel(band='B03') and cube.sel(band='B08'), then (green - nir) / "
-             "(green + nir). The result keeps the dims (time, y, x).",
+        hint="NDWI is a normalised difference, like NDVI, of the green (B03) and the near-infrared (B08) bands.",
+        hints=(
+            "Select each band with cube.sel(band=...) and keep DataArrays, so that the dims (time, y, x) remain.",
+            "Select the two bands with cube.sel(band='B03') and cube.sel(band='B08'), then (green - nir) / (green "
+            "+ nir). The result keeps the dims (time, y, x).",
+        ),
         compare=functools.partial(compare_values, rtol=1e-5, atol=1e-6),
     ),
     "03.amplitude": Exercise(
         reference=amplitude,
         title="NDVI amplitude map",
-        hint="Take the NDVI band with filled.sel(band='NDVI'), then its .max('time') minus its .min('time'): one "
-             "value per pixel, dims (y, x).",
+        hint="The amplitude of a series is its largest value minus its smallest, over time, for each pixel.",
+        hints=(
+            "Take the NDVI band with filled.sel(band='NDVI'), then its .max('time') minus its .min('time'): one "
+            "value per pixel, dims (y, x).",
+        ),
         compare=functools.partial(compare_values, rtol=1e-5, atol=1e-6),
     ),
     "03.green_season": Exercise(
         reference=green_season,
         title="a feature function: days with NDVI above a threshold",
-        hint="In the function, bands['NDVI'] is a numpy array (time, y, x): (ndvi > threshold) is True on green "
-             "dates; sum it over axis 0 and multiply by the days between dates (STEP). Then pick the feature "
-             "with .timeless.sel(feature='green_days').",
+        hint="Inside the function you have plain numpy arrays: a comparison gives True/False values, and counting "
+             "the True ones over time gives a number of dates; dates times STEP gives days.",
+        hints=(
+            "Count over axis 0 (time), so that the result is (y, x).",
+            "In the function, bands['NDVI'] is a numpy array (time, y, x): (ndvi > threshold) is True on green "
+            "dates; sum it over axis 0 and multiply by the days between dates (STEP). Then pick the feature with "
+            ".timeless.sel(feature='green_days').",
+        ),
     ),
 }

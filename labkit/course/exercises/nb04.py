@@ -118,22 +118,36 @@ EXERCISES: dict[str, Exercise] = {
     "04.pixels_per_class": Exercise(
         reference=pixels_per_class,
         title="number of pixels of each class",
-        hint="np.unique(samples.label.values, return_counts=True) gives the codes and their counts; "
-             "labkit.datamodel.class_names(samples) maps each code to its name. Build {name: count}.",
+        hint="Count the samples of each label code, then turn each code into its class name.",
+        hints=(
+            "np.unique(samples.label.values, return_counts=True) gives the codes and their counts; "
+            "labkit.datamodel.class_names(samples) maps each code to its name. Build {name: count}.",
+        ),
     ),
     "04.leaked_share": Exercise(
         reference=leaked_share,
         title="share of validation pixels whose polygon is also in training",
-        hint="The training polygons are np.unique(groups[train_index]); np.isin(groups[validation_index], "
-             "those) says, for each validation pixel, whether its polygon trains too. Take the mean.",
+        hint="A validation pixel leaks when its polygon (its group) also has pixels in training.",
+        hints=(
+            "First the set of training polygons, from groups[train_index]; then, for each validation pixel, "
+            "whether its group is in that set (np.isin).",
+            "The training polygons are np.unique(groups[train_index]); np.isin(groups[validation_index], those) "
+            "says, for each validation pixel, whether its polygon trains too. Take the mean.",
+        ),
     ),
     "04.validation_polygons": Exercise(
         reference=validation_polygons,
         title="a validation split by polygon, class by class",
-        hint="For each class code in np.unique(samples.label.values): its polygons are "
-             "np.unique(samples.group.values[samples.label.values == code]); draw round(validation_size * n) of "
-             "them (at least 1, none when the class has a single polygon) with rng.choice(..., replace=False), "
-             "and collect the ids in a set.",
+        hint="Work class by class, and split polygons, not pixels: about validation_size of each class's polygons "
+             "go to validation.",
+        hints=(
+            "For each class, np.unique of the groups of its samples gives its polygons; draw some of them without "
+            "replacement with a random generator (np.random.default_rng).",
+            "For each class code in np.unique(samples.label.values): its polygons are "
+            "np.unique(samples.group.values[samples.label.values == code]); draw round(validation_size * n) of "
+            "them (at least 1, none when the class has a single polygon) with rng.choice(..., replace=False), and "
+            "collect the ids in a set.",
+        ),
         compare=compare_polygon_choice,
     ),
 }

@@ -60,22 +60,32 @@ EXERCISES: dict[str, Exercise] = {
     "05.accuracy_by_hand": Exercise(
         reference=accuracy_by_hand,
         title="overall accuracy and kappa from a confusion matrix",
-        hint="OA is the diagonal's sum over the total (np.trace). Kappa compares OA with the agreement expected by "
-             "chance, the sum over classes of (row total x column total) / total², as (OA - chance) / (1 - chance).",
+        hint="Overall accuracy is the share of the confusion matrix on its diagonal; kappa corrects it for the "
+             "agreement expected by chance.",
+        hints=(
+            "OA is the diagonal's sum over the total (np.trace). Kappa compares OA with the agreement expected by "
+            "chance, the sum over classes of (row total x column total) / total², as (OA - chance) / (1 - chance).",
+        ),
         compare=functools.partial(compare_values, rtol=1e-6, atol=1e-9),
     ),
     "05.grouped_cv_macro_f1": Exercise(
         reference=grouped_cv_macro_f1,
         title="mean macro F1 of a grouped cross-validation",
-        hint="cross_validate(samples, model, folds=folds, group_by='group', random_state=random_state) returns a "
-             "CVResult; its .mean is a dict of mean scores over the folds.",
+        hint="labkit.models has a cross-validation function that can group the folds by polygon.",
+        hints=(
+            "cross_validate(samples, model, folds=folds, group_by='group', random_state=random_state) returns a "
+            "CVResult; its .mean is a dict of mean scores over the folds.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-9, atol=1e-12),
     ),
     "05.most_important_date": Exercise(
         reference=most_important_date,
         title="the date that matters most to the forest",
-        hint="The first len(dates) importances are the dates' values (one band here), the rest are statistics: "
-             "take np.argmax over importances[:len(dates)] and index dates with it.",
+        hint="The forest's feature importances start with one value per date: find the largest of those.",
+        hints=(
+            "The first len(dates) importances are the dates' values (one band here), the rest are statistics: take "
+            "np.argmax over importances[:len(dates)] and index dates with it.",
+        ),
         compare=compare_dates,
     ),
 }

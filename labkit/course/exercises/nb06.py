@@ -72,8 +72,11 @@ EXERCISES: dict[str, Exercise] = {
     "06.network_input": Exercise(
         reference=network_input,
         title="a pixel's series as a network reads it",
-        hint="An observation is missing where valid is False or the value is NaN (np.isfinite). Standardise with "
-             "(value - mean) / std, then put 0 where it is missing; mask is True where it is not.",
+        hint="Two steps: standardise the values with mean and std, then mark which observations can be used.",
+        hints=(
+            "An observation is missing where valid is False or the value is NaN (np.isfinite). Standardise with "
+            "(value - mean) / std, then put 0 where it is missing; mask is True where it is not.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-5, atol=1e-6),
     ),
     "06.hiding_hurts": Exercise(
@@ -86,8 +89,11 @@ EXERCISES: dict[str, Exercise] = {
     "06.most_attended_date": Exercise(
         reference=most_attended_date,
         title="the date L-TAE attends to most",
-        hint="weights is (pixel, head, time): average over the first two axes (axis=(0, 1)), then np.argmax gives "
-             "the position of the date in dates.",
+        hint="Average the attention weights over pixels and heads, then find the date with the largest average.",
+        hints=(
+            "weights is (pixel, head, time): average over the first two axes (axis=(0, 1)), then np.argmax gives "
+            "the position of the date in dates.",
+        ),
         compare=compare_dates,
     ),
 }

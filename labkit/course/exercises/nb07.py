@@ -78,27 +78,41 @@ EXERCISES: dict[str, Exercise] = {
     "07.margin": Exercise(
         reference=margin_uncertainty,
         title="margin uncertainty from the class probabilities",
-        hint="Sort the probabilities of each pixel along the class axis: xr.apply_ufunc(np.sort, probabilities, "
-             "input_core_dims=[['class']], output_core_dims=[['rank']]) puts them on a new last dim 'rank', lowest "
-             "first. The margin is 1 - (last - the one before it), .isel(rank=-1) and .isel(rank=-2). (Taking the "
-             "highest probability below the maximum, with .where(p < p.max('class')), is wrong where two classes "
-             "tie.)",
+        hint="For each pixel you need its highest and its second-highest class probability.",
+        hints=(
+            "Sorting the probabilities along the class dim gives both, as the last two values.",
+            "Sort the probabilities of each pixel along the class axis: xr.apply_ufunc(np.sort, probabilities, "
+            "input_core_dims=[['class']], output_core_dims=[['rank']]) puts them on a new last dim 'rank', lowest "
+            "first. The margin is 1 - (last - the one before it), .isel(rank=-1) and .isel(rank=-2). (Taking the "
+            "highest probability below the maximum, with .where(p < p.max('class')), is wrong where two classes "
+            "tie.)",
+        ),
         compare=functools.partial(compare_values, rtol=1e-5, atol=1e-6),
     ),
     "07.block_for_budget": Exercise(
         reference=block_for_budget,
         title="the block size predict_map picks for a memory budget",
-        hint="bytes_per_pixel = WORKING_FACTOR * (n_time * n_band * 4 + 8 * (4 + n_classes)). The budget is shared "
-             "by the workers: each block may take parse_memory(memory) / workers bytes, so its side is "
-             "math.isqrt(int(that / bytes_per_pixel)) pixels (capped at the grid's size). block is (side, side), "
-             "two ints.",
+        hint="Two steps: what one pixel of a block costs in bytes, then how many such pixels fit in each worker's "
+             "share of the memory.",
+        hints=(
+            "bytes_per_pixel = WORKING_FACTOR * (n_time * n_band * 4 + 8 * (4 + n_classes)): the pixel's float32 "
+            "values plus its output layers of 8 bytes.",
+            "bytes_per_pixel = WORKING_FACTOR * (n_time * n_band * 4 + 8 * (4 + n_classes)). The budget is shared "
+            "by the workers: each block may take parse_memory(memory) / workers bytes, so its side is "
+            "math.isqrt(int(that / bytes_per_pixel)) pixels (capped at the grid's size). block is (side, side), "
+            "two ints.",
+        ),
     ),
     "07.uncertain_share": Exercise(
         reference=uncertain_share,
         title="share of each class's pixels above an uncertainty threshold",
-        hint="For each code in np.unique(class_map.values) other than NO_CLASS, take the uncertainty of the pixels "
-             "mapped as that class (uncertainty.values[class_map.values == code]) and the mean of (those > "
-             "threshold). Build a dict {int(code): float(share)}.",
+        hint="Class by class: among the pixels mapped as that class, the share whose uncertainty is above the "
+             "threshold.",
+        hints=(
+            "For each code in np.unique(class_map.values) other than NO_CLASS, take the uncertainty of the pixels "
+            "mapped as that class (uncertainty.values[class_map.values == code]) and the mean of (those > "
+            "threshold). Build a dict {int(code): float(share)}.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-9),
     ),
 }

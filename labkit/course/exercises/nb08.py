@@ -77,30 +77,44 @@ EXERCISES: dict[str, Exercise] = {
     "08.mapped_area": Exercise(
         reference=mapped_area,
         title="area of each class by counting the map's pixels",
-        hint="np.unique(class_map.values, return_counts=True) gives each code and its number of pixels; multiply "
-             "by pixel_area_ha, leave out NO_CLASS, and build a dict {code: hectares} with int codes.",
+        hint="Count the pixels of each class of the map, then multiply by the area of one pixel.",
+        hints=(
+            "np.unique(class_map.values, return_counts=True) gives each code and its number of pixels; multiply by "
+            "pixel_area_ha, leave out NO_CLASS, and build a dict {code: hectares} with int codes.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-6),
     ),
     "08.sample_size": Exercise(
         reference=sample_size,
         title="total sample size for a target standard error (Olofsson eq. 13)",
-        hint="S_i = np.sqrt(users * (1 - users)); n = (np.sum(weights * S_i) / target_se) ** 2, then round *up* "
-             "to a whole number of points with math.ceil.",
+        hint="Eq. 13 needs, for each stratum, its weight and the standard deviation sqrt(U (1 - U)) of its "
+             "expected user's accuracy.",
+        hints=(
+            "S_i = np.sqrt(users * (1 - users)); n = (np.sum(weights * S_i) / target_se) ** 2, then round *up* to "
+            "a whole number of points with math.ceil.",
+        ),
     ),
     "08.area_weighted_oa": Exercise(
         reference=area_weighted_accuracy,
         title="overall accuracy weighted by the strata's areas",
-        hint="For each map class c (a row of counts): its share of correct points is counts.loc[c, c] / "
-             "counts.loc[c].sum(); weight it by weights[c] and add them up. The plain counts.values.trace() / "
-             "counts.values.sum() would weigh each stratum by its number of points, not by its area.",
+        hint="Each stratum counts by its share of the map's area (its weight), not by its number of points.",
+        hints=(
+            "For each map class c (a row of counts): its share of correct points is counts.loc[c, c] / "
+            "counts.loc[c].sum(); weight it by weights[c] and add them up. The plain counts.values.trace() / "
+            "counts.values.sum() would weigh each stratum by its number of points, not by its area.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-9),
     ),
     "08.area_proportions": Exercise(
         reference=area_proportions,
         title="estimated share of the area of each reference class",
-        hint="Divide each row of counts by its total (counts.div(counts.sum(axis=1), axis=0)), multiply each row "
-             "by its stratum's weight (.mul(pd.Series(weights), axis=0)), then sum over the rows (.sum(axis=0)): "
-             "a Series indexed by reference class.",
+        hint="First the share of each stratum's points in each reference class, then weight each stratum by its "
+             "area and add up.",
+        hints=(
+            "Divide each row of counts by its total (counts.div(counts.sum(axis=1), axis=0)), multiply each row by "
+            "its stratum's weight (.mul(pd.Series(weights), axis=0)), then sum over the rows (.sum(axis=0)): a "
+            "Series indexed by reference class.",
+        ),
         compare=functools.partial(compare_values, rtol=1e-9),
     ),
 }
