@@ -56,6 +56,16 @@ SOURCES = sorted(COURSE.glob("[0-9][0-9]_*.py"))
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
 
 
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """Each test starts with no exercise checked: the course's session state is per process."""
+    from labkit.course.checking import SESSION
+
+    SESSION.clear()
+    yield
+    SESSION.clear()
+
 def _mask(codes) -> xr.DataArray:
     codes = np.asarray(codes, dtype="uint8")
     times = pd.date_range("2020-01-01", periods=codes.shape[0], freq="10D")
