@@ -192,3 +192,10 @@ def test_building_the_cli_parser_stays_light():
             "print(sorted(m for m in ('sklearn', 'torch', 'dask.array', 'pydantic', 'labkit.run') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_cli_s_stage_names_are_the_runner_s():
+    from labkit.cli import run as cli_run
+    from labkit.run import STAGES
+
+    assert cli_run.STAGES == STAGES  # written out in the CLI so that its parser imports nothing heavy

@@ -342,7 +342,7 @@ def run_report(config, validations: dict[str, list[Path]], mosaics: dict[str, li
         summary = dataclasses.replace(summarize_runs([_report_of(p) for p in paths]), experiment=model)
         sections.append(summary)
         metrics[model] = {"runs": [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths],
-                          "summary": summary.to_dict() if hasattr(summary, "to_dict") else None}
+                          "summary": summary.to_dict()}
     facts = {"tiles": ", ".join(config.tile_inputs()), "models": ", ".join(validations),
              "runs": str(config.reference.n_runs),
              "mosaics": ", ".join(str(p.relative_to(out.parent)) for paths in mosaics.values() for p in paths)
