@@ -380,3 +380,75 @@ def test_an_exercise_registered_by_a_test_works_with_the_ladder(monkeypatch, cap
     assert check("99.sum", 4, a=1, b=2) == 3
     out = _status(capsys)
     assert "Hint: Add." in out and 'hint("99.sum") gives the next hint' in out and "Use +." not in out
+
+
+# ------------------------------------------------------------------------- questions (issue 12, item 3)
+
+def _confused_with(confusion, names, target):
+    """The class (a key of CHOICES) that the model confuses most often with ``target``."""
+    confusion = np.asarray(confusion)
+    row = confusion[names.index(target)].copy()
+    row[names.index(target)] = -1
+    return {"forest": "a", "cultivated": "b", "water": "c"}[names[int(np.argmax(row))]]
+
+
+CHOICES = {"a": "forest", "b": "cultivated land", "c": "water"}
+
+
+@pytest.fixture
+def question(monkeypatch):
+    """A multiple-choice question whose right choice is computed from the data, registered for the test."""
+    exercise = Exercise(reference=_confused_with, title="the class confused with grassland",
+                        hint="Read the grassland row.", hints=("Which is the largest number off the diagonal?",),
+                        choices=CHOICES, explanation="Young crops look like grass in spring.")
+    monkeypatch.setitem(EXERCISES, "99.confused", exercise)
+    names = ["grassland", "forest", "cultivated", "water"]
+    return {"confusion": [[50, 2, 9, 0], [1, 40, 0, 0], [7, 0, 30, 0], [0, 0, 0, 10]], "names": names,
+            "target": "grassland"}
+
+
+def test_a_question_answered_right_shows_its_explanation(question, capsys):
+    assert check("99.confused", "B", **question) == "B"
+    out = _status(capsys)
+    assert "correct" in out and "Why: Young crops look like grass in spring." in out
+
+
+def test_a_question_answered_wrong_names_the_learners_choice_only(question, capsys):
+    assert check("99.confused", "a", **question) == "b"  # the right key is supplied for what follows
+    out = _status(capsys)
+    assert "'a' (forest) is not the right choice." in out and "Hint: Read the grassland row." in out
+    assert "cultivated" not in out and "Young crops" not in out  # neither the answer nor its explanation
+
+
+def test_the_right_choice_follows_the_data(question, capsys):
+    question["confusion"][0] = [50, 12, 9, 0]  # now grassland is mostly confused with forest
+    assert check("99.confused", "forest", **question) == "forest"
+    assert "correct" in _status(capsys)
+
+
+def test_an_unsolved_question_lists_its_choices_and_an_answer_outside_them_is_named(question, capsys):
+    check("99.confused", ..., **question)
+    assert "Choices: a) forest; b) cultivated land; c) water" in _status(capsys)
+    check("99.confused", "d", **question)
+    assert 'one of "a", "b", "c" (got \'d\')' in _status(capsys)
+
+
+def test_solution_of_a_question_gives_its_explanation(question, capsys):
+    solution("99.confused")
+    assert "Why: Young crops look like grass in spring." in capsys.readouterr().out
+
+
+def test_a_numeric_prediction_is_judged_within_its_tolerance(monkeypatch, capsys):
+    from labkit.course import within
+
+    monkeypatch.setitem(EXERCISES, "99.dates_left", Exercise(
+        reference=lambda mask: int((np.asarray(mask) == 0).any(axis=(1, 2)).sum()), title="dates left",
+        hint="Count the clear dates.", compare=within(rel=0.25), explanation="Most dates have some clear pixel."))
+    mask = np.zeros((20, 2, 2), "uint8")
+    mask[:4] = 1  # 16 dates keep a clear pixel
+    assert check("99.dates_left", 18, mask=mask) == 18
+    assert "Why: Most dates have some clear pixel." in _status(capsys)
+    assert check("99.dates_left", 30, mask=mask) == 16
+    assert "your prediction, 30, is too high: 1.9 times the actual value." in _status(capsys)
+    with pytest.raises(ValueError, match="positive rel or abs"):
+        within()

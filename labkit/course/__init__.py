@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from .checking import (CheckResult, ExerciseInputError, ExerciseState, LearnerError, UnknownExerciseError, check,
                        get_exercise)
-from .compare import compare_dates, compare_values
+from .compare import compare_choice, compare_dates, compare_values, within
 from .exercises import EXERCISES, Exercise
 from .learner import hint, load_ipython_extension, progress, register_in_ipython, run_exercise_cell, solution
 
@@ -47,6 +47,7 @@ __all__ = [
     "LearnerError",
     "UnknownExerciseError",
     "check",
+    "compare_choice",
     "compare_dates",
     "compare_values",
     "get_exercise",
@@ -55,4 +56,5 @@ __all__ = [
     "progress",
     "run_exercise_cell",
     "solution",
+    "within",
 ]

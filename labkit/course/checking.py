@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +203,10 @@ class CheckResult:
         What differs (``"wrong"``), the learner's error (``"error"``) or why the reference is in use.
     hint : str
         The first hint (not shown when correct or when the reference is in use).
+    explanation : str
+        A question's explanation, shown when the answer is right.
+    choices : dict
+        A multiple-choice question's choices, listed when it was left unsolved.
     """
 
     exercise_id: str
@@ -209,6 +214,8 @@ class CheckResult:
     status: str
     detail: str = ""
     hint: str = ""
+    explanation: str = ""
+    choices: Mapping[str, str] = field(default_factory=dict)
 
     _SYMBOL = {"correct": "✓", "wrong": "✗", "unsolved": "…", "error": "✗", "reference": "↺"}
     _COLOUR = {"correct": ("#e8f5e9", "#2e7d32"), "wrong": ("#fdecea", "#c62828"),
@@ -223,12 +230,16 @@ class CheckResult:
         """The message, one string per line (the first is the headline)."""
         lines = [f"{self._SYMBOL[self.status]} Exercise {self.exercise_id} ({self.title}): "
                  f"{self._HEADLINE[self.status]}"]
+        if self.status == "correct" and self.explanation:
+            return lines + [f"Why: {self.explanation}"]
         if self.status in ("correct", "reference"):
             return lines + ([self.detail] if self.detail else [])
         if self.status == "wrong":
             lines.append(f"What differs: {self.detail}")
         elif self.status == "error":
             lines.append(f"Error: {self.detail}")
+        elif self.choices:
+            lines.append("Choices: " + "; ".join(f"{key}) {text}" for key, text in self.choices.items()))
         lines.append(f"Hint: {self.hint}")
         lines.append(f'More help: hint("{self.exercise_id}") gives the next hint, solution("{self.exercise_id}") '
                      "the solution.")
@@ -283,6 +294,10 @@ def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
     reference. When the answer is the reference that this check supplied before (the check cell was run again,
     not the learner's cell), it says that the reference is in use, never "correct".
 
+    A **question** (an exercise with ``choices`` or an ``explanation``, see :class:`~labkit.course.Exercise`) is
+    checked the same way: the learner's answer is a choice's key or a numeric prediction; a right answer shows the
+    explanation, an unsolved multiple choice lists the choices.
+
     Parameters
     ----------
     exercise_id : str
@@ -329,6 +344,7 @@ def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
         ) from None
     expected = exercise.reference(**inputs)
     state = SESSION.state(exercise_id)
+    about = {"explanation": exercise.explanation, "choices": exercise.choices}
     if state.reference_in_use(answer):
         why = _WHY_REFERENCE.get(state.last, "your answer was not checked")
         result = CheckResult(exercise_id, exercise.title, "reference",
@@ -337,14 +353,14 @@ def check(exercise_id: str, answer: Any, /, **inputs: Any) -> Any:
     elif state.error is not None:
         result = CheckResult(exercise_id, exercise.title, "error", detail=str(state.error), hint=exercise.hint)
     elif answer is Ellipsis:
-        result = CheckResult(exercise_id, exercise.title, "unsolved", hint=exercise.hint)
+        result = CheckResult(exercise_id, exercise.title, "unsolved", hint=exercise.hint, **about)
     else:
         try:
-            problem = exercise.compare(answer, expected)
+            problem = exercise.judge(answer, expected)
         except Exception as error:  # a comparator must not crash the learner's notebook
             problem = f"the answer could not be compared with the expected result ({type(error).__name__}: {error})."
         if problem is None:
-            result = CheckResult(exercise_id, exercise.title, "correct")
+            result = CheckResult(exercise_id, exercise.title, "correct", **about)
         else:
             result = CheckResult(exercise_id, exercise.title, "wrong", detail=problem, hint=exercise.hint)
     show(result)

@@ -4,8 +4,9 @@ A comparator is any callable ``compare(answer, expected) -> str | None``: ``None
 says in one sentence what differs: the type, dims, shape or dtype, the scale or units (a factor of 100 or 10 000),
 the range, how many values differ and where, which dates are missing or extra. A message never shows the expected
 value itself, only the learner's own values, so that it points at the mistake without giving the answer away.
-:func:`compare_values` is the default of every exercise; :func:`compare_dates` compares sets of dates. Both are
-pure functions, used by :func:`labkit.course.check`.
+:func:`compare_values` is the default of every exercise; :func:`compare_dates` compares sets of dates;
+:func:`compare_choice` judges a multiple-choice question and :func:`within` makes the comparator of a numeric
+prediction. All are pure functions, used by :func:`labkit.course.check`.
 
 Example
 -------
@@ -373,3 +374,69 @@ def compare_dates(answer, expected) -> str | None:
             where = ", ".join(f"{n} {place}" if len(missing) > 1 else place for place, n in places.items() if n)
             parts.append(f"{len(missing)} date{' is' if len(missing) == 1 else 's are'} missing ({where})")
     return "; ".join(parts) + "."
+
+
+def _choice_key(answer, choices: Mapping[str, str]) -> str | None:
+    """The key of the choice ``answer`` names: its key or its text, in any case, with spaces or ``")"`` around."""
+    text = str(answer).strip().strip(").").strip().casefold()
+    for key, choice in choices.items():
+        if text in (str(key).casefold(), str(choice).strip().casefold()):
+            return key
+    return None
+
+
+def compare_choice(answer, expected: str, choices: Mapping[str, str]) -> str | None:
+    """Judge the answer to a multiple-choice question: ``None`` when it names the right choice.
+
+    The answer may be the choice's key (``"b"``, ``"B"``, ``"b)"``) or its text. The message says when the answer
+    is not one of the choices, or that the choice named is not the right one; it never names the right one.
+
+    Example
+    -------
+    >>> choices = {"a": "forest", "b": "grassland", "c": "water"}
+    >>> compare_choice("B", "b", choices) is None, compare_choice("Grassland", "b", choices) is None
+    (True, True)
+    >>> compare_choice("c", "b", choices)
+    "'c' (water) is not the right choice."
+    >>> compare_choice(2, "b", choices)
+    'answer with the key of one choice, as text: one of "a", "b", "c" (got 2).'
+    """
+    keys = ", ".join(f'"{key}"' for key in choices)
+    key = _choice_key(answer, choices) if isinstance(answer, str) else None
+    if key is None:
+        return f"answer with the key of one choice, as text: one of {keys} (got {answer!r:.40})."
+    return None if key == expected else f"{key!r} ({choices[key]}) is not the right choice."
+
+
+def within(rel: float = 0.0, abs: float = 0.0) -> Comparator:  # noqa: A002 - the name numpy.isclose uses
+    """The comparator of a numeric prediction: right when ``|answer - expected| <= max(abs, rel * |expected|)``.
+
+    A prediction is a guess made before computing: the message says whether it was too high or too low, and by
+    how much in proportion (not the value), so that the learner can see how far their intuition was.
+
+    Example
+    -------
+    >>> near = within(rel=0.2)
+    >>> near(22, 25) is None, near(40, 25)
+    (True, 'your prediction, 40, is too high: 1.6 times the actual value.')
+    >>> within(abs=2)(3, 8)
+    'your prediction, 3, is too low: 0.38 times the actual value.'
+    """
+    if rel < 0 or abs < 0 or (rel == 0 and abs == 0):
+        raise ValueError(f"within() needs a positive rel or abs tolerance; got rel={rel}, abs={abs}.")
+
+    def compare(answer, expected) -> str | None:
+        try:
+            guess = float(answer)
+        except (TypeError, ValueError):
+            return f"a prediction is a number; got {_a_type(answer)}."
+        actual = float(expected)
+        if not np.isfinite(guess):
+            return f"a prediction is a finite number; got {guess}."
+        if guess - actual == 0 or np.abs(guess - actual) <= max(abs, rel * np.abs(actual)):
+            return None
+        side = "too high" if guess > actual else "too low"
+        ratio = f": {guess / actual:.2g} times the actual value" if actual else ""
+        return f"your prediction, {_fmt(answer)}, is {side}{ratio}."
+
+    return compare

@@ -286,6 +286,8 @@ def solution(exercise_id: str | None = None) -> None:
         code = inspect.getsource(exercise.reference)
         text = ("The notebook's solution is not installed here; this is the function the check computes the "
                 "reference with, from the check's inputs.")
+    if exercise.explanation:
+        text = f"Why: {exercise.explanation}\n{text}"
     show(Note(f"Solution of exercise {exercise_id} ({exercise.title}):", text, code))
 
 

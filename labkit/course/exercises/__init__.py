@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 
-from ..compare import Comparator, compare_values
+from ..compare import Comparator, compare_choice, compare_values
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,26 @@ class Exercise:
         The next hints, each more specific than the one before, given one at a time by
         :func:`labkit.course.hint`; the last may come close to the solution (:func:`labkit.course.solution` shows
         it).
+    choices : dict of str to str, default {}
+        For a multiple-choice **question**: the choices by key (``{"a": "forest", "b": "grassland"}``). The learner
+        answers with a key (or a choice's text); ``reference`` returns the right key, computed from the data when
+        the answer depends on it. Compared by :func:`~labkit.course.compare.compare_choice`.
+    explanation : str, default ""
+        For a **question** (predict, interpret or decide): why the right answer is right, shown once the learner
+        answered it right, and by :func:`labkit.course.solution`. A numeric prediction is a question with an
+        explanation and a tolerant comparator (:func:`~labkit.course.compare.within`).
 
     Example
     -------
     >>> ex = Exercise(reference=lambda a, b: a + b, title="a sum", hint="Add them.", hints=("Use +.",))
     >>> ex.compare(ex.reference(a=1, b=2), 3) is None
     True
-    >>> ex.ladder
-    ('Add them.', 'Use +.')
+    >>> ex.ladder, ex.is_question
+    (('Add them.', 'Use +.'), False)
+    >>> q = Exercise(reference=lambda: "b", title="the wettest class", hint="Think of the leaves.",
+    ...              choices={"a": "bare soil", "b": "forest"}, explanation="Leaves hold water.")
+    >>> q.is_question, q.judge("a", q.reference())
+    (True, "'a' (bare soil) is not the right choice.")
     """
 
     reference: Callable[..., Any]
@@ -65,11 +77,25 @@ class Exercise:
     hint: str
     compare: Comparator = field(default=compare_values)
     hints: tuple[str, ...] = ()
+    choices: Mapping[str, str] = field(default_factory=dict)
+    explanation: str = ""
 
     @property
     def ladder(self) -> tuple[str, ...]:
         """Every hint, the most general first: ``(hint, *hints)``."""
         return (self.hint, *self.hints)
+
+    @property
+    def is_question(self) -> bool:
+        """Whether the learner predicts, interprets or decides (choices or an explanation) rather than codes."""
+        return bool(self.choices or self.explanation)
+
+    def judge(self, answer: Any, expected: Any) -> str | None:
+        """``None`` when ``answer`` is right, else what differs: by the choices for a multiple-choice question,
+        else by :attr:`compare`."""
+        if self.choices:
+            return compare_choice(answer, expected, self.choices)
+        return self.compare(answer, expected)
 
 
 NOTEBOOK_MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("nb")))
