@@ -423,7 +423,7 @@ def country_graph(args, reference: Path) -> tuple[list, dict[str, float]]:
     """The planner's tasks (:mod:`labkit.run.plan`) for ``--country-tiles`` full tiles x ``--country-runs`` runs, and
     the size of a task of each stage."""
     from labkit.run.config import RunConfig
-    from labkit.run.plan import TileFacts, _tasks
+    from labkit.run.plan import TileFacts, plan_tasks
 
     names = [f"T{i:03d}" for i in range(args.country_tiles)]
     config = RunConfig.model_validate({"tiles": {"bboxes": {n: [0, 0, 1, 1] for n in names}},
@@ -431,7 +431,7 @@ def country_graph(args, reference: Path) -> tuple[list, dict[str, float]]:
                                                                                  "n_runs": args.country_runs}})
     side = int(np.sqrt(S2_TILE_PIXELS))
     facts = TileFacts(side, side, args.dates, ("B02", "B03", "B04", "B08"), "EPSG:32631", (0, 0, 1, 1))
-    tasks = _tasks(config, {n: facts for n in names}, None)
+    tasks = plan_tasks(config, {n: facts for n in names}, None)
     sizes = {"samples": S2_TILE_PIXELS, "map": S2_TILE_PIXELS, "mosaic": S2_TILE_PIXELS * args.country_tiles,
              "train": args.country_samples, "validation": args.country_samples, "report": 0}
     return tasks, sizes

@@ -8,7 +8,6 @@ Only the SIGKILL test starts ``labkit run`` in a process of its own.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -25,6 +24,7 @@ from labkit.cli import main
 from labkit.datasets.synthetic import write_synthetic_tiles
 from labkit.outputs import is_temporary
 from labkit.run import load_config, plan_run, run_config
+from labkit.errors import ConfigError
 from labkit.run.config import ExecutionSection
 from labkit.run.execute import cluster_options
 from labkit.run.state import STATE
@@ -78,9 +78,18 @@ def tiles(tmp_path_factory) -> Path:
 def client():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="2GiB",
-                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    # the cluster labkit starts itself (workers with the task resource), of 2 one-thread workers
+    options = cluster_options(ExecutionSection(workers=2, cores=1, memory="2GiB"))
+    with LocalCluster(**options) as cluster, Client(cluster) as client:
         yield client
+
+
+def test_each_worker_of_a_cluster_labkit_starts_runs_one_labkit_task_at_a_time(client):
+    from labkit.run.execute import TASK_RESOURCE, task_resources
+
+    workers = client.scheduler_info()["workers"].values()
+    assert [w["resources"] for w in workers] == [{TASK_RESOURCE: 1}] * 2
+    assert task_resources(client) == {TASK_RESOURCE: 1}
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +304,7 @@ def test_batch_clusters_get_the_execution_section_in_their_job_script(scheduler,
     for line in lines:
         assert line in script.splitlines(), f"{line!r} not in\n{script}"
     assert "--nthreads 4 " in script and "--memory-limit 7.45GiB" in script
+    assert "--resources labkit-task=1" in script  # one labkit task at a time, on all 4 threads
 
 
 def test_a_config_error_is_reported_by_key_path_before_any_work(tiles, capsys):
@@ -306,3 +316,14 @@ def test_a_config_error_is_reported_by_key_path_before_any_work(tiles, capsys):
     assert "models[0].params.n_estimators: " in said and "'many'" in said
     assert "gapfill.methd: unknown key (did you mean 'method'?)" in said
     assert not (tiles / "out-bad").exists()
+
+
+def test_the_plan_refuses_features_the_tiles_bands_cannot_give(tiles):
+    config = load_config(write_config(tiles, "out-indices", inputs={"kind": "zarr", "bands": ["B04", "B08"]},
+                                      features={"indices": ["NDVI", "NDMI"]}))  # NDMI needs B11
+    with pytest.raises(ConfigError, match=r"features\.indices: tile 'T00' \(bands B04, B08\) cannot give 'NDMI'"):
+        plan_run(config)
+    config = load_config(write_config(tiles, "out-expr", features={"indices": [], "expressions": {"x": "B99 * 2"}}))
+    with pytest.raises(ConfigError, match=r"features\.expressions\.x: tile 'T00'.*B99"):
+        plan_run(config)
+    assert not (tiles / "out-indices").exists() and not (tiles / "out-expr").exists()

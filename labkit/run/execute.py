@@ -39,7 +39,7 @@ from .plan import Plan, Task, model_names, output_path, plan_run
 from .stages import (STAGES, run_map, run_mosaic, run_report, run_samples, run_train, run_validation)
 from .state import RunState, fingerprint, staged
 
-__all__ = ["RunResult", "cluster_options", "open_client", "run_config"]
+__all__ = ["TASK_RESOURCE", "RunResult", "cluster_options", "open_client", "run_config", "task_resources"]
 
 
 # ----------------------------------------------------------------------------------------------- the cluster
@@ -56,6 +56,11 @@ def cluster_options(execution, n_parallel: int | None = None) -> dict:
     :class:`distributed.LocalCluster` (``scheduler: local``, sized to the machine), or of dask-jobqueue's
     ``SLURMCluster`` / ``PBSCluster`` (one worker per job).
 
+    Every worker of these clusters has one unit of the resource :data:`TASK_RESOURCE`, and each labkit task asks for
+    it: the scheduler gives a worker one labkit task at a time, which uses all the worker's threads itself (its
+    blocks on the block engine, scikit-learn's trees), so a worker of ``cores`` threads is never handed a second
+    task that would wait while another worker is idle.
+
     Example
     -------
     >>> from labkit.run.config import ExecutionSection
@@ -63,8 +68,11 @@ def cluster_options(execution, n_parallel: int | None = None) -> dict:
     ...                                            queue="normal", account="geo"))
     >>> options["cores"], options["memory"], options["walltime"], options["queue"], options["account"]
     (8, '32GB', '02:00:00', 'normal', 'geo')
-    >>> cluster_options(ExecutionSection(workers=2, cores=1, memory="1GB"))["n_workers"]
-    2
+    >>> local = cluster_options(ExecutionSection(workers=2, cores=1, memory="1GB"))
+    >>> local["n_workers"], local["resources"]
+    (2, {'labkit-task': 1})
+    >>> options["worker_extra_args"]
+    ['--resources', 'labkit-task=1']
     """
     from ..tiling import parse_memory
 
@@ -73,9 +81,10 @@ def cluster_options(execution, n_parallel: int | None = None) -> dict:
         workers = execution.workers or max(1, min(n_parallel or os.cpu_count() or 1, (os.cpu_count() or 1) // threads))
         memory = parse_memory(execution.memory) if execution.memory else int(_machine_memory() * 0.9 / workers)
         return {"n_workers": workers, "threads_per_worker": threads, "memory_limit": memory, "processes": True,
-                "dashboard_address": ":0", "silence_logs": logging.ERROR}
+                "resources": {TASK_RESOURCE: 1}, "dashboard_address": ":0", "silence_logs": logging.ERROR}
     options = {"cores": execution.cores or 1, "processes": 1, "memory": execution.memory or "4GB",
                "walltime": execution.walltime, "queue": execution.queue, "account": execution.account,
+               "worker_extra_args": ["--resources", f"{TASK_RESOURCE}=1"],
                "silence_logs": "error", "scheduler_options": {"dashboard_address": ":0"}}
     return {k: v for k, v in options.items() if v is not None}
 
@@ -169,7 +178,30 @@ def _work(config, plan_grid, task: Task, tmp: Path) -> None:
         run_report(config, validations, mosaics, tmp)
 
 
+TASK_RESOURCE = "labkit-task"
+"""The Dask worker resource a labkit task holds while it runs: a cluster labkit starts gives each worker one."""
+
 _ONE_TASK = threading.Lock()
+"""One labkit task at a time in a worker process (its dask and joblib settings are the process's), also on a cluster
+that labkit did not start (``address:``), whose workers may have no :data:`TASK_RESOURCE`."""
+
+
+def task_resources(client) -> dict | None:
+    """``{TASK_RESOURCE: 1}`` when every worker of ``client``'s cluster has that resource (a cluster labkit
+    started), else ``None``: a task asking for a resource no worker has would never run.
+
+    Example
+    -------
+    >>> class Client:
+    ...     def __init__(self, resources): self.resources = resources
+    ...     def scheduler_info(self): return {"workers": {"tcp://a": {"resources": self.resources}}}
+    >>> task_resources(Client({"labkit-task": 1})), task_resources(Client({}))
+    ({'labkit-task': 1}, None)
+    """
+    workers = client.scheduler_info().get("workers", {}).values()
+    if workers and all(worker.get("resources", {}).get(TASK_RESOURCE, 0) >= 1 for worker in workers):
+        return {TASK_RESOURCE: 1}
+    return None
 
 
 def execute_task(config, grid, task: Task, part: dict, *deps: dict) -> dict:
@@ -391,11 +423,13 @@ def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True
             futures = {}
             # keys of this run only: a scheduler shared with another run would give it that run's results
             run_id = uuid.uuid4().hex
+            resources = task_resources(client)
             for key, task in plan.tasks.items():
                 if key in plan.todo:
                     deps = [futures.get(dep, results.get(dep)) for dep in task.deps]
                     futures[key] = client.submit(execute_task, config, plan.grid, task, plan.parts[key], *deps,
-                                                 key=f"labkit-run-{key}-{run_id}", pure=False)
+                                                 key=f"labkit-run-{key}-{run_id}", pure=False,
+                                                 resources=resources)
             owner = {future.key: key for key, future in futures.items()}
             for future in as_completed(list(futures.values())):
                 key = owner[future.key]

@@ -23,7 +23,7 @@ from ..outputs import format_bytes
 from .stages import STAGES, grid_dates, open_tile
 from .state import RunState, fingerprint
 
-__all__ = ["Plan", "Task", "TileFacts", "model_names", "plan_run"]
+__all__ = ["Plan", "Task", "TileFacts", "check_features", "model_names", "plan_run", "plan_tasks"]
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,60 @@ def _sections(config, *names: str) -> dict:
 _SPLIT = ("n_runs", "train_size", "random_state", "by_region", "group_by")
 
 
-def _tasks(config, tiles: dict[str, TileFacts], grid) -> list[Task]:
+def check_features(config, tiles: dict[str, TileFacts]) -> None:
+    """Check, before any work, that every tile's bands allow the ``features`` section's indices and expressions.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key (``features.indices``, ``features.expressions.NAME``), the tile and the band it lacks.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> config = SimpleNamespace(features=SimpleNamespace(indices=["NDVI", "NDMI"], expressions={}))
+    >>> tile = TileFacts(10, 10, 3, ("B04", "B08"), "EPSG:32631", (0, 0, 100, 100))
+    >>> check_features(config, {"T1": tile})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    labkit.errors.ConfigError: features.indices: tile 'T1' (bands B04, B08) cannot give 'NDMI': ...
+    """
+    from ..errors import BandError
+    from ..features import _check_expression, index_bands
+
+    for tile, facts in tiles.items():
+        where = f"tile {tile!r} (bands {', '.join(facts.bands)})"
+        for name in config.features.indices or ():
+            try:
+                index_bands(name, list(facts.bands))
+            except (BandError, ConfigError) as error:
+                raise ConfigError(f"features.indices: {where} cannot give {name!r}: {error}") from None
+        for name, expression in (config.features.expressions or {}).items():
+            try:
+                _check_expression(expression, list(facts.bands))
+            except (BandError, ConfigError) as error:
+                raise ConfigError(f"features.expressions.{name}: {where}: {error}") from None
+
+
+def plan_tasks(config, tiles: dict[str, TileFacts], grid) -> list[Task]:
+    """Every task of a run, in an order where a task comes after those it reads from, without looking at what
+    earlier runs did (:func:`plan_run` does): for a planner's estimates, or to simulate a schedule
+    (``bench/scale.py``).
+
+    Parameters
+    ----------
+    config : RunConfig
+    tiles : dict of str to TileFacts
+        Each tile's grid (the facts need not come from real files).
+    grid : array of datetime64 or None
+        The time grid of every tile (``None``: no gap-filling; each tile's own dates).
+
+    Example
+    -------
+    >>> tasks = plan_tasks(config, {"T1": facts, "T2": facts}, grid)  # doctest: +SKIP
+    >>> [t.key for t in tasks][:3]  # doctest: +SKIP
+    ['samples/T1', 'samples/T2', 'train/rf/run-0']
+    """
     models = model_names(config)
     n_runs, n_classes = config.reference.n_runs, _n_classes(config)
     n_features = len(config.features.indices or ()) + len(config.features.expressions or {})
@@ -260,7 +313,8 @@ def plan_run(config, *, force=()) -> Plan:
     Raises
     ------
     ConfigError
-        An unknown stage in ``force``; tiles without a common time grid.
+        An unknown stage in ``force``; tiles without a common time grid; features that a tile's bands do not
+        allow (:func:`check_features`).
 
     Example
     -------
@@ -272,8 +326,9 @@ def plan_run(config, *, force=()) -> Plan:
     if unknown:
         raise ConfigError(f"--force: unknown stage(s) {unknown}; the stages are {list(STAGES)}")
     tiles, times = _tile_facts(config)
+    check_features(config, tiles)
     grid = grid_dates(config, times)
-    tasks = {t.key: t for t in _tasks(config, tiles, grid)}
+    tasks = {t.key: t for t in plan_tasks(config, tiles, grid)}
     state = RunState(config.outputs.folder)
     stamps = {tile: _stamp(source) for tile, source in config.tile_inputs().items()
               if not isinstance(source, tuple)}
