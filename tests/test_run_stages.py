@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -179,3 +181,32 @@ def test_a_tile_without_reference_polygons_gets_an_empty_sample_set(synthetic, t
     assert list(empty.band.values) == list(full.band.values) and empty.sizes["time"] == 2
     merged = all_samples({"T00": tmp_path / "T00.nc", "T01": tmp_path / "T01.nc"})
     assert merged.sizes["sample"] == full.sizes["sample"] and set(merged.tile.values) == {"T00"}
+
+
+ALLOCATE = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "settled":
+    from labkit.run.execute import settle_allocator
+    assert settle_allocator()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(40):
+    block = np.ones(2**20)  # 8 MiB, as a block of a task
+    del block
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc")
+def test_a_settled_worker_reuses_freed_arrays_instead_of_faulting_their_pages_in_again():
+    import subprocess
+
+    def faults(mode: str) -> int:
+        env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}  # what Dask's nanny gives its workers
+        done = subprocess.run([sys.executable, "-c", ALLOCATE, mode], capture_output=True, text=True, env=env,
+                              check=True)
+        return int(done.stdout)
+
+    as_dask_starts_it, settled = faults("dask"), faults("settled")
+    assert as_dask_starts_it > 40 * 100  # every array's pages faulted in anew, each time
+    assert settled < as_dask_starts_it / 5
