@@ -2,8 +2,9 @@
 
 The chain (:func:`labkit.run.run_config`: samples -> train -> map -> validation -> mosaic -> report) runs on synthetic
 tiles (:func:`labkit.datasets.synthetic.write_synthetic_tiles`: ``--size`` px a side, ``--dates`` dates, 4 classes,
-gap-filled every 30 days, a random forest of ``--trees`` trees, 1 run) on a local Dask cluster made by the runner's
-own :func:`labkit.run.execute.open_client`: processes of one thread each. The synthetic reference outlines almost
+gap-filled every 30 days, a random forest of ``--trees`` trees trained on at most ``--max-per-class`` samples per
+class (``reference.max_per_class``, as iota2's sample selection caps them), 1 run) on a local Dask cluster made by
+the runner's own :func:`labkit.run.execute.open_client`: processes of one thread each. The synthetic reference outlines almost
 every field (about 90% of the pixels); ``--reference-share`` keeps that share of its polygons (a sparse reference,
 as in a real run, where the samples cover a small part of the tiles). Writing the tiles, starting the cluster and
 importing labkit in its workers are not timed; every configuration writes into a fresh outputs folder.
@@ -103,7 +104,7 @@ def run_settings(folder: Path, tiles: list[Path], workers: int, name: str, args,
     return load_config({
         "tiles": {"paths": [str(p) for p in tiles]},
         "inputs": {"kind": "zarr", **({"chunks": chunks} if chunks else {})},
-        "reference": {"polygons": "reference.gpkg", "n_runs": 1},
+        "reference": {"polygons": "reference.gpkg", "n_runs": 1, "max_per_class": args.max_per_class or None},
         "gapfill": {"step": 30},
         "models": [{"model": "rf", "params": {"n_estimators": args.trees}}],
         "execution": {"workers": workers, "cores": 1, "memory": args.worker_memory},
@@ -488,6 +489,8 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-tiles", default="2,4", help="tile counts of the memory runs, 2 workers (default 2,4)")
     parser.add_argument("--dates", type=int, default=12, help="dates of the synthetic tiles (default 12)")
     parser.add_argument("--trees", type=int, default=20, help="trees of the random forest (default 20)")
+    parser.add_argument("--max-per-class", type=int, default=2000,
+                        help="training samples per class (reference.max_per_class; 0: all; default 2000)")
     parser.add_argument("--reference-share", type=float, default=0.2,
                         help="share of the synthetic reference polygons kept (default 0.2; 1: every field)")
     parser.add_argument("--tile-sides", default="1024",

@@ -199,3 +199,12 @@ def test_the_cli_s_stage_names_are_the_runner_s():
     from labkit.run import STAGES
 
     assert cli_run.STAGES == STAGES  # written out in the CLI so that its parser imports nothing heavy
+
+
+def test_the_balance_of_the_training_samples_is_checked_with_the_config(folder):
+    data = example_values()
+    data["reference"].update(min_per_class=50)
+    assert _errors(data, folder) == ["  reference: min_per_class goes with oversample: true (it is the size small "
+                                     "classes are brought to)"]
+    data["reference"].update(min_per_class=50, max_per_class=20, oversample=True)
+    assert _errors(data, folder) == ["  reference: min_per_class (50) is above max_per_class (20)"]

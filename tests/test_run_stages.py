@@ -210,3 +210,24 @@ def test_a_settled_worker_reuses_freed_arrays_instead_of_faulting_their_pages_in
     as_dask_starts_it, settled = faults("dask"), faults("settled")
     assert as_dask_starts_it > 40 * 100  # every array's pages faulted in anew, each time
     assert settled < as_dask_starts_it / 5
+
+
+def test_the_train_stage_caps_the_training_samples_of_each_class(synthetic, tmp_path, monkeypatch):
+    import labkit.models
+    from labkit.run.stages import all_samples, run_samples, run_split, run_train
+
+    grid = ["2021-02-01", "2021-03-03"]
+    paths = {tile: tmp_path / f"{tile}.nc" for tile in ("T00", "T01")}
+    config = _config(synthetic, gapfill={"step": 30}, reference={"polygons": "reference.gpkg", "n_runs": 1,
+                                                                  "max_per_class": 40})
+    for tile, path in paths.items():
+        run_samples(config, tile, grid, path)
+    seen = []
+    fit = labkit.models.fit_model
+    monkeypatch.setattr(labkit.models, "fit_model", lambda model, samples: seen.append(samples) or fit(model, samples))
+    run_train(config, 0, 0, paths, tmp_path / "model.labkit")
+    whole, _ = run_split(config, all_samples(paths), 0)
+    classes, counts = np.unique(seen[0]["label"].values, return_counts=True)
+    assert np.unique(whole["label"].values).tolist() == classes.tolist()
+    assert counts.max() == 40 and np.unique(whole["label"].values, return_counts=True)[1].max() > 40
+    assert set(seen[0]["group"].values) <= set(whole["group"].values)  # drawn from the training side only

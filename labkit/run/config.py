@@ -311,7 +311,8 @@ class FeaturesSection(Section):
 class ReferenceSection(Section):
     """The reference polygons, the samples drawn in them, and their train/test split into runs."""
 
-    stages: ClassVar = ("labkit.samples.extract_samples", "labkit.samples.split_runs")
+    stages: ClassVar = ("labkit.samples.extract_samples", "labkit.samples.split_runs",
+                        "labkit.samples.balance_classes")
     runner_keys: ClassVar = ("polygons",)
     polygons: ExistingPath = _required("the reference vector file (GeoPackage, shapefile...)", "reference.gpkg")
     class_field: str = _field("class_id", "the field of the class codes")
@@ -328,6 +329,18 @@ class ReferenceSection(Section):
     random_state: int = _field(0, "the seed of the split (and of the models)", ge=0, le=2**32 - 1)
     by_region: bool = _field(False, "split within each region")
     group_by: str = _field("group", "samples of one group stay on one side of the split")
+    max_per_class: Positive | None = _field(None, "at most this many training samples per class, drawn in turn "
+                                                  "from each polygon (none: all)")
+    min_per_class: Positive | None = _field(None, "with oversample: bring smaller classes to this many samples")
+    oversample: bool = _field(False, "duplicate the training samples of small classes")
+
+    @model_validator(mode="after")
+    def _balance(self):
+        if self.min_per_class is not None and not self.oversample:
+            raise ValueError("min_per_class goes with oversample: true (it is the size small classes are brought to)")
+        if None not in (self.min_per_class, self.max_per_class) and self.min_per_class > self.max_per_class:
+            raise ValueError(f"min_per_class ({self.min_per_class}) is above max_per_class ({self.max_per_class})")
+        return self
 
 
 class ModelSection(Section):

@@ -162,6 +162,7 @@ def _sections(config, *names: str) -> dict:
 
 
 _SPLIT = ("n_runs", "train_size", "random_state", "by_region", "group_by")
+_BALANCE = ("max_per_class", "min_per_class", "oversample")
 
 
 def check_features(config, tiles: dict[str, TileFacts]) -> None:
@@ -283,12 +284,14 @@ def _config_part(config, task: Task, grid, stamps: dict) -> dict:
         read = {"tile": str(config.tile_inputs()[task.tile]), "stamp": stamps.get(task.tile), "grid": grid,
                 **_sections(config, "inputs", "masks", "gapfill", "features")}
     if task.stage == "samples":
-        return {**read, "reference": {k: v for k, v in reference.items() if k not in _SPLIT},
+        return {**read, "reference": {k: v for k, v in reference.items() if k not in _SPLIT + _BALANCE},
                 "reference_stamp": stamps.get(None)}
     if task.stage in ("train", "validation"):
         index = model_names(config).index(task.model)
         part = {"model": config.models[index].model_dump(mode="json"), "split": split, "run": task.run}
-        return {**part, **_sections(config, "validation")} if task.stage == "validation" else part
+        if task.stage == "validation":  # tests the model on the whole test side (no balancing)
+            return {**part, **_sections(config, "validation")}
+        return {**part, "balance": {k: reference[k] for k in _BALANCE}}
     if task.stage == "map":
         outputs = config.outputs.model_dump(mode="json")
         inference = {k: v for k, v in config.inference.model_dump(mode="json").items() if k not in _SPEED}

@@ -249,10 +249,15 @@ def run_split(config, samples, run: int):
 
 
 def run_train(config, model_index: int, run: int, sample_paths: dict[str, Path], out: Path) -> None:
-    """The ``train`` stage: model ``model_index`` fitted on the training samples of run ``run``, saved to ``out``."""
+    """The ``train`` stage: model ``model_index`` fitted on the training samples of run ``run`` (balanced as the
+    reference section says: :func:`labkit.samples.balance_classes`), saved to ``out``."""
     from ..models import fit_model, make_model, save_model
+    from ..samples import balance_classes
 
     train, _ = run_split(config, all_samples(sample_paths), run)
+    balance = section_kwargs(config.reference, balance_classes)
+    if balance["max_per_class"] is not None or balance["oversample"]:
+        train = balance_classes(train, **balance)
     section = config.models[model_index]
     model = make_model(section.model_dump(), random_state=config.reference.random_state)
     save_model(fit_model(model, train), out)
