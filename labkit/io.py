@@ -1232,13 +1232,14 @@ def write_cogs(jobs: Sequence, *, overwrite: bool = False, progress: bool = Fals
     with atomic_paths(targets + sidecars, overwrite=overwrite, nbytes=nbytes) as temps:
         staged = [_temporary(job.path) for job in jobs]
         try:
-            datasets = [_open_staging(job, stage) for job, stage in zip(jobs, staged)]
+            lock = threading.Lock()
+            writers = [_WindowWriter(_open_staging(job, stage), lock) for job, stage in zip(jobs, staged)]
             try:
-                tiling.store([job.layers for job in jobs], [_WindowWriter(d) for d in datasets],
-                             lock=threading.Lock(), workers=workers, progress=progress, desc=desc)
+                tiling.store([job.layers for job in jobs], writers, lock=lock, workers=workers, progress=progress,
+                             desc=desc)
             finally:
-                for dataset in datasets:
-                    dataset.close()
+                for writer in writers:
+                    writer.close()
             for job, stage, tmp in zip(jobs, staged, temps):
                 _to_cog(job, stage, tmp)
         finally:
@@ -1307,12 +1308,24 @@ def _open_staging(job: _CogJob, stage: Path):
 
 
 class _WindowWriter:
-    """A :func:`dask.array.store` target that writes each block of ``(layer, y, x)`` into a raster's window."""
+    """A :func:`dask.array.store` target that writes each block of ``(layer, y, x)`` into a raster's window.
 
-    def __init__(self, dataset):
-        self.dataset = dataset
+    Blocks are written under ``lock`` (the one given to the store), and :meth:`close` takes it too: when a block
+    fails, the scheduler raises while other threads may still be computing theirs, so the dataset is closed only
+    between two writes, and a block that arrives after that is refused instead of written into a closed dataset
+    (GDAL would crash the process).
+    """
+
+    def __init__(self, dataset, lock: threading.Lock):
+        self.dataset, self.lock = dataset, lock
+
+    def close(self) -> None:
+        with self.lock:
+            self.dataset.close()
 
     def __setitem__(self, key, block) -> None:
+        if self.dataset.closed:
+            raise LabkitError("a block arrived after the raster it belongs to was closed (the write had failed).")
         _, rows, cols = key
         window = rasterio.windows.Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         self.dataset.write(np.asarray(block), window=window)

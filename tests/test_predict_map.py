@@ -256,3 +256,18 @@ def test_write_map_sets_the_cogs_internal_tile(tmp_path):
     for path in written.values():
         with rasterio.open(path) as src:
             assert src.block_shapes[0] == (128, 128), path
+
+
+def test_a_block_that_arrives_after_a_failed_write_closed_the_raster_is_refused(tmp_path):
+    import threading
+
+    import rasterio
+
+    from labkit.errors import LabkitError
+
+    profile = {"driver": "GTiff", "width": 4, "height": 4, "count": 1, "dtype": "uint8"}
+    writer = lio._WindowWriter(rasterio.open(tmp_path / "a.tif", "w", **profile), threading.Lock())
+    writer[0:1, 0:2, 0:2] = np.ones((1, 2, 2), "uint8")
+    writer.close()  # as write_cogs does when a block failed while other threads still compute theirs
+    with pytest.raises(LabkitError, match="after the raster it belongs to was closed"):
+        writer[0:1, 2:4, 2:4] = np.ones((1, 2, 2), "uint8")

@@ -37,6 +37,7 @@ def maps():
 def report_path(tmp_path, maps):
     class_map, confidence = maps
     accuracy = assess_accuracy(Y_TRUE, Y_PRED, class_names=NAMES)
+    plt.close("all")  # figures another test left open are not the report's
     return write_report(tmp_path, title="Toy land cover", accuracy=accuracy, class_map=class_map,
                         confidence=confidence, facts={"data": "toy cube", "model": "rf, 10 trees"})
 
@@ -146,6 +147,7 @@ def _rows(text: str, names) -> dict[str, list[str]]:
 
 
 def test_accuracy_report_of_area_estimates(tmp_path, area_estimate):
+    plt.close("all")  # figures another test left open are not the report's
     path = write_accuracy_report(tmp_path, area_estimate, title="Forest change", facts={"map": "toy"})
     assert path == tmp_path / "accuracy_report.md"
     text = path.read_text()
