@@ -40,7 +40,7 @@ importing labkit in its workers are not timed; every configuration writes into a
 Every run also records the CPU seconds that other programs used (and, on a virtual machine, the hypervisor took)
 while it ran: on a shared machine they slow the runs down, the 1-worker runs less than the 2-worker ones.
 
-Usage: ``python bench/scale.py [--json PATH] [--quick]``; about 3 minutes on 2 cores with the defaults, under one
+Usage: ``python bench/scale.py [--json PATH] [--quick]``; about 4 minutes on 2 cores with the defaults, under one
 with ``--quick``. The 2-worker runs share the 2 cores with the Dask scheduler and this process (planning,
 collecting results).
 """
@@ -485,7 +485,7 @@ def print_simulation(rows: list[dict], summary: dict, args) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiles", type=int, default=8, help="tiles of the throughput runs (default 8)")
-    parser.add_argument("--size", type=int, default=256, help="tile side, px (default 256)")
+    parser.add_argument("--size", type=int, default=512, help="tile side, px (default 512)")
     parser.add_argument("--memory-tiles", default="2,4", help="tile counts of the memory runs, 2 workers (default 2,4)")
     parser.add_argument("--dates", type=int, default=12, help="dates of the synthetic tiles (default 12)")
     parser.add_argument("--trees", type=int, default=20, help="trees of the random forest (default 20)")
