@@ -184,30 +184,53 @@ ALLOCATOR_THRESHOLD = 64 * 2**20
 
 
 @functools.cache
+def _glibc():
+    """glibc, through ctypes; ``None`` elsewhere (macOS, Windows, musl)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+@functools.cache
 def settle_allocator(threshold: int = ALLOCATOR_THRESHOLD) -> bool:
     """Let glibc's ``malloc`` keep up to ``threshold`` bytes of freed memory for the next array, in this process.
 
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes the size above which
     ``malloc`` maps fresh pages from the kernel at 128 KiB: every array of a block is then mapped, touched page by
     page (a page fault each 4 KiB) and unmapped. On a map task that is 6 times the page faults (3 times on a
-    samples task) and nearly a third of its time in the kernel, which workers side by side also contend for. Called once per worker process by
-    :func:`execute_task`; a no-op (``False``) where the C library is not glibc.
+    samples task) and nearly a third of its time in the kernel, which workers side by side also contend for.
+    Called once per worker process by :func:`execute_task`, which gives the freed memory back to the system after
+    each task (:func:`release_memory`), so that a worker's memory does not grow with the tasks it ran. A no-op
+    (``False``) where the C library is not glibc.
 
     Example
     -------
     >>> settle_allocator() in (True, False)
     True
     """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl without mallopt)
+    libc = _glibc()
+    if libc is None:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(m_mmap_threshold, threshold)) and bool(mallopt(m_trim_threshold, threshold))
+    return bool(libc.mallopt(m_mmap_threshold, threshold)) and bool(libc.mallopt(m_trim_threshold, threshold))
+
+
+def release_memory() -> None:
+    """Give the memory that ``malloc`` holds free back to the system (glibc's ``malloc_trim``): between two tasks.
+
+    Example
+    -------
+    >>> release_memory()
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 TASK_RESOURCE = "labkit-task"
@@ -276,6 +299,8 @@ def execute_task(config, grid, task: Task, part: dict, *deps: dict) -> dict:
         return {**base, "status": "failed", "duration_s": round(time.perf_counter() - start, 3),
                 "peak_memory": memory.peak, "error": f"{type(error).__name__}: {error}",
                 "traceback": traceback.format_exc()}
+    finally:
+        release_memory()  # the next task starts from the worker's own size, not from this one's leftovers
 
 
 # ----------------------------------------------------------------------------------------------- the run
