@@ -1,7 +1,7 @@
 # labkit: two commands on a fresh machine.
 #   make demo   set up .venv, then run the main job on the embedded data
 #   make test   set up .venv, then run the whole suite: unit tests, doctests, every notebook (student variant by
-#               nbval, solution variant by the book's build), the book
+#               nbval, solution variant by the book's build), the book, opened in headless Chromium (book-check)
 #   make lab    set up .venv and the learner's copy of the course (student/), then open it in JupyterLab
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +16,7 @@ ifneq ($(MIRROR),)
 export LABKIT_DATA_MIRROR ?= $(abspath $(MIRROR))
 endif
 
-.PHONY: all venv demo test unit notebooks nbtest nbtest-student student lab publish book bench clean
+.PHONY: all venv demo test unit notebooks nbtest nbtest-student student lab publish book book-static book-check bench clean
 
 all: test
 
@@ -32,7 +32,11 @@ demo: venv
 
 # The book executes every solution notebook (an error fails its build), so the suite runs nbval on the student
 # variant only; `make nbtest` runs both variants.
-test: unit nbtest-student book
+# The student notebooks (nbval) and the book (the solution notebooks) each run one kernel at a time: side by side,
+# on 2 cores, they take little more than the longer of the two; --output-sync keeps each one's output together.
+test: unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target nbtest-student book
+	$(MAKE) --no-print-directory book-check
 
 unit: venv
 	$(BIN)/python -m pytest
@@ -66,8 +70,40 @@ PUBLISH ?= build/student-branch
 publish: venv
 	$(BIN)/labkit course publish --out $(PUBLISH) $(if $(HUB),--hub $(HUB)) $(if $(REPO),--repo $(REPO))
 
-book: notebooks
-	$(BIN)/labkit course book --notebooks $(COURSE_BUILD)/solution --book book
+# The book reads no CDN, so that it works offline: it serves MathJax and the widgets' JavaScript (ipywidgets' HTML
+# manager, RequireJS) itself, from BOOK_STATIC (book/_config.yml), where npm fetches these packages (each one alone,
+# no dependencies) and their licences. HUB=https://hub.example.org REPO=https://github.com/ORG/REPO give each notebook
+# page a launch button that opens it on that hub (book/hub.md).
+BOOK_STATIC := build/book-static
+BOOK_NPM    := mathjax@3.2.2 @jupyter-widgets/html-manager@1.0.15 requirejs@2.3.8
+book: notebooks book-static
+	$(if $(HUB),LABKIT_HUB_URL=$(HUB)) $(if $(REPO),LABKIT_COURSE_REPO=$(REPO)) \
+	  $(BIN)/labkit course book --notebooks $(COURSE_BUILD)/solution --book book
+
+book-static: $(BOOK_STATIC)/widgets/embed-amd.js
+$(BOOK_STATIC)/widgets/embed-amd.js: Makefile
+	@command -v npm >/dev/null || { echo "make book-static needs npm (Debian: apt-get install npm)"; exit 1; }
+	rm -rf $(BOOK_STATIC) build/book-npm && mkdir -p $(BOOK_STATIC)/mathjax $(BOOK_STATIC)/widgets build/book-npm
+	cd build/book-npm && npm pack --silent $(BOOK_NPM) >/dev/null
+	tar -xzf build/book-npm/mathjax-*.tgz -C $(BOOK_STATIC)/mathjax --strip-components 2 package/es5
+	tar -xzf build/book-npm/mathjax-*.tgz -C $(BOOK_STATIC)/mathjax --strip-components 1 package/LICENSE
+	tar -xzf build/book-npm/requirejs-*.tgz -O package/require.js > $(BOOK_STATIC)/widgets/require.js
+	tar -xzf build/book-npm/requirejs-*.tgz -O package/package.json > $(BOOK_STATIC)/widgets/requirejs.package.json
+	tar -xzf build/book-npm/jupyter-widgets-html-manager-*.tgz -O package/package.json \
+	  > $(BOOK_STATIC)/widgets/html-manager.package.json
+	tar -xzf build/book-npm/jupyter-widgets-html-manager-*.tgz -O package/dist/embed.js.LICENSE.txt \
+	  > $(BOOK_STATIC)/widgets/embed-amd.js.LICENSE.txt
+	tar -xzf build/book-npm/jupyter-widgets-html-manager-*.tgz -O package/dist/embed-amd.js \
+	  > $@.tmp && mv $@.tmp $@
+
+# The built book opened in headless Chromium (Debian's chromium, installed here when missing): equations rendered,
+# figures and tables shown, internal links resolved, no script from another host; screenshots in build/screenshots.
+book-check: venv
+	@command -v chromium >/dev/null || [ "$$(id -u)" = 0 ] || \
+	  { echo "make book-check needs Debian's chromium: sudo apt-get install chromium"; exit 1; }
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	LABKIT_BOOK_HTML=book/_build/html LABKIT_SCREENSHOTS=build/screenshots \
+	  $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" tests/browser
 
 bench: venv
 	for f in bench/[!_]*.py; do $(BIN)/python $$f || exit 1; done

@@ -30,14 +30,15 @@
 #
 # **Prerequisites**: Python and a little numpy (arrays, boolean masks). No remote sensing background is needed.
 #
-# **Time**: about 60 minutes (15 of them for section 8, *Bring your own data*).
+# **Time**: about 60 minutes: 40 teaching, 20 exercises (section 8, *Bring your own data*, takes 15 of them).
 #
-# **Exercises**: four, marked *Exercise*. Write your code in the cell below each statement, in place of the
-# `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook
-# goes on with the right value either way. Keep the first line of an exercise cell, `%%exercise ...`: if your code
-# raises an error, the check reports it and the notebook still goes on. Stuck? `hint()` gives a hint on the
-# exercise you are on, a more specific one at each call, and `solution()` shows the solution; `progress()` lists
-# the exercises you have done.
+# **Exercises**: four, marked *Exercise*, and two questions, marked *Question*, where you predict a result before
+# the notebook shows it. Write your code (for a question, your answer: a number or a letter) in the cell below each
+# statement, in place of the `...`, then run the `check` cell that follows: it tells you whether your answer is
+# right, and the notebook goes on with the right value either way. Keep the first line of an exercise cell,
+# `%%exercise ...`: if your code raises an error, the check reports it and the notebook still goes on. Stuck?
+# `hint()` gives a hint on the exercise you are on, a more specific one at each call, and `solution()` shows the
+# solution; `progress()` lists the exercises you have done.
 
 # %%
 import io
@@ -133,7 +134,23 @@ print("one pixel:", dict(one_pixel.sizes))
 # ## 3. The validity mask
 #
 # Clouds hide the ground on many dates; the values under them are not NDVI of the land. The **validity mask**
-# has the cube's dates and grid, dims `(time, y, x)`, and one code per observation, `uint8`:
+# has the cube's dates and grid, dims `(time, y, x)`, and one code per observation, `uint8`.
+#
+# **Question 1 (predict).** Before running the next cells: what fraction of all the observations of this cube
+# (dates × pixels) do you expect clouds to hide? The patch is in Slovenia, the dates span two and a half years,
+# winters included, and Sentinel-2 records every pass, whatever the weather. Answer with a number between 0 and 1
+# in the cell below (a guess within 0.15 of the truth counts as right), then run the check.
+
+# %% tags=["solution"]
+# share_cloudy: your prediction, a number between 0 and 1.
+share_cloudy = 0.4
+
+# %%
+share_cloudy = check("00.share_cloudy", share_cloudy, mask=data.mask)
+print(f"clouds hide {float((data.mask == 1).mean()):.0%} of the observations of this cube")
+
+# %% [markdown]
+# The codes of the mask, and how many observations have each:
 
 # %%
 mask = data.mask
@@ -223,6 +240,22 @@ plt.show()
 # ## 5. One pixel through time
 #
 # The series of one pixel is the cube at fixed `y` and `x`. We mark each date with the pixel's validity code.
+#
+# **Question 2 (predict).** The pixel is in a meadow. On a date when a thick cloud hides it, what NDVI,
+# $(\mathrm{NIR} - \mathrm{red}) / (\mathrm{NIR} + \mathrm{red})$, does the cube hold there?
+#
+# - a) about the same as on clear dates: clouds let the near infrared through;
+# - b) close to 0, whatever the land below;
+# - c) strongly negative (below -0.3), as over water.
+#
+# Answer with the letter, as text (`"a"`, `"b"` or `"c"`), then look at the plot that follows.
+
+# %% tags=["solution"]
+# under_cloud: the letter of your answer, as text.
+under_cloud = "b"
+
+# %%
+under_cloud = check("00.under_cloud", under_cloud, cube=cube, mask=mask)
 
 # %%
 iy, ix = 50, 54
@@ -590,7 +623,7 @@ print("valid observations per sample:", samples.valid.sum(dim="time").values)
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - A labkit **cube** is an xarray `DataArray` with dims `(time, band, y, x)`: dates, band names, and pixel-centre
 #   coordinates in a CRS (`cube.rio.crs`), 10 m pixels here. Select with `.sel` (labels) and `.isel` (positions).
@@ -606,4 +639,8 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 #   dates, and any area from a STAC catalogue (`search_stac`, `load_stac`). `labkit info PATH` says what a file
 #   holds.
 #
-# **Next**: masking the clouds and filling the gaps, to turn this irregular, cloudy series into a clean one.
+# ## What's next
+#
+# [01 Clouds and validity masks](01_clouds_and_masks.ipynb) shows where the validity mask comes from and the
+# choices hidden in it; [02 Filling the gaps](02_gap_filling.ipynb) then fills the gaps the clouds leave, to turn
+# this irregular, cloudy series into a clean one.

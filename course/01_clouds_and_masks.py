@@ -12,7 +12,7 @@
 # An optical satellite sees the ground only where the sky is clear. On a given date, part of an image (or all of
 # it) shows clouds, their shadows, or haze; a land-cover classifier fed with those values would learn the weather,
 # not the land. Every processing chain therefore starts by deciding, for each date and pixel, whether the
-# observation can be used: that is the **validity mask** you met in the first notebook. This notebook shows where
+# observation can be used: that is the **validity mask** you met in notebook 00. This notebook shows where
 # it comes from, the choices hidden in it, and how much they matter, on real Sentinel-2 data from the Alps.
 #
 # ## Learning objectives
@@ -29,11 +29,12 @@
 #
 # **Prerequisites**: notebook 00 (the cube, the mask, `.sel`, comparisons and means over dims).
 #
-# **Time**: about 50 minutes.
+# **Time**: about 50 minutes: 30 teaching, 20 exercises.
 #
-# **Exercises**: four, marked *Exercise*. Write your code in the cell below each statement, in place of the
-# `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook
-# goes on with the right value either way.
+# **Exercises**: four, marked *Exercise*, and two questions, marked *Question*, where you predict a result before
+# the notebook shows it. Write your code (for a question, your answer: a number or a letter) in the cell below each
+# statement, in place of the `...`, then run the `check` cell that follows: it tells you whether your answer is
+# right, and the notebook goes on with the right value either way.
 
 # %%
 import matplotlib.pyplot as plt
@@ -177,6 +178,19 @@ for code in Validity:
     print(f"{code.value} = {code.name}: {float((mask == code).mean()):.1%} of the observations")
 
 # %% [markdown]
+# **Question 1 (predict).** Look again at the twelve true-colour images and at the table of SCL shares. With these
+# invalid classes, on how many of the 12 dates are **more than half** of the pixels valid? Answer with a whole
+# number, then run the check: it shows the dates.
+
+# %% tags=["solution"]
+# dates_kept: your prediction, a whole number from 0 to 12.
+dates_kept = 7
+
+# %%
+dates_kept = check("01.dates_kept", dates_kept, mask=mask)
+print("more than half valid:", [f"{d:%d %B}" for d in dates[(valid_fraction_per_date(mask) > 0.5).values]])
+
+# %% [markdown]
 # Snow (11) is valid by default: it is a state of the land, not an obstacle between the satellite and the ground,
 # and a snowy winter date still tells a forest from a field. Other choices are debatable: dark areas (2) are often
 # shadows (of buildings, of mountains, or of clouds that Sen2Cor missed), and unclassified pixels (7) are those
@@ -312,6 +326,22 @@ n_added = int(((mask == 0) & (dilated == 1)).sum())
 n_added = check("01.dilation_added", n_added, mask=mask, dilated=dilated)
 print(f"The dilation removed {int(n_added)} observations, {int(n_added) / int((mask == 0).sum()):.1%} of the "
       "valid ones.")
+
+# %% [markdown]
+# **Question 2 (predict).** Which dates will lose valid observations to a dilation, whatever its radius?
+#
+# - a) every date that has valid pixels, a little each;
+# - b) only the dates that are partly cloudy;
+# - c) the entirely cloudy dates, most of all.
+#
+# Answer with the letter, as text, then look at the table that follows.
+
+# %% tags=["solution"]
+# dilation_dates: the letter of your answer, as text.
+dilation_dates = "b"
+
+# %%
+dilation_dates = check("01.dilation_dates", dilation_dates, mask=mask, dilated=dilated)
 
 # %% [markdown]
 # How does the cost grow with the radius? The share of each date's pixels, in percent, that the dilation turns
@@ -458,7 +488,7 @@ print("cloud confidence (bits 8-9):", (value >> 8) & 3, "(3 = high)")
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - Clouds, their shadows and haze hide the ground; their values must not reach a classifier. A **validity mask**
 #   `(time, y, x)` says which observations to use: 0 valid, 1 invalid, 2 no acquisition.
@@ -471,4 +501,7 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 # - Two masks can be merged with `combine_masks`, the worst code winning: a product's mask with the missing values
 #   of the bands, or the masks of two cloud detectors.
 #
-# **Next**: filling the gaps the masks leave, to turn these irregular, holed series into complete ones.
+# ## What's next
+#
+# [02 Filling the gaps](02_gap_filling.ipynb) fills the gaps the masks leave, to turn these irregular, holed
+# series into complete ones.

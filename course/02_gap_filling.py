@@ -29,11 +29,12 @@
 # **Prerequisites**: the data cube and its validity mask (notebook 00); what a validity mask is made from
 # (notebook 01) helps but is not needed.
 #
-# **Time**: about 40 minutes.
+# **Time**: about 40 minutes: 25 teaching, 15 exercises.
 #
-# **Exercises**: three, marked *Exercise*. Write your code in the cell below each statement, in place of the
-# `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook goes
-# on with the right value either way.
+# **Exercises**: three, marked *Exercise*, and two questions, marked *Question*, where you read or predict a result
+# before the notebook shows it. Write your code (for a question, your answer: a number or a letter) in the cell
+# below each statement, in place of the `...`, then run the `check` cell that follows: it tells you whether your
+# answer is right, and the notebook goes on with the right value either way.
 
 # %%
 import matplotlib.pyplot as plt
@@ -81,6 +82,18 @@ plt.show()
 # The grey line joins every observation, clear or not: it plunges to about 0 at each cloud. Gap-filling keeps
 # the green dots and replaces the red crosses by values made from the green dots around them.
 #
+# **Question 1 (interpret).** Read the plot: how many days long is the longest stretch between two consecutive clear
+# observations of this pixel, the longest gap that gap-filling will have to bridge? Answer with a number (within
+# 25 % counts as right).
+
+# %% tags=["solution"]
+# longest_gap: your reading, a number of days.
+longest_gap = 100
+
+# %%
+longest_gap = check("02.longest_gap", longest_gap, pixel_mask=pixel_mask)
+
+# %% [markdown]
 # ## 2. A regular grid of dates
 #
 # The acquisition dates are irregular (and they differ from one Sentinel-2 tile to another):
@@ -180,6 +193,23 @@ print(f"fill_gaps at {when.date()}: {float(filled_own.sel(band='NDVI', time=when
 #   the default, $\lambda = 1000$).
 #
 # We fill our pixel onto the 10-day grid with each of them.
+#
+# **Question 2 (predict).** Before running the next cell: which method can give, on a date between two clear
+# observations, a value above both of them, or below both (an *overshoot*)?
+#
+# - a) linear;
+# - b) nearest;
+# - c) whittaker;
+# - d) none of them.
+#
+# Answer with the letter, as text, then look at the plot.
+
+# %% tags=["solution"]
+# overshoot: the letter of your answer, as text.
+overshoot = "c"
+
+# %%
+overshoot = check("02.overshoot", overshoot, cube=cube, mask=mask, grid=grid, iy=iy, ix=ix)
 
 # %%
 one_pixel = {"y": [iy], "x": [ix]}
@@ -338,7 +368,7 @@ plt.show()
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - **Gap-filling** resamples every pixel's clear observations onto one **regular grid** of dates, so that every
 #   pixel has the same features: `fill_gaps(cube, mask, step=10)` (or `dates=...`, or `step="auto"`, the
@@ -349,4 +379,6 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 # - Before the first and after the last clear date, values are **held**, never extrapolated, and **flagged 1**;
 #   a pixel without any clear date is `NaN`, flagged 2.
 #
-# **Next**: features: spectral indices and temporal statistics computed from the gap-filled series.
+# ## What's next
+#
+# [03 Features](03_features.ipynb) computes spectral indices and temporal statistics from the gap-filled series.

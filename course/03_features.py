@@ -29,10 +29,11 @@
 # **Prerequisites**: the data cube and its validity mask (notebook 00), and the idea of gap-filling: resampling
 # each pixel's clear observations onto regular dates.
 #
-# **Time**: about 50 minutes.
+# **Time**: about 50 minutes: 30 teaching, 20 exercises.
 #
-# **Exercises**: three, marked *Exercise*. Write your code in the cell below each statement, in place of the
-# `...`, then run the `check` cell that follows.
+# **Exercises**: three, marked *Exercise*, and two questions, marked *Question*, where you predict a result before
+# the notebook shows it. Write your code (for a question, your answer: a number or a letter) in the cell below each
+# statement, in place of the `...`, then run the `check` cell that follows.
 
 # %%
 import matplotlib.pyplot as plt
@@ -90,6 +91,18 @@ ndwi = (green - nir) / (green + nir)
 
 # %%
 ndwi = check("03.ndwi", ndwi, cube=cube)
+
+# %% [markdown]
+# **Question 1 (predict).** The crop holds part of a town (roofs, streets, parks), a river and a forested slope.
+# On 15 June, a clear date, what fraction of its pixels do you expect to have a **positive** NDWI? Answer with a
+# number between 0 and 1 (within 0.05 counts as right); the maps below show the answer.
+
+# %% tags=["solution"]
+# ndwi_positive: your prediction, a number between 0 and 1.
+ndwi_positive = 0.05
+
+# %%
+ndwi_positive = check("03.ndwi_positive", ndwi_positive, ndwi=ndwi, when="2022-06-15")
 
 # %% [markdown]
 # ### The registry of indices
@@ -303,6 +316,23 @@ plt.show()
 # A feature is useful to a classifier if its values differ from class to class. The reference raster gives the
 # class of every pixel (from the 88 reference polygons); let us gather each feature's values by class, leaving
 # the unlabelled pixels out, and draw one box plot per class.
+#
+# **Question 2 (predict).** Before running the next cells: of the three temporal statistics of the maps above,
+# which one will separate the **forest** from the **grassland** best?
+#
+# - a) peak NDVI;
+# - b) NDVI amplitude;
+# - c) day of the peak.
+#
+# Answer with the letter, as text, then compare with the box plots.
+
+# %% tags=["solution"]
+# forest_from_grassland: the letter of your answer, as text.
+forest_from_grassland = "b"
+
+# %%
+forest_from_grassland = check("03.forest_from_grassland", forest_from_grassland, stats=stats,
+                              reference=slovenia.reference, class_names=slovenia.class_names)
 
 # %%
 reference = slovenia.reference.values.ravel()
@@ -348,7 +378,7 @@ by_class.groupby("class").median().loc[classes].round(2)
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - A **spectral index** combines bands on each date; a normalised difference $(a - b)/(a + b)$ contrasts two
 #   bands independently of the illumination: NDVI (near infrared vs red) for vegetation, NDWI (green vs near
@@ -362,4 +392,7 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 # - **Temporal statistics** of a gap-filled series (`temporal_features`: max, amplitude, day of year of the
 #   peak...) summarise a pixel's year; box plots per class show which ones separate the classes.
 #
-# **Next**: sampling these features in the reference polygons, to train and validate a classifier.
+# ## What's next
+#
+# [04 Reference samples](04_reference_samples.ipynb) samples the series in the reference polygons, to train and
+# validate a classifier, and measures what an honest validation takes.

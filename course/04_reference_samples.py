@@ -30,9 +30,10 @@
 # **Prerequisites**: notebook 00 (the cube, the mask and the polygons of the Slovenian patch). We train a random
 # forest here, but only as a black box: `fit` on training samples, `predict` on others.
 #
-# **Time**: about 45 minutes.
+# **Time**: about 45 minutes: 25 teaching, 20 exercises.
 #
-# **Exercises**: three, marked *Exercise*. Write your code in the cell below each statement, in place of the
+# **Exercises**: three, marked *Exercise*, and two *Questions* where you predict or decide before you read on.
+# Write your code in the cell below each statement, in place of the
 # `...`, then run the `check` cell that follows.
 
 # %%
@@ -53,7 +54,7 @@ from labkit.samples import PolygonSplit, balance_classes, extract_samples, split
 # ## 1. From polygons to samples
 #
 # A classifier needs one value per date for every pixel, with no cloud: we first fill the gaps of the cube
-# (clouds masked, then linear interpolation onto a date every 10 days; a later notebook explains the details).
+# (clouds masked, then linear interpolation onto a date every 10 days; notebook 02 explains the details).
 
 # %%
 data = load_slovenia()
@@ -246,6 +247,17 @@ print(f"{in_validation.sum()} validation pixels from {len(my_validation_polygons
 # One split is one random draw; the score changes from draw to draw. So we repeat it five times for each kind of
 # split: `StratifiedShuffleSplit(n_splits=5)` for pixels, and labkit's `PolygonSplit(n_runs=5)` for polygons.
 # Both follow scikit-learn's convention: `split(X, y, groups)` yields the indices of each run.
+#
+# ### Question 1 (predict): how much does the leak flatter the model?
+#
+# **Before running the experiment**, predict `predicted_gap`: how much higher the mean overall accuracy of the
+# five random pixel splits will be than that of the five polygon splits, as a difference of OA (OA goes from 0 to 1:
+# `0.02` means two points higher, `0` no difference). Commit to a number; the `check` after the results tells you
+# how close you were.
+
+# %% tags=["solution"]
+# predicted_gap: your prediction, a number (random pixel split's mean OA minus the polygon split's).
+predicted_gap = 0.15
 
 # %%
 def evaluate(train_index, validation_index, random_state):
@@ -269,6 +281,7 @@ for name, splits in runs.items():
     for run, (train_index, validation_index) in enumerate(splits):
         rows.append({"split": name, "run": run, **evaluate(train_index, validation_index, random_state=run)})
 results = pd.DataFrame(rows)
+predicted_gap = check("04.split_gap", predicted_gap, results=results)
 scores = ["OA", "kappa", "leaked", "validation pixels"]
 results.round(3).pivot(index="run", columns="split", values=scores).convert_dtypes()
 
@@ -295,6 +308,23 @@ print(f"The random pixel split reports an OA {gap:.2f} higher than the polygon s
       f"({summary.loc['random pixels', ('OA', 'mean')]:.2f} against {summary.loc['polygons', ('OA', 'mean')]:.2f}), "
       f"and a kappa of {summary.loc['random pixels', ('kappa', 'mean')]:.2f} against "
       f"{summary.loc['polygons', ('kappa', 'mean')]:.2f}.")
+
+# %% [markdown]
+# ### Question 2 (decide): which accuracy do you report?
+#
+# You describe this model in a paper, with one accuracy figure. Which do you report? Set `reported` to the letter.
+#
+# - a) the random pixel split: its scores barely change from run to run, so they are the more precise;
+# - b) the polygon split: the mean and the standard deviation over the runs;
+# - c) the polygon split's best run: it shows what the model can do;
+# - d) the mean of the two kinds of split, to be neither optimistic nor pessimistic.
+
+# %% tags=["solution"]
+# reported: the letter of your choice.
+reported = "b"
+
+# %%
+reported = check("04.reported_split", reported)
 
 # %% [markdown]
 # The model is the same; only the split differs. With a random pixel split almost every validation pixel has a
@@ -330,7 +360,7 @@ pd.DataFrame({"before": pd.Series(n_pixels), "after capping at 500": pd.Series(
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - `extract_samples(cube, polygons)` returns a **sample set**: the series of every pixel inside a reference
 #   polygon, its class (`label`) and its polygon (`group`). Points work too (one pixel each).
@@ -342,4 +372,7 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 # - **Split by polygon, class by class** (`split_by_group`, `PolygonSplit`, `split_runs`, `PolygonKFold`), repeat
 #   the split, and report the mean and the spread.
 #
-# **Next**: training and comparing classifiers on these samples.
+# ## What's next
+#
+# [05 Classical classifiers](05_classifiers.ipynb) trains and compares classifiers on these samples, validated
+# by polygon.

@@ -31,9 +31,10 @@
 #
 # **Prerequisites**: notebook 04 (sample sets, `group`, why a random pixel split leaks). A little pandas.
 #
-# **Time**: about 50 minutes.
+# **Time**: about 50 minutes: 30 teaching, 20 exercises.
 #
-# **Exercises**: three, marked *Exercise*. Write your code in the cell below each statement, in place of the
+# **Exercises**: three, marked *Exercise*, and three *Questions* where you predict, decide or interpret before you
+# read on. Write your code in the cell below each statement, in place of the
 # `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook
 # goes on with the right value either way.
 
@@ -48,7 +49,9 @@ from labkit.datamodel import class_names
 from labkit.datasets import load_slovenia
 from labkit.errors import ConfigError
 from labkit.gapfill import fill_gaps
+from labkit.inference import predict_map
 from labkit.models import cross_validate, make_folds, make_model, search_hyperparameters
+from labkit.report import plot_class_map
 from labkit.samples import extract_samples, split_by_group
 
 # %% [markdown]
@@ -247,6 +250,23 @@ print("best:", search.best_params, f"mean macro F1 {search.best_score:.3f}")
 search.results.round(3)
 
 # %% [markdown]
+# ### Question 1 (decide): which score do you report?
+#
+# You will map with the tuned forest, and must say how accurate it is. Which score do you report? Set
+# `reported_score` to the letter.
+#
+# - a) `search.best_score`: the cross-validated score of the best settings;
+# - b) a score on folds the search never saw: a nested cross-validation, or a separate test set;
+# - c) the score of `search.best_estimator` on the samples it was refitted on.
+
+# %% tags=["solution"]
+# reported_score: the letter of your choice.
+reported_score = "b"
+
+# %%
+reported_score = check("05.tuned_score", reported_score)
+
+# %% [markdown]
 # Read the `std_score` column before the `rank`: here the best candidates are within one standard deviation of
 # each other. And the best score is **optimistic**: it was chosen as the best of four on these very folds. An unbiased
 # estimate of the tuned model would need folds it did not see during the search (*nested* cross-validation, or a
@@ -257,10 +277,23 @@ search.results.round(3)
 # Scores summarise; the **confusion matrix** shows which classes are mistaken for which. Rows are the reference
 # classes, columns the predicted ones; here it is summed over the 4 folds of the random forest, so each sample is
 # counted once, predicted by the model that did not see its polygon.
+#
+# ### Question 2 (predict): what is grassland mistaken for?
+#
+# **Before running the next cell**: when the forest gets a grassland pixel wrong, which class does it give it most
+# often? Set `grassland_mistaken_for` to the letter: a) forest; b) shrubland; c) cultivated land; d) artificial
+# surface.
+
+# %% tags=["solution"]
+# grassland_mistaken_for: the letter of your prediction.
+grassland_mistaken_for = "b"
 
 # %%
 plot_confusion_matrix(results["rf"].pooled)
 plt.show()
+pooled = results["rf"].pooled
+grassland_mistaken_for = check("05.confused_with_grassland", grassland_mistaken_for, confusion=pooled.confusion,
+                               labels=pooled.labels, class_names=names)
 
 # %% [markdown]
 # Read it row by row. Cultivated land is taken for grassland; grassland and shrubland are confused both ways, and
@@ -343,12 +376,48 @@ print(f"The forest relies most on the NDVI of {pd.Timestamp(top_date):%d %B %Y}.
 # and fields, bare or under snow, fall close to 0. In summer every vegetated class is green, and NDVI alone tells
 # them apart poorly. (The very last date is partly extrapolated: after a pixel's last clear observation, its value
 # is held, see `flags`.)
+#
+# ## 8. A first map
+#
+# A classifier is trained to make a map. `predict_map` classifies every pixel of a cube with a fitted model (it
+# checks first that the cube has the bands and dates the model was trained on), and `plot_class_map` draws the
+# result. Here: the forest of section 7 on the whole gap-filled patch, beside the reference polygons.
+
+# %%
+products = predict_map(filled, forest, probabilities=False)
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+plot_class_map(products["class_map"], names, ax=axes[0])
+axes[0].get_legend().remove()
+axes[0].set_title("The forest's map")
+plot_class_map(data.reference, names, ax=axes[1])
+axes[1].set_title("The reference polygons (white: no label)")
+plt.show()
+
+# %% [markdown]
+# ### Question 3 (interpret): where is the map wrong?
+#
+# Compare the two maps. Which of these errors covers the most pixels? Set `map_error` to the letter: a) forest
+# mapped as shrubland; b) forest mapped as grassland; c) grassland mapped as forest; d) artificial surface mapped as
+# grassland.
+
+# %% tags=["solution"]
+# map_error: the letter of your answer.
+map_error = "a"
+
+# %%
+map_error = check("05.largest_map_error", map_error, class_map=products["class_map"].values,
+                  reference=data.reference.values, class_names=names)
+
+# %% [markdown]
+# The map is only a first look. Notebook 07 gives the full treatment: the probabilities of each class and the
+# uncertainty of each pixel, post-processing, maps of cubes larger than memory, and Cloud-Optimized GeoTIFFs;
+# notebook 08 estimates the accuracy and the class areas of a map from a proper sample.
 
 # %%
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - labkit's classical models (`make_model("rf" | "svm" | "lgbm")`, or any scikit-learn classifier by its
 #   import path with `make_model`) share scikit-learn's interface: `fit`, `predict`, `predict_proba`. A first step
@@ -362,4 +431,7 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 #   discounts the agreement expected by chance.
 # - A forest's feature importances point to the **seasons** that separate the classes.
 #
-# **Next**: deep learning on the raw series, behind the same interface and the same `labkit cv`.
+# ## What's next
+#
+# [06 Deep learning](06_deep_learning.ipynb) trains networks on the raw series, behind the same interface and
+# the same `labkit cv`.

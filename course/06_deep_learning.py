@@ -32,10 +32,11 @@
 # **Prerequisites**: notebooks 02 (gap-filling), 04 (sample sets, polygons) and 05 (classifiers, validation by
 # polygon). No PyTorch is needed: labkit's networks follow scikit-learn's interface.
 #
-# **Time**: about 45 minutes (the networks train in seconds here: small networks, few epochs; set
-# `LONG_RUN = True` below for longer training).
+# **Time**: about 45 minutes: 30 teaching, 15 exercises (the networks train in seconds here: small networks, few
+# epochs; set `LONG_RUN = True` below for longer training).
 #
-# **Exercises**: three, marked *Exercise*; the second asks you to **predict** an outcome before you measure it.
+# **Exercises**: three, marked *Exercise*; the second asks you to **predict** an outcome before you measure it. Two
+# *Questions* ask you to interpret and to predict before you read on.
 
 # %%
 import matplotlib.pyplot as plt
@@ -182,6 +183,23 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# ### Question 1 (interpret): why not the last epoch?
+#
+# Early stopping keeps the weights of the epoch with the lowest **validation** loss (dashed line), not those of the
+# last epoch, where the training loss is lowest. Why? Set `why_stop` to the letter.
+#
+# - a) the weights of the last epoch are not kept;
+# - b) after that epoch the network fits its training pixels better but other polygons worse: it overfits;
+# - c) the training loss is measured on fewer pixels than the validation loss, so it is less reliable.
+
+# %% tags=["solution"]
+# why_stop: the letter of your answer.
+why_stop = "b"
+
+# %%
+why_stop = check("06.why_early_stopping", why_stop)
+
+# %% [markdown]
 # The training loss goes down as the network fits its training pixels; the validation loss goes down as long as
 # what it learns carries over to other polygons, then flattens or rises: from there the network learns its
 # training pixels by heart (**overfitting**). Early stopping keeps the weights of the epoch with the lowest
@@ -191,6 +209,16 @@ plt.show()
 #
 # The same training polygons, the same validation polygons: the random forest of notebook 05 on the gap-filled
 # series, and the two networks.
+#
+# ### Question 2 (predict): the cloudy series against the gap-filled one
+#
+# **Before running the next cell**: how will the overall accuracy of L-TAE, fed the raw **cloudy** series, compare
+# with that of the random forest, fed the **gap-filled** one? Set `ltae_vs_forest` to the letter: a) L-TAE more
+# than 0.10 lower than the forest; b) within 0.10 of each other; c) L-TAE more than 0.10 higher than the forest.
+
+# %% tags=["solution"]
+# ltae_vs_forest: the letter of your prediction.
+ltae_vs_forest = "a"
 
 # %%
 forest = fit_model(make_model("rf", n_estimators=100, random_state=0), train_filled)
@@ -202,6 +230,9 @@ predictions = {
 }
 reports = {name: assess_accuracy(validation.label.values, predicted, class_names=names)
            for name, predicted in predictions.items()}
+ltae_vs_forest = check("06.ltae_against_forest", ltae_vs_forest, label=validation.label.values,
+                       forest_predicted=predictions["random forest (gap-filled)"],
+                       ltae_predicted=predictions["L-TAE (raw, cloudy)"])
 pd.DataFrame({name: {"overall accuracy": r.overall_accuracy, "kappa": r.kappa, "macro F1": r.macro_f1}
               for name, r in reports.items()}).T.round(3)
 
@@ -299,7 +330,7 @@ plt.show()
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - A network reads a pixel as **values** (standardised on the training set), a **mask** of valid observations
 #   (missing ones set to 0) and the **dates** of the observations.
@@ -312,4 +343,6 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 #   and can be asked what they predict without some of them.
 # - One split of a small patch cannot rank models: compare them with grouped cross-validation on larger sets.
 #
-# **Next**: mapping a whole cube with any of these models, block by block (notebook 07).
+# ## What's next
+#
+# [07 From model to map](07_model_to_map.ipynb) maps a whole cube with any of these models, block by block.

@@ -42,11 +42,14 @@
 # 6. write the products as COGs and read the class map back with its class names.
 #
 # **Prerequisites**: notebooks 02 (gap-filling), 04 (sample sets, polygons) and 05 (random forest, validation by
-# polygon). Notebook 08 (accuracy and area) can come before or after this one.
+# polygon).
 #
-# **Time**: about 50 minutes.
+# Notebook 08 (accuracy and area) does not need this one: a workshop can take the two in either order.
 #
-# **Exercises**: three, marked *Exercise*. Write your code in the cell below each statement, in place of the
+# **Time**: about 60 minutes: 40 teaching, 20 exercises.
+#
+# **Exercises**: three, marked *Exercise*, and two questions, marked *Question*, where you predict before the
+# notebook computes. Write your code (or your answer) in the cell below each statement, in place of the
 # `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook goes
 # on with the right value either way.
 
@@ -88,7 +91,7 @@ except ImportError:
 # %% [markdown]
 # ## 1. A model, and its map
 #
-# As in notebooks 05 and 08: the Slovenian NDVI cube gap-filled onto a date every 10 days, the pixels of the
+# As in notebook 05: the Slovenian NDVI cube gap-filled onto a date every 10 days, the pixels of the
 # labelled polygons, split **by polygon** into 70 % for training and 30 % held out, at most 25 pixels per training
 # polygon, and a random forest. The held-out polygons will tell us, later, whether the uncertainty of the map
 # points at its errors.
@@ -221,6 +224,30 @@ margin = check("07.margin", margin, probabilities=probabilities)
 with_margin = predict_map(filled, model, uncertainty="margin", probabilities=False)
 difference = float(np.abs(margin - with_margin["uncertainty"]).max())
 print(f"largest difference with predict_map(..., uncertainty='margin'): {difference:.1e}")
+
+# %% [markdown]
+# ### Question 1 (predict): where is the map uncertain?
+#
+# The next figure maps the entropy of every pixel. Before you run it, predict: where will the uncertainty be
+# highest?
+#
+# - a) inside the parcels, away from any other class;
+# - b) on the borders between classes (pixels with a neighbour mapped as another class);
+# - c) nowhere in particular: as high inside the parcels as on their borders.
+#
+# Give `uncertain_where`, the letter of your answer.
+
+# %% tags=["solution"]
+# uncertain_where: the letter of your answer, a string: "a", "b" or "c".
+uncertain_where = "b"
+
+# %%
+uncertain_where = check("07.where_uncertain", uncertain_where, class_map=class_map,
+                        uncertainty=products["uncertainty"])
+border = ndimage.maximum_filter(class_map.values, 3) != ndimage.minimum_filter(class_map.values, 3)
+print(f"mean entropy of the pixels on a border between classes ({border.mean():.0%} of the map): "
+      f"{float(products['uncertainty'].values[border].mean()):.2f}; of the others: "
+      f"{float(products['uncertainty'].values[~border].mean()):.2f}")
 
 # %% [markdown]
 # Entropy and margin agree on the broad picture but not pixel by pixel:
@@ -470,9 +497,30 @@ print(f"time: {tiled_seconds:.1f} s in {n_blocks} blocks, {seconds:.1f} s in one
 # - **Bayesian smoothing** (sits' `sits_smooth`): acts on the *probabilities*, before the argmax. Each class's
 #   probability is pulled towards the mean of its neighbourhood, strongly in a homogeneous neighbourhood, little on
 #   a real border (where the neighbours disagree); then `label_probabilities` takes the most probable class.
+#
+# ### Question 2 (predict): what does a majority filter leave of a small class?
+#
+# Artificial surfaces (roads, houses) are the map's small, thin features. Before you run the filter, predict how
+# many of their pixels a 3 x 3 majority filter will leave, as a share of the pixels they have now: `1` for as many,
+# `0.5` for half, above 1 if you expect them to grow. Give `kept_share`, a number; within 0.2 of the actual share is
+# right.
 
 # %%
+artificial = next(code for code, name in names.items() if name == "artificial surface")
+print(f"{names[artificial]} (code {artificial}): {int((class_map == artificial).sum())} pixels of the pixel map")
+
+# %% tags=["solution"]
+# kept_share: a number, the pixels of artificial surfaces left by the filter / those of the pixel map.
+kept_share = 0.7
+
+# %%
+kept_share = check("07.rare_class_after_filter", kept_share, class_map=class_map, code=artificial, window=3)
 regularised = majority_filter(class_map, 3)
+pd.DataFrame({title: pd.Series(layer.values.ravel()).value_counts()
+              for title, layer in (("pixel map", class_map), ("majority filter 3 x 3", regularised))}
+             ).fillna(0).astype(int).rename(index=names).rename_axis("pixels of")
+
+# %%
 sieved = sieve(class_map, 10)
 smoothed = bayesian_smoothing(probabilities, 5)
 bayes_map, bayes_confidence = label_probabilities(smoothed)
@@ -733,7 +781,7 @@ plt.show()
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - `predict_map(cube, model)` maps every pixel and returns the products as one Dataset on the cube's grid: the
 #   **class map** (uint8, `NO_CLASS` = 255 where a pixel cannot be classified), the class **probabilities**, the
@@ -753,8 +801,11 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 #   them to assess accuracy.
 # - `write_map` writes COGs, with the class names (`CLASS_NAMES`) and colours in the class map.
 #
-# **Next**: notebook 08 assesses the accuracy of such a map and estimates the areas of its classes.
-#
 # **Reference**: D. Tuia, M. Volpi, L. Copa, M. Kanevski, J. Muñoz-Marí (2011), "A survey of active learning
 # algorithms for supervised remote sensing image classification", *IEEE Journal of Selected Topics in Signal
 # Processing* 5(3): 606–617.
+#
+# ## What's next
+#
+# [08 Accuracy and area](08_accuracy_and_area.ipynb) assesses the accuracy of such a map and estimates the
+# areas of its classes.

@@ -34,9 +34,10 @@
 # **Prerequisites**: the tour of the data cube (notebook 00); what a confusion matrix, user's and producer's
 # accuracies are; a little pandas (`DataFrame`, `.loc`, `.sum(axis=...)`).
 #
-# **Time**: about 60 minutes.
+# **Time**: about 60 minutes: 35 teaching, 25 exercises.
 #
-# **Exercises**: four, marked *Exercise*. Write your code in the cell below each statement, in place of the
+# **Exercises**: four, marked *Exercise*, and two questions, marked *Question*, where you predict before the
+# notebook computes. Write your code (or your answer) in the cell below each statement, in place of the
 # `...`, then run the `check` cell that follows: it tells you whether your answer is right, and the notebook
 # goes on with the right value either way.
 
@@ -251,6 +252,27 @@ counts
 # reference classes. Its diagonal is where map and reference agree. It is *not* a picture of the map's errors
 # yet: each row has the number of points we chose for that class, not the class's share of the map.
 #
+# ### Question 1 (predict): the share of correct points
+#
+# The simplest accuracy is the share of correct points: the diagonal of `counts` over its total. Before Exercise 3
+# computes the map's overall accuracy, predict: will this plain share be
+#
+# - a) lower than the area-weighted overall accuracy;
+# - b) higher than the area-weighted overall accuracy;
+# - c) the same: both count the same correct points?
+#
+# Think of which strata got more points than their share of the map (the design's table, above), and how well they
+# are mapped (their rows). Give `plain_vs_weighted`, the letter of your answer.
+
+# %% tags=["solution"]
+# plain_vs_weighted: the letter of your answer, a string: "a", "b" or "c".
+plain_vs_weighted = "a"
+
+# %%
+plain_vs_weighted = check("08.plain_versus_weighted", plain_vs_weighted, counts=counts,
+                          weights=dict(zip(codes, weights)))
+
+# %% [markdown]
 # ### Exercise 3: the area-weighted overall accuracy
 #
 # The share of correct points in stratum $i$, $n_{ii}/n_{i\cdot}$, estimates the accuracy of that class; the
@@ -274,6 +296,28 @@ print(f"area-weighted: {overall_accuracy:.3f}; share of correct points (wrong he
 # The plain share of correct points gives too much weight to the small classes, which we sampled heavily and
 # which are harder to map.
 #
+# ### Question 2 (predict): the area of artificial surfaces
+#
+# The map counts the area of artificial surfaces printed below. Read their row and their column in `counts`: some
+# points of their stratum are something else (commissions, which take area away), some points of the other strata
+# are artificial surfaces (omissions, which add area), and a point stands for more hectares in a large stratum than
+# in a small one. Before Exercise 4 computes it, predict the area of artificial surfaces that the sample estimates:
+# `artificial_ha`, a number of hectares; within 25 % of the estimate is right.
+
+# %%
+artificial = next(code for code, name in names.items() if name == "artificial surface")
+total_area = sum(mapped_area.values())  # hectares
+print(f"{names[artificial]} (code {artificial}): {mapped_area[artificial]:.2f} ha mapped, of {total_area:.1f} ha")
+
+# %% tags=["solution"]
+# artificial_ha: a number, your prediction of the estimated area of artificial surfaces, in hectares.
+artificial_ha = 2.2  # its stratum's wrong points take some area away; the forest points labelled artificial add more
+
+# %%
+artificial_ha = check("08.artificial_area", artificial_ha, counts=counts, weights=dict(zip(codes, weights)),
+                      code=artificial, total_area=total_area)
+
+# %% [markdown]
 # ### Exercise 4: the area share of each class
 #
 # The same weighting turns the sample into areas. Each cell becomes an **area proportion**
@@ -287,7 +331,8 @@ area_shares = counts.div(counts.sum(axis=1), axis=0).mul(pd.Series(strata_weight
 
 # %%
 area_shares = check("08.area_proportions", area_shares, counts=counts, weights=strata_weights)
-print(f"the shares sum to {area_shares.sum():.6f}")
+print(f"the shares sum to {area_shares.sum():.6f}; {names[artificial]}: {area_shares[artificial] * total_area:.2f} ha "
+      f"estimated, {mapped_area[artificial]:.2f} ha mapped")
 
 # %% [markdown]
 # ## 5. Estimates with confidence intervals
@@ -425,7 +470,7 @@ print("\n".join(path.read_text().splitlines()[:12]))
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - **Counting pixels** gives areas biased by the map's errors, which do not cancel out.
 # - A **stratified random sample** of the map (strata = map classes) is sized with eq. 13 of Olofsson et al.
@@ -442,3 +487,8 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 # **Reference**: P. Olofsson, G. M. Foody, M. Herold, S. V. Stehman, C. E. Woodcock, M. A. Wulder (2014), "Good
 # practices for estimating area and assessing accuracy of land change", *Remote Sensing of Environment* 148:
 # 42–57, doi:10.1016/j.rse.2014.02.015.
+#
+# ## What's next
+#
+# [09 From notebook to batch](09_notebook_to_batch.ipynb) turns the choices made in these notebooks into a run
+# config, and runs the whole chain over many tiles, on a laptop or a cluster.

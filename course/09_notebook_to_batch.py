@@ -38,9 +38,10 @@
 # **Prerequisites**: notebooks 02 (gap-filling), 04 (samples, split by polygon), 05 (random forest) and 07
 # (`predict_map`, COGs). What a YAML file looks like.
 #
-# **Time**: about 40 minutes.
+# **Time**: about 40 minutes: 25 teaching, 15 exercises.
 #
-# **Exercises**: two, marked *Exercise*. Write your code in the cell below each statement, in place of the `...`,
+# **Exercises**: two, marked *Exercise*, and two questions, marked *Question*, where you predict or decide before
+# the notebook computes. Write your code (or your answer) in the cell below each statement, in place of the `...`,
 # then run the `check` cell that follows: it tells you whether your answer is right, and the notebook goes on with
 # the right value either way. Keep the first line of an exercise cell, `%%exercise ...`: if your code raises an
 # error, the check reports it and the notebook still goes on. Stuck? `hint()` gives a hint on the exercise you are
@@ -246,6 +247,22 @@ assert same
 # %%
 config_all = to_config(tiles="tiles/*.zarr", reference=reference, base=work, **choices)
 save_config(config_all, work / "run.yaml", overwrite=True)
+
+# %% [markdown]
+# ### Question 1 (predict): from one tile to three
+#
+# The run of section 4 made 6 tasks for one tile, one per stage (its summary, above): samples, train, map,
+# validation, mosaic and report. Before you look at the plan, predict how many tasks the run over the three tiles
+# has: `tasks_all_tiles`, a number (within 1 is right).
+
+# %% tags=["solution"]
+# tasks_all_tiles: a number, your prediction of the number of tasks of the plan of config_all.
+tasks_all_tiles = 10  # a samples task and a map per tile (6), one train, validation, mosaic and report (4)
+
+# %%
+tasks_all_tiles = check("09.tasks_for_all_tiles", tasks_all_tiles, config=config_all)
+
+# %%
 plan = plan_run(config_all)
 print(plan.describe())
 
@@ -282,8 +299,31 @@ print("\n".join((outputs / "report" / "report.md").read_text(encoding="utf-8").s
 # A run over a country takes hours or days, and something always fails: a worker runs out of memory, a job hits
 # its time limit, a file is corrupt. labkit's run is built for it. A task writes its output under a temporary name
 # and renames it when complete, then records it; a failed task does not stop the others (those that read from it
-# are *blocked*), the summary says what failed and the command that retries it, and the **rerun does only what is
-# left**. Run the same config again:
+# are *blocked*), and the summary says what failed and the command that retries it.
+#
+# ### Question 2 (decide): what a rerun does after a failure
+#
+# Suppose the map of T01 had failed in the run above (its worker ran out of memory) and the rest of the run had gone
+# on. You give the workers more memory and run the same config again. Which tasks does the rerun do?
+#
+# - a) every task of the run, from the samples on;
+# - b) only the map of T01;
+# - c) the map of T01, the mosaic and the report;
+# - d) the map of T01, the validation, the mosaic and the report;
+# - e) the three maps, the mosaic and the report.
+#
+# Give `rerun`, the letter of your answer.
+
+# %% tags=["solution"]
+# rerun: the letter of your answer, a string: "a" to "e".
+rerun = "c"
+
+# %%
+rerun = check("09.rerun_after_failure", rerun, config=config_all, failed="map/T01/rf/run-0")
+
+# %% [markdown]
+# The **rerun does only what is left**: the tasks that failed or were blocked. Run the same config again, now that
+# every task is done:
 
 # %%
 again = run_config(config_all, client=client, config_path="run.yaml")
@@ -435,7 +475,7 @@ print(cluster_options(on_slurm.execution))
 progress()  # this notebook's exercises: done, reference in use, or to do
 
 # %% [markdown]
-# ## Summary
+# ## Key points
 #
 # - A notebook is where the chain's choices are made and checked, on one tile; a **batch run** applies them to
 #   every tile, on a cluster, and survives failures.
@@ -455,3 +495,9 @@ progress()  # this notebook's exercises: done, reference in use, or to do
 # **Reference**: J. Inglada, A. Vincent, M. Arias, B. Tardy, D. Morin, I. Rodes (2017), "Operational high
 # resolution land cover map production at the country scale using satellite image time series", *Remote Sensing*
 # 9(1): 95, doi:10.3390/rs9010095 (iota2's chain, run over the whole of France).
+#
+# ## What's next
+#
+# [10 Capstone: a land-cover map of Sinop, Brazil](10_capstone.ipynb) puts the whole chain in your hands on a new
+# area, a new sensor and a new kind of reference data: an open task, with a rubric. After it, to map an area of
+# your own, write the run config of this notebook for it and let `labkit run` do the tiles.

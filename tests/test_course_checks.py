@@ -293,7 +293,8 @@ def test_without_the_course_sources_solution_shows_the_reference_function(monkey
 
 def test_solution_source_pairs_each_exercise_with_its_solution_cell():
     nb = read_source(build.COURSE_FOLDER / "02_gap_filling.py")
-    assert sorted(solution_cells(nb)) == ["02.held_count", "02.interpolate_by_hand", "02.regular_grid"]
+    assert sorted(solution_cells(nb)) == ["02.held_count", "02.interpolate_by_hand", "02.longest_gap",
+                                          "02.overshoot", "02.regular_grid"]
     assert "pd.date_range" in build.solution_source("02.regular_grid")
     assert build.solution_source("02.nope") is None
 
@@ -307,7 +308,7 @@ def test_progress_shows_which_exercises_are_done(mask, monkeypatch, capsys):
     hint("00.valid_fraction")
     _status(capsys)
     table = progress()
-    assert "1 of 4 exercise(s) done." in _status(capsys)
+    assert "1 of 6 exercise(s) done." in _status(capsys)
     assert list(table.index) == [i for i in EXERCISES if i.startswith("00.")]  # only the notebook met
     assert table.loc["00.pixel_clear_count", "status"] == "done"
     assert table.loc["00.valid_fraction", "status"] == "reference in use"
@@ -452,3 +453,10 @@ def test_a_numeric_prediction_is_judged_within_its_tolerance(monkeypatch, capsys
     assert "your prediction, 30, is too high: 1.9 times the actual value." in _status(capsys)
     with pytest.raises(ValueError, match="positive rel or abs"):
         within()
+
+
+def test_the_stub_of_a_question_asks_for_an_answer_not_code(question):
+    stub = stub_source('grass_confusion = "b"', "99.confused")
+    assert build.QUESTION_TODO in stub and build.STUB_TODO not in stub
+    assert stub.endswith("grass_confusion = ...  # your answer")
+    assert build.STUB_TODO in stub_source("total = 1 + 2", "00.pixel_clear_count")

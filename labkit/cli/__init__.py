@@ -20,7 +20,8 @@ import traceback
 from .. import __version__
 from ..errors import LabkitError
 
-COMMANDS = ("demo", "info", "synth", "course", "cv", "models", "train", "predict", "stac", "fetch", "config", "run")
+COMMANDS = ("demo", "info", "synth", "course", "doctor", "cv", "models", "train", "predict", "stac", "fetch", "config",
+            "run")
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> list[str]:

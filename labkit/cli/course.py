@@ -6,8 +6,9 @@ Sub-commands (the Makefile's ``notebooks``, ``student`` and ``book`` targets cal
     labkit course student --src course --out student           # the learner's notebooks
     labkit course publish --out build/student-branch [--hub URL --repo URL]   # the hub's branch (course/publish.py)
     labkit course book    --notebooks build/course/solution --book book   # execute all, render the book
+    labkit course lint    --src course --book book     # sections and cross-references (course/lint.py)
 
-See :mod:`labkit.course.build`.
+See :mod:`labkit.course.build` and :mod:`labkit.course.lint`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ HELP = "Build the course: notebooks (solution and student variants), the learner
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the ``build``, ``student`` and ``book`` sub-commands."""
+    """Add the ``build``, ``student``, ``publish``, ``book`` and ``lint`` sub-commands."""
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = sub.add_parser("build", help="Build both variants of every notebook: OUT/solution and OUT/student.",
                            description="Build both variants of every notebook: OUT/solution and OUT/student.")
@@ -46,6 +47,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="the built solution notebooks (default: build/course/solution)")
     book.add_argument("--book", default="book", help="the book's folder (default: book)")
     book.add_argument("--builder", default="html", help="Sphinx builder (default: html)")
+    lint = sub.add_parser("lint", help="Check every notebook's sections and cross-references, and the book's TOC.",
+                          description="Check that every notebook source has its sections (title, learning "
+                                      "objectives, prerequisites, time, key points, what's next) and that its "
+                                      "cross-references and the book's TOC name notebooks that exist; print one "
+                                      "line per problem, FILE:LINE: what to write, and exit with 1 if any.")
+    lint.add_argument("--src", default="course", help="folder of the NN_name.py sources (default: course)")
+    lint.add_argument("--book", default="book", help="the book's folder, with _toc.yml (default: book)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,4 +79,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.action == "book":
         out = build.build_book(args.notebooks, args.book, builder=args.builder)
         print(f"The book is in {out}/ (open {out / 'index.html'}).")
+    elif args.action == "lint":
+        from ..course.lint import lint_course
+
+        problems = lint_course(args.src, args.book)
+        for problem in problems:
+            print(problem)
+        if problems:
+            return 1
+        print(f"The course in {args.src}/ has every section, and its cross-references and {args.book}/_toc.yml "
+              "are right.")
     return 0

@@ -5,7 +5,10 @@ Takes the jupytext ``py:percent`` sources ``course/NN_name.py``; returns ``.ipyn
 * :func:`build_notebooks` writes both variants, ``out/solution/NN_name.ipynb`` and ``out/student/NN_name.ipynb``;
 * :func:`make_student` writes the learner's copy (the student variant alone, no outputs);
 * :func:`build_book` copies the solution notebooks into ``book/notebooks/`` and runs ``jupyter-book build``,
-  which executes every notebook and fails on any error or warning.
+  which executes every notebook and fails on any error or warning. This module is also the book's Sphinx
+  extension (:func:`setup`): the book serves MathJax and the widgets' JavaScript itself (fetched into
+  ``build/book-static`` by ``make book-static``), and each notebook page gets a button that opens it on a hub
+  (:func:`hub_launch_link`, set by ``LABKIT_HUB_URL`` and ``LABKIT_COURSE_REPO``).
 
 The learner's variant replaces each cell tagged ``solution`` by a stub (see :func:`stub_source`): the solution's
 leading comment lines (the task, written for the learner), its top-level imports, and ``name = ...  # your
@@ -48,10 +51,19 @@ COURSE_FOLDER = Path(__file__).resolve().parents[2] / "course"
 """The course's sources beside the labkit package, in a checkout of the repository."""
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 STUB_TODO = "# TODO: replace each `...` below by your code, then run this cell and the check below."
+QUESTION_TODO = ("# TODO: replace `...` below by your answer (a choice's letter, as text, or a number), then run this "
+                 "cell and the check below.")
 EXERCISE_MAGIC = "%%exercise"
 """The first line of a checked stub, followed by the exercise id (see :mod:`labkit.course.learner`)."""
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
 """A call of :func:`labkit.course.check` in a cell; group 1 is the exercise id."""
+HUB_URL_VARIABLE = "LABKIT_HUB_URL"
+"""The environment variable that names the JupyterHub the book's launch buttons open (see :func:`hub_launch_link`)."""
+COURSE_REPO_VARIABLE = "LABKIT_COURSE_REPO"
+"""The environment variable that names the course's repository, whose ``student`` branch the launch buttons pull."""
+BOOK_STATIC = "../build/book-static"
+"""Where the book finds MathJax and the widgets' JavaScript (``make book-static``), relative to the book's folder;
+the Sphinx setting ``labkit_book_static`` changes it. Its content is copied into the built book's ``_static/``."""
 
 
 class CourseSourceError(LabkitError, ValueError):
@@ -278,10 +290,15 @@ def stub_source(code: str, exercise_id: str | None = None) -> str:
     # TODO: replace each `...` below by your code, then run this cell and the check below.
     import numpy as np
     n_clear = ...  # your answer
+
+    A question (an exercise with choices or an explanation: a prediction, a decision) asks for an answer, not code.
     """
+    from .exercises import EXERCISES
+
     leading, imports, names = _split(code)
+    exercise = EXERCISES.get(exercise_id) if exercise_id else None
     lines = [f"{EXERCISE_MAGIC} {exercise_id}"] if exercise_id else []
-    lines += [*leading, STUB_TODO, *imports]
+    lines += [*leading, QUESTION_TODO if exercise is not None and exercise.is_question else STUB_TODO, *imports]
     lines += [f"{name} = ...  # your answer" for name in names]
     return "\n".join(lines)
 
@@ -620,6 +637,86 @@ def run_jupyter_book(book: str | os.PathLike = "book", *, builder: str = "html",
     return book / "_build" / builder
 
 
+_SCRIPT_SRC = re.compile(r"""<script\b[^>]*?\bsrc=["']([^"'?#]+)""")
+
+
+def missing_scripts(html: str | os.PathLike) -> dict[str, list[str]]:
+    """The scripts that the pages of a built book load from the book itself but that are not there.
+
+    Looks at every page but the theme's templates (under ``_static/``). Returns ``{script's path in the book: [pages that load it]}``; a script from another host is not looked at.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> html = Path(tempfile.mkdtemp())
+    >>> _ = (html / "page.html").write_text('<script src="_static/mathjax/tex-mml-chtml.js?v=1"></script>')
+    >>> missing_scripts(html)
+    {'_static/mathjax/tex-mml-chtml.js': ['page.html']}
+    """
+    html = Path(html).resolve()
+    missing: dict[str, list[str]] = {}
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.relative_to(html).parts:  # the theme's templates
+            continue
+        for src in _SCRIPT_SRC.findall(page.read_text(encoding="utf-8", errors="replace")):
+            if "//" in src or src.startswith("/"):
+                continue
+            script = (page.parent / src).resolve()
+            if not script.is_file():
+                name = script.relative_to(html).as_posix() if script.is_relative_to(html) else src
+                missing.setdefault(name, []).append(page.relative_to(html).as_posix())
+    return missing
+
+
+def hub_launch_link(page: str, environ=None) -> str | None:
+    """The link of a notebook page's launch button: it opens the notebook on the course's JupyterHub.
+
+    The hub is named by the environment variable ``LABKIT_HUB_URL``, the course's repository by
+    ``LABKIT_COURSE_REPO``; the link is :func:`labkit.course.publish.nbgitpuller_link`'s, which pulls the student
+    branch (``labkit course publish``) and opens the learner's copy of the notebook. With neither variable set,
+    or for a page that is not a notebook (``notebooks/NN_name``), there is no button: None.
+
+    Parameters
+    ----------
+    page : str
+        The page's name in the book, e.g. ``"notebooks/00_data_cube"``.
+    environ : mapping, optional
+        Where to read the two variables (default: ``os.environ``).
+
+    Raises
+    ------
+    labkit.errors.ConfigError
+        When only one of the two variables is set, or one is not an http(s) URL.
+
+    Example
+    -------
+    >>> env = {"LABKIT_HUB_URL": "https://hub.example.org", "LABKIT_COURSE_REPO": "https://github.com/org/labkit"}
+    >>> print(hub_launch_link("notebooks/00_data_cube", env))
+    https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Forg%2Flabkit&branch=student&urlpath=lab%2Ftree%2Flabkit%2F00_data_cube.ipynb
+    >>> hub_launch_link("notebooks/00_data_cube", {}), hub_launch_link("intro", env)
+    (None, None)
+    """
+    from ..errors import ConfigError
+    from .publish import _checked_url, nbgitpuller_link
+
+    environ = os.environ if environ is None else environ
+    hub, repo = environ.get(HUB_URL_VARIABLE, ""), environ.get(COURSE_REPO_VARIABLE, "")
+    if not hub and not repo:
+        return None
+    if not hub or not repo:
+        unset = HUB_URL_VARIABLE if not hub else COURSE_REPO_VARIABLE
+        raise ConfigError(f"The book's launch buttons need both {HUB_URL_VARIABLE} (the hub's URL) and "
+                          f"{COURSE_REPO_VARIABLE} (the course repository's URL), but {unset} is not set: set "
+                          "both (make book HUB=https://hub.example.org REPO=https://github.com/ORG/labkit), or "
+                          "neither for a book without launch buttons.")
+    for name, value in ((HUB_URL_VARIABLE, hub), (COURSE_REPO_VARIABLE, repo)):
+        _checked_url(value, f"The environment variable {name}", name)
+    folder, name = Path(page).parent.as_posix(), Path(page).name
+    if folder != "notebooks":
+        return None
+    return nbgitpuller_link(hub, repo, notebook=f"{name}.ipynb")
+
+
 def build_book(notebooks: str | os.PathLike = "build/course/solution", book: str | os.PathLike = "book", *,
                builder: str = "html", echo: bool = True) -> Path:
     """Build the Jupyter Book: copy the solution notebooks into ``book/notebooks/``, then execute and render all.
@@ -627,7 +724,11 @@ def build_book(notebooks: str | os.PathLike = "build/course/solution", book: str
     The TOC is checked first (:func:`check_toc`: every notebook is listed, in course order, nothing else).
     ``book/notebooks/`` is emptied of old notebooks, then gets a copy of each one, where solution cells are
     tagged ``hide-input``. Then :func:`run_jupyter_book` executes every notebook and fails on any error or
-    warning.
+    warning. Last, every script that a page loads from the book must be in it (:func:`missing_scripts`): MathJax
+    and the widgets' JavaScript are served by the book, never by a CDN.
+
+    With the environment variables ``LABKIT_HUB_URL`` and ``LABKIT_COURSE_REPO`` set, each notebook page gets a
+    launch button that opens it on that hub (:func:`hub_launch_link`).
 
     Parameters
     ----------
@@ -647,7 +748,10 @@ def build_book(notebooks: str | os.PathLike = "build/course/solution", book: str
     Raises
     ------
     BookBuildError
-        No notebook to copy, a TOC that does not match, a notebook that fails, or any Sphinx warning.
+        No notebook to copy, a TOC that does not match, a notebook that fails, any Sphinx warning, or a script
+        missing from the built book (MathJax and the widgets' JavaScript: ``make book-static`` fetches them).
+    labkit.errors.ConfigError
+        When only one of ``LABKIT_HUB_URL`` and ``LABKIT_COURSE_REPO`` is set, or one is not an http(s) URL.
 
     Example
     -------
@@ -663,6 +767,7 @@ def build_book(notebooks: str | os.PathLike = "build/course/solution", book: str
     if not sources:
         raise BookBuildError(f"No notebooks in {notebooks}/: build them first with `labkit course build`.")
     check_toc(book, [p.stem for p in sources])
+    hub_launch_link("notebooks/00", os.environ)  # a launch button's settings are checked before the long build
     target = check_destination(book / "notebooks", kind="folder")
     copies = {}
     for path in sources:  # every notebook read before anything is written
@@ -673,4 +778,60 @@ def build_book(notebooks: str | os.PathLike = "build/course/solution", book: str
                                  f"{str(error).splitlines()[0] if str(error) else ''}). Build it again with "
                                  "`labkit course build`.") from None
     _write_notebooks(copies, target, overwrite=True, stale=True)
-    return run_jupyter_book(book, builder=builder, echo=echo)
+    from .answers import write_answer_key  # (answers imports this module)
+
+    write_answer_key(book)  # book/answers.md, generated from the course's sources
+    html = run_jupyter_book(book, builder=builder, echo=echo)
+    if missing := missing_scripts(html):
+        listed = "; ".join(f"{script} (loaded by {', '.join(pages[:3])}{', ...' if len(pages) > 3 else ''})"
+                           for script, pages in missing.items())
+        static = (book / BOOK_STATIC).resolve()
+        raise BookBuildError(f"The book in {html} loads scripts it does not have: {listed}. MathJax and the widgets' "
+                             f"JavaScript are copied into the book from {static}/: fetch them with `make "
+                             "book-static` (npm), then build the book again.")
+    return html
+
+
+# ------------------------------------------------------------------------------- the book's Sphinx extension
+
+
+def setup(app) -> dict:
+    """The book's Sphinx extension: ``labkit.course.build`` in ``book/_config.yml``'s ``extra_extensions``.
+
+    * The folder ``labkit_book_static`` (a Sphinx setting, default :data:`BOOK_STATIC`, relative to the book's
+      folder), when it exists, is added to the book's static files: MathJax and the widgets' JavaScript that the
+      book's ``mathjax_path`` and ``nb_ipywidgets_js`` name. Where it is missing, :func:`build_book` says so.
+    * Each notebook page gets a launch button in the page's header (the theme's rocket menu), whose link is
+      :func:`hub_launch_link`'s, when ``LABKIT_HUB_URL`` and ``LABKIT_COURSE_REPO`` are set.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> registered = []
+    >>> app = SimpleNamespace(add_config_value=lambda *a: registered.append(a[0]),
+    ...                       connect=lambda event, *a, **k: registered.append(event))
+    >>> _ = setup(app); registered
+    ['labkit_book_static', 'builder-inited', 'html-page-context']
+    """
+    app.add_config_value("labkit_book_static", BOOK_STATIC, "html")
+    app.connect("builder-inited", _add_book_static)
+    app.connect("html-page-context", _add_launch_button, priority=502)  # after the theme makes its header buttons
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _add_book_static(app) -> None:
+    folder = Path(app.confdir, app.config.labkit_book_static).resolve()
+    if folder.is_dir() and str(folder) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(folder))
+
+
+def _add_launch_button(app, pagename, templatename, context, doctree) -> None:
+    link = hub_launch_link(pagename)
+    if link is None or "header_buttons" not in context:
+        return
+    tooltip = "Open this notebook on the course's JupyterHub"
+    context["header_buttons"].append({
+        "type": "group", "tooltip": tooltip, "icon": "fas fa-rocket", "label": "launch-buttons",
+        "buttons": [{"type": "link", "text": "JupyterHub", "tooltip": tooltip, "url": link,
+                     "icon": "_static/images/logo_jupyterhub.svg"}],
+    })

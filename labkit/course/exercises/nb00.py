@@ -1,4 +1,9 @@
-"""Exercises of notebook 00, a tour of the data cube."""
+"""Exercises of notebook 00, a tour of the data cube.
+
+Besides four code exercises, two questions: a numeric prediction of the share of cloudy observations
+(``00.share_cloudy``), and a multiple choice on what NDVI becomes under a cloud (``00.under_cloud``); both
+answers are computed from the data.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..compare import compare_dates, compare_values
+from ..compare import compare_dates, compare_values, within
 from . import Exercise
 
 def valid_fraction(mask: xr.DataArray) -> xr.DataArray:
@@ -81,6 +86,48 @@ def compare_counts(answer, expected: dict) -> str | None:
     return compare_values(answer, expected)
 
 
+def cloud_share(mask: xr.DataArray) -> float:
+    """The fraction of all observations (dates × pixels) that clouds hide (code 1), a number in ``[0, 1]``.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> mask = xr.DataArray(np.array([[[0, 1]], [[1, 1]]], "uint8"), dims=("time", "y", "x"))
+    >>> cloud_share(mask)
+    0.75
+    """
+    return float((mask == 1).mean())
+
+
+NDVI_UNDER_CLOUD = {
+    "a": "about the same as on clear dates: clouds let the near infrared through",
+    "b": "close to 0, whatever the land below",
+    "c": "strongly negative (below -0.3), as over water",
+}
+"""The choices of question ``00.under_cloud``."""
+
+
+def ndvi_under_cloud(cube: xr.DataArray, mask: xr.DataArray) -> str:
+    """Which of :data:`NDVI_UNDER_CLOUD` describes the NDVI of the cloudy observations: ``"a"`` when their median is
+    within 0.15 of the clear observations' median, ``"c"`` when it is below -0.3, else ``"b"``.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> cube = xr.DataArray(np.array([0.8, 0.05, 0.75]).reshape(3, 1, 1, 1), dims=("time", "band", "y", "x"),
+    ...                     coords={"band": ["NDVI"]})
+    >>> mask = xr.DataArray(np.array([0, 1, 0], "uint8").reshape(3, 1, 1), dims=("time", "y", "x"))
+    >>> ndvi_under_cloud(cube, mask)
+    'b'
+    """
+    ndvi = cube.sel(band="NDVI")
+    cloudy = float(ndvi.where(mask == 1).median())
+    clear = float(ndvi.where(mask == 0).median())
+    if abs(cloudy - clear) < 0.15:
+        return "a"
+    return "c" if cloudy < -0.3 else "b"
+
+
 EXERCISES: dict[str, Exercise] = {
     "00.valid_fraction": Exercise(
         reference=valid_fraction,
@@ -125,5 +172,28 @@ EXERCISES: dict[str, Exercise] = {
             "points['label'].value_counts() counts the points of each class; .to_dict() makes it a dict.",
         ),
         compare=compare_counts,
+    ),
+    "00.share_cloudy": Exercise(
+        reference=cloud_share,
+        title="your prediction: the share of cloudy observations",
+        hint="A prediction is a number between 0 and 1 (0.25 for a quarter). Think of the weather in central "
+             "Europe: how often is the sky overcast, in winter and in summer?",
+        hints=("Sentinel-2 records every pass, whatever the weather, and most days of a Slovenian winter are grey.",),
+        compare=within(abs=0.15),
+        explanation="Clouds hide about 40 % of the observations of this patch: more in winter, less in summer. "
+                    "Central Europe is cloudy, and Sentinel-2 keeps every pass, clear or not. Over the tropics the "
+                    "share is often higher still. This is why every chain masks the clouds and fills the gaps "
+                    "before it classifies anything.",
+    ),
+    "00.under_cloud": Exercise(
+        reference=ndvi_under_cloud,
+        title="your prediction: the NDVI under a cloud",
+        hint="NDVI = (NIR - red) / (NIR + red). What does a cloud, seen from above, look like: which of the two bands "
+             "does it reflect more?",
+        hints=("A cloud is white: it reflects red and near-infrared light about equally.",),
+        choices=NDVI_UNDER_CLOUD,
+        explanation="A thick cloud is white: it reflects red and near infrared alike, so NIR - red is close to 0 and "
+                    "so is NDVI, whatever grows below. The land is not seen at all. Thin clouds and cloud edges mix "
+                    "the two signals, giving values in between: still wrong, and harder to spot.",
     ),
 }

@@ -1,4 +1,9 @@
-"""Exercises of notebook 01, clouds and validity masks."""
+"""Exercises of notebook 01, clouds and validity masks.
+
+Besides four code exercises, two questions: a numeric prediction of the dates that keep more than half of their
+pixels (``01.dates_kept``), and a multiple choice on the dates a dilation costs (``01.dilation_dates``); both
+answers are computed from the masks.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from ...masks import mask_from_cloud_probability, mask_from_scl
-from ..compare import compare_dates
+from ..compare import compare_dates, within
 from . import Exercise
 
 
@@ -69,6 +74,45 @@ def probability_mask(prob: xr.DataArray, threshold: float) -> xr.DataArray:
     return mask_from_cloud_probability(prob, threshold)
 
 
+def dates_kept(mask: xr.DataArray, min_valid: float = 0.5) -> int:
+    """How many dates have more than ``min_valid`` (a fraction) of their pixels valid (code 0).
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> mask = xr.DataArray(np.array([[[0, 0]], [[1, 0]], [[1, 2]]], "uint8"), dims=("time", "y", "x"))
+    >>> dates_kept(mask), dates_kept(mask, min_valid=0.4)
+    (1, 2)
+    """
+    return int(((mask == 0).mean(dim=("y", "x")) > min_valid).sum())
+
+
+DILATION_DATES = {
+    "a": "every date that has valid pixels, a little each",
+    "b": "only the dates that are partly cloudy",
+    "c": "the entirely cloudy dates, most of all",
+}
+"""The choices of question ``01.dilation_dates``."""
+
+
+def dilation_dates(mask: xr.DataArray, dilated: xr.DataArray) -> str:
+    """Which of :data:`DILATION_DATES` names the dates that lose valid observations to the dilation: ``"b"`` when
+    they are all partly cloudy (some pixels valid, some not), else ``"a"``.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> mask = xr.DataArray(np.array([[[0, 0, 0]], [[1, 0, 0]], [[1, 1, 1]]], "uint8"), dims=("time", "y", "x"))
+    >>> dilated = xr.DataArray(np.array([[[0, 0, 0]], [[1, 1, 0]], [[1, 1, 1]]], "uint8"), dims=("time", "y", "x"))
+    >>> dilation_dates(mask, dilated)
+    'b'
+    """
+    losing = ((mask == 0) & (dilated == 1)).any(dim=("y", "x")).values
+    valid = (mask == 0).mean(dim=("y", "x")).values
+    partly_cloudy = (valid > 0) & (valid < 1)
+    return "b" if not (losing & ~partly_cloudy).any() else "a"
+
+
 EXERCISES: dict[str, Exercise] = {
     "01.strict_mask": Exercise(
         reference=strict_mask,
@@ -113,5 +157,31 @@ EXERCISES: dict[str, Exercise] = {
             "The layer is in percent (prob.attrs['units']) and the threshold a probability: compare prob / 100 "
             "with threshold, strictly (>), and turn the result into 1 and 0 with xr.where.",
         ),
+    ),
+    "01.dates_kept": Exercise(
+        reference=dates_kept,
+        title="your prediction: the dates that keep more than half of their pixels",
+        hint="Go through the twelve dates: which look clear in true colour, and which does the SCL flag as cloud or "
+             "cirrus (the table of shares above)?",
+        hints=("Thin cirrus (10) is invalid by default: look at the cirrus row of the table for the dates that look "
+               "clear.",),
+        compare=within(abs=0.5),
+        explanation="Seven dates: the seven clear ones. 2 June keeps about 42 % of its pixels (cloud and cirrus "
+                    "over the top and right); 17 June looks clear, but Sen2Cor calls 80 % of it thin cirrus, "
+                    "invalid by default, and only about 10 % is left. The missing blue band of 17 and 27 June does "
+                    "not count here: it is not in the SCL. What the eye calls clear and what the mask keeps differ.",
+    ),
+    "01.dilation_dates": Exercise(
+        reference=dilation_dates,
+        title="your prediction: the dates a dilation costs",
+        hint="A dilation turns valid pixels invalid when they are near an invalid pixel of the same date. Which "
+             "dates have both?",
+        hints=("An entirely clear date has no invalid pixel to grow from; an entirely cloudy one has no valid pixel "
+               "left to lose.",),
+        choices=DILATION_DATES,
+        explanation="The dilation works date by date, and only a valid pixel near an invalid one of the same date "
+                    "becomes invalid. An entirely clear date has no cloud to grow from, an entirely cloudy one has "
+                    "nothing left to lose: only the partly cloudy dates (here 2 and 17 June) pay, along their cloud "
+                    "edges, and the longer the edges, the more they pay.",
     ),
 }

@@ -1,14 +1,17 @@
-"""Exercises of notebook 04, reference samples: pixels per class, leakage of a random split, a polygon split."""
+"""Exercises of notebook 04, reference samples: pixels per class, leakage of a random split, a polygon split; the
+questions: how much a random pixel split flatters the accuracy (predict), and which split to report (decide)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ...datamodel import class_names
 from ...samples import split_by_group
+from ..compare import within
 from . import Exercise
 
 
@@ -114,6 +117,41 @@ def compare_polygon_choice(answer, expected: ValidationPolygons) -> str | None:
     return None
 
 
+def split_gap(results: pd.DataFrame) -> float:
+    """How much higher the mean overall accuracy of the random pixel splits is than that of the polygon splits.
+
+    ``results`` has one row per run: its ``split`` (``"random pixels"`` or ``"polygons"``) and its ``OA``.
+
+    Example
+    -------
+    >>> runs = pd.DataFrame({"split": ["random pixels", "random pixels", "polygons", "polygons"],
+    ...                      "OA": [0.9, 0.8, 0.6, 0.7]})
+    >>> round(split_gap(runs), 6)
+    0.2
+    """
+    mean = results.groupby("split")["OA"].mean()
+    return float(mean["random pixels"] - mean["polygons"])
+
+
+REPORTED_SPLIT_CHOICES = {
+    "a": "the random pixel split: its scores barely change from run to run, so they are the more precise",
+    "b": "the polygon split: the mean and the standard deviation over the runs",
+    "c": "the polygon split's best run: it shows what the model can do",
+    "d": "the mean of the two kinds of split, to be neither optimistic nor pessimistic",
+}
+
+
+def reported_split() -> str:
+    """The split whose accuracy goes into a paper: a conceptual question, its right key is fixed.
+
+    Example
+    -------
+    >>> REPORTED_SPLIT_CHOICES[reported_split()][:19]
+    'the polygon split: '
+    """
+    return "b"
+
+
 EXERCISES: dict[str, Exercise] = {
     "04.pixels_per_class": Exercise(
         reference=pixels_per_class,
@@ -149,5 +187,29 @@ EXERCISES: dict[str, Exercise] = {
             "collect the ids in a set.",
         ),
         compare=compare_polygon_choice,
+    ),
+    "04.split_gap": Exercise(
+        reference=split_gap,
+        title="your prediction: how much higher the random pixel split's overall accuracy is than the polygon split's",
+        hint="Think of what a leaked validation pixel is: a near copy of a training pixel. How much easier is it to "
+             "classify than a pixel of a forest the model has never seen?",
+        compare=within(abs=0.05),
+        explanation="Nearly every validation pixel of a random split has twins from its own polygon in training, so "
+                    "the forest recognises it from memory; a polygon split asks about land the model never saw. On "
+                    "this patch the difference is of the order of 0.15 in overall accuracy, and twice that in kappa, "
+                    "for the same model and the same samples.",
+    ),
+    "04.reported_split": Exercise(
+        reference=reported_split,
+        title="the accuracy you report in a paper",
+        hint="Which question does the map's user ask: how well the model recognises pixels it was shown, or land it "
+             "has never seen? And what does the spread between runs tell them?",
+        choices=REPORTED_SPLIT_CHOICES,
+        explanation="The polygon split measures what a map needs: the accuracy on land the model never saw. The "
+                    "random split's small spread is not precision: it measures the wrong thing (memory) very "
+                    "consistently. Report the mean over the runs with its standard deviation: the spread says how "
+                    "much the figure depends on which polygons were validated; the best run alone is as optimistic as "
+                    "the leak. For the accuracy of a map (rather than of a model), notebook 08 draws a probability "
+                    "sample.",
     ),
 }

@@ -1,4 +1,6 @@
-"""Exercises of notebook 06, deep learning on pixel time series."""
+"""Exercises of notebook 06, deep learning on pixel time series; the questions: why early stopping keeps an earlier
+epoch (interpret), L-TAE on the cloudy series against the forest on the gap-filled one (predict), what hiding
+observations costs L-TAE (predict)."""
 
 from __future__ import annotations
 
@@ -68,6 +70,50 @@ def _same_boolean(answer, expected) -> str | None:
             "lost")
 
 
+EARLY_STOPPING_CHOICES = {
+    "a": "the weights of the last epoch are not kept",
+    "b": "after that epoch the network fits its training pixels better but other polygons worse: it overfits",
+    "c": "the training loss is measured on fewer pixels than the validation loss, so it is less reliable",
+}
+
+
+def why_early_stopping() -> str:
+    """Why early stopping keeps the epoch of the lowest validation loss: a conceptual question, its key is fixed.
+
+    Example
+    -------
+    >>> EARLY_STOPPING_CHOICES[why_early_stopping()][:16]
+    'after that epoch'
+    """
+    return "b"
+
+
+LTAE_AGAINST_FOREST_CHOICES = {
+    "a": "L-TAE more than 0.10 lower than the forest",
+    "b": "within 0.10 of each other",
+    "c": "L-TAE more than 0.10 higher than the forest",
+}
+
+
+def ltae_against_forest(label, forest_predicted, ltae_predicted) -> str:
+    """How L-TAE's overall accuracy compares with the forest's, as a key of :data:`LTAE_AGAINST_FOREST_CHOICES`
+    (a difference of exactly 0.10 counts as within).
+
+    Example
+    -------
+    >>> label = np.array([1, 1, 2, 2, 2])
+    >>> ltae_against_forest(label, forest_predicted=label, ltae_predicted=np.array([1, 1, 2, 2, 1]))
+    'a'
+    >>> ltae_against_forest(label, forest_predicted=label, ltae_predicted=label)
+    'b'
+    """
+    label = np.asarray(label)
+    difference = float((np.asarray(ltae_predicted) == label).mean() - (np.asarray(forest_predicted) == label).mean())
+    if difference < -0.10:
+        return "a"
+    return "c" if difference > 0.10 else "b"
+
+
 EXERCISES: dict[str, Exercise] = {
     "06.network_input": Exercise(
         reference=network_input,
@@ -85,6 +131,10 @@ EXERCISES: dict[str, Exercise] = {
         hint="An attention model sums the observations it is given, with weights that sum to 1 over them: what "
              "happens to that sum when half of them, drawn at random, are gone?",
         compare=_same_boolean,
+        explanation="Each attention head sums the observations it is given, with weights that sum to 1 over "
+                    "them: half of a season's observations, drawn at random, tell it nearly what all of them do. A "
+                    "model that reads a flattened series (a random forest, an MLP) needs a value on every date "
+                    "instead, and would need the series gap-filled again.",
     ),
     "06.most_attended_date": Exercise(
         reference=most_attended_date,
@@ -95,5 +145,29 @@ EXERCISES: dict[str, Exercise] = {
             "the position of the date in dates.",
         ),
         compare=compare_dates,
+    ),
+    "06.why_early_stopping": Exercise(
+        reference=why_early_stopping,
+        title="why early stopping keeps the epoch with the lowest validation loss",
+        hint="The validation loss is measured on polygons the network does not train on. What does it mean when it "
+             "rises while the training loss still falls?",
+        choices=EARLY_STOPPING_CHOICES,
+        explanation="The training loss keeps falling as long as the network can fit its own training pixels better, "
+                    "down to their noise; the validation loss, on polygons it does not train on, falls only while "
+                    "what it learns carries over. From the epoch where it stops falling, the network learns its "
+                    "training pixels by heart: it overfits. Early stopping keeps that epoch's weights and stops after "
+                    "`patience` epochs without progress.",
+    ),
+    "06.ltae_against_forest": Exercise(
+        reference=ltae_against_forest,
+        title="your prediction: L-TAE on the cloudy series against the forest on the gap-filled one",
+        hint="L-TAE reads only the clear observations, with their dates, and learns from a few hundred pixels; the "
+             "forest reads a complete, interpolated series. Which matters more on one small split?",
+        choices=LTAE_AGAINST_FOREST_CHOICES,
+        explanation="The table below gives the numbers. L-TAE gets no interpolated value at all, only the 60 % of "
+                    "observations that are clear, with their dates; the forest gets a complete series. On one split "
+                    "of 23 validation polygons, a difference under 0.10 is within the noise (notebook 05); a larger "
+                    "one says as much about how the network trained (the epoch it kept, its learning curve) as about "
+                    "the model.",
     ),
 }

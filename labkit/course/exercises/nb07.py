@@ -1,5 +1,5 @@
 """Exercises of notebook 07, from model to map: margin uncertainty, the block size of a memory budget, and reading
-an uncertainty map."""
+an uncertainty map; questions: where the uncertainty is highest, and what a majority filter leaves of a rare class."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import functools
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage
 
 from ...datamodel import NO_CLASS
 from ...tiling import WORKING_FACTOR, block_shape
-from ..compare import compare_values
+from ..compare import compare_values, within
 from . import Exercise
 
 
@@ -74,6 +75,55 @@ def uncertain_share(class_map: xr.DataArray, uncertainty: xr.DataArray, threshol
             for code in np.unique(codes) if code != NO_CLASS}
 
 
+def class_borders(class_map: xr.DataArray) -> np.ndarray:
+    """The pixels on a border between classes: those with a pixel of another class among their 8 neighbours.
+
+    Example
+    -------
+    >>> m = xr.DataArray(np.array([[1, 1, 1, 2], [1, 1, 1, 2], [1, 1, 1, 2]], "uint8"), dims=("y", "x"))
+    >>> class_borders(m).astype(int).tolist()
+    [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]]
+    """
+    codes = np.asarray(class_map.values)
+    return ndimage.maximum_filter(codes, 3, mode="nearest") != ndimage.minimum_filter(codes, 3, mode="nearest")
+
+
+def where_uncertain(class_map: xr.DataArray, uncertainty: xr.DataArray, margin: float = 0.05) -> str:
+    """Where the uncertainty is highest, as a key of the question's choices: ``"a"`` inside the parcels, ``"b"`` on
+    the borders between classes (:func:`class_borders`), ``"c"`` no difference (mean uncertainties within
+    ``margin`` of each other).
+
+    Example
+    -------
+    >>> m = xr.DataArray(np.array([[1, 1, 1, 2], [1, 1, 1, 2], [1, 1, 1, 2]], "uint8"), dims=("y", "x"))
+    >>> u = xr.DataArray(np.array([[0.1, 0.1, 0.6, 0.8]] * 3), dims=("y", "x"))
+    >>> where_uncertain(m, u)
+    'b'
+    """
+    border = class_borders(class_map)
+    values = np.asarray(uncertainty.values, dtype=float)
+    difference = np.nanmean(values[border]) - np.nanmean(values[~border])
+    return "c" if abs(difference) < margin else ("b" if difference > 0 else "a")
+
+
+def share_left_by_majority_filter(class_map: xr.DataArray, code: int, window: int) -> float:
+    """The pixels of class ``code`` after a majority filter of ``window`` x ``window`` pixels, as a share of its
+    pixels before (1: as many, above 1: more).
+
+    Example
+    -------
+    >>> codes = np.ones((5, 5), "uint8")
+    >>> codes[2] = 2  # a road one pixel wide across a field
+    >>> m = xr.DataArray(codes, dims=("y", "x"), coords={"y": np.arange(5.0), "x": np.arange(5.0)})
+    >>> share_left_by_majority_filter(m, code=2, window=3)
+    0.0
+    """
+    from ...postprocess import majority_filter  # here: labkit.course stays light to import
+
+    before = int((class_map.values == code).sum())
+    return int((majority_filter(class_map, window).values == code).sum()) / before
+
+
 EXERCISES: dict[str, Exercise] = {
     "07.margin": Exercise(
         reference=margin_uncertainty,
@@ -114,5 +164,33 @@ EXERCISES: dict[str, Exercise] = {
             "threshold). Build a dict {int(code): float(share)}.",
         ),
         compare=functools.partial(compare_values, rtol=1e-9),
+    ),
+    "07.where_uncertain": Exercise(
+        reference=where_uncertain,
+        title="where the uncertainty of the map is highest",
+        hint="Think of a 10 m pixel where two parcels meet: what does its series look like, and what does the model "
+             "make of it?",
+        hints=("A pixel on the border between a meadow and a forest mixes both covers: its NDVI series is neither "
+               "class's. Inside a large parcel, the series is typical of its class.",),
+        choices={"a": "inside the parcels, away from any other class",
+                 "b": "on the borders between classes (pixels with a neighbour mapped as another class)",
+                 "c": "nowhere in particular: as high inside the parcels as on their borders"},
+        explanation="A pixel on a border mixes two covers (and the small parcels are mostly border), so its series "
+                    "fits neither class well and the trees split their votes; inside a large parcel the series is "
+                    "typical of its class. The salt-and-pepper pixels of a pixel map sit where the model hesitates.",
+    ),
+    "07.rare_class_after_filter": Exercise(
+        reference=share_left_by_majority_filter,
+        title="what a 3 x 3 majority filter leaves of the artificial surfaces",
+        hint="What does the majority of a 3 x 3 window look like around a pixel of a road one or two pixels wide?",
+        hints=("Each pixel takes the class of most of its 3 x 3 window. A road pixel has at most 3 road pixels in "
+               "its window of 9: the fields around it outvote it. Large patches keep their pixels, thin and small "
+               "ones lose them.",),
+        compare=within(abs=0.2),
+        explanation="A majority filter favours the class that dominates each neighbourhood: isolated pixels, thin "
+                    "lines and the corners of small patches go to their surroundings. Artificial surfaces are small "
+                    "and thin (roads, houses), so they lose pixels while forest, the dominant class, gains. The map's "
+                    "areas change with it: a filtered map underestimates small, fragmented classes (notebook 08 "
+                    "estimates areas from a sample, not from the map).",
     ),
 }

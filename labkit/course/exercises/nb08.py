@@ -1,4 +1,6 @@
-"""Exercises of notebook 08, accuracy and area: pixel counting, sample size, area-weighted accuracy, area shares."""
+"""Exercises of notebook 08, accuracy and area: pixel counting, sample size, area-weighted accuracy, area shares;
+questions: is the plain share of correct points above or below the area-weighted accuracy, and the estimated area of
+one class."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from ...datamodel import NO_CLASS
-from ..compare import compare_values
+from ..compare import compare_values, within
 from . import Exercise
 
 
@@ -73,6 +75,34 @@ def area_proportions(counts: pd.DataFrame, weights: Mapping) -> pd.Series:
     return shares.mul(w, axis=0).sum(axis=0)
 
 
+def plain_versus_weighted(counts: pd.DataFrame, weights: Mapping, margin: float = 0.005) -> str:
+    """How the plain share of correct points compares with the area-weighted overall accuracy, as a key of the
+    question's choices: ``"a"`` lower, ``"b"`` higher, ``"c"`` the same (within ``margin``).
+
+    Example
+    -------
+    >>> counts = pd.DataFrame([[8, 2], [1, 9]], index=[1, 2], columns=[1, 2])  # 0.85 of the points are right
+    >>> plain_versus_weighted(counts, {1: 0.2, 2: 0.8})  # area-weighted: 0.88
+    'a'
+    """
+    plain = sum(counts.loc[c, c] for c in counts.index if c in counts.columns) / counts.values.sum()
+    difference = plain - area_weighted_accuracy(counts, weights)
+    return "c" if abs(difference) < margin else ("b" if difference > 0 else "a")
+
+
+def estimated_area(counts: pd.DataFrame, weights: Mapping, code: int, total_area: float) -> float:
+    """The area of reference class ``code`` estimated from a stratified sample: its share of the area
+    (:func:`area_proportions`) times the total area.
+
+    Example
+    -------
+    >>> counts = pd.DataFrame([[8, 2], [1, 9]], index=[1, 2], columns=[1, 2])
+    >>> round(estimated_area(counts, {1: 0.2, 2: 0.8}, code=1, total_area=100.0), 6)
+    24.0
+    """
+    return float(area_proportions(counts, weights).get(code, 0.0) * total_area)
+
+
 EXERCISES: dict[str, Exercise] = {
     "08.mapped_area": Exercise(
         reference=mapped_area,
@@ -116,5 +146,37 @@ EXERCISES: dict[str, Exercise] = {
             "Series indexed by reference class.",
         ),
         compare=functools.partial(compare_values, rtol=1e-9),
+    ),
+    "08.plain_versus_weighted": Exercise(
+        reference=plain_versus_weighted,
+        title="the plain share of correct points against the area-weighted accuracy",
+        hint="Which strata got more points than their share of the map, and are they the well-mapped ones or the "
+             "hard ones?",
+        hints=("The plain share counts every point alike: each stratum weighs by its number of points. Compare each "
+               "stratum's share of the points with its share of the map (W_i), and look at the diagonal of the "
+               "small strata.",),
+        choices={"a": "lower than the area-weighted accuracy",
+                 "b": "higher than the area-weighted accuracy",
+                 "c": "the same: both count the same correct points"},
+        explanation="The plain share weighs each stratum by its number of points; the minimum of 50 points per class "
+                    "gave the small classes far more points than their share of the map, and they are the classes "
+                    "the model maps worst. Their errors count too much, so the plain share is too pessimistic. "
+                    "Weighting each stratum's accuracy by its area, sum_i W_i n_ii / n_i., undoes the sampling "
+                    "design.",
+    ),
+    "08.artificial_area": Exercise(
+        reference=estimated_area,
+        title="the estimated area of artificial surfaces",
+        hint="Two kinds of error pull in opposite directions: the wrong points of the class's own row take area "
+             "away, the points of its column in the other rows (its omissions) add area.",
+        hints=("Each point stands for W_i / n_i. of the map: its stratum's mapped area divided by its number of "
+               "points, far more for a point of the forest stratum than for one of the artificial stratum. Add up "
+               "what the points labelled artificial in the reference (the column of its code) stand for.",),
+        compare=within(rel=0.25),
+        explanation="The class's own stratum finds commissions (some of its points are something else), but its "
+                    "omissions, found in the large strata, weigh much more: a forest point stands for several times "
+                    "the area of an artificial one. Here a few artificial points among the forest points add more "
+                    "area than the commissions take away: the map misses artificial surfaces (small and scattered, "
+                    "easily swallowed by the forest around them), and the estimate is well above the mapped area.",
     ),
 }

@@ -1,9 +1,11 @@
-"""Exercises of notebook 09, from notebook to batch: the size of a run's plan, and which tasks a change redoes."""
+"""Exercises of notebook 09, from notebook to batch: the size of a run's plan, and which tasks a change redoes;
+questions: how many tasks when the run goes from one tile to three, and which tasks a rerun does after a failure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..compare import within
 from . import Exercise
 
 
@@ -42,6 +44,38 @@ def redone_stages(configs: Mapping) -> dict[str, set[str]]:
 
     plans = {name: plan_run(config) for name, config in configs.items()}
     return {name: {plan.tasks[key].stage for key in plan.todo} for name, plan in plans.items()}
+
+
+def rerun_after_failure(config, failed: str) -> str:
+    """Which tasks a rerun does after the task ``failed`` failed and the rest of the run went on, as a key of the
+    question's choices: the failed task and every task that reads from it, directly or not (they were blocked),
+    while the tasks that finished are skipped.
+
+    The choices: ``"a"`` every task, ``"b"`` the failed task only, ``"c"`` it, the mosaics and the report, ``"d"``
+    it, the validations, the mosaics and the report, ``"e"`` every map, the mosaics and the report.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from labkit.datasets.synthetic import write_synthetic_tiles
+    >>> from labkit.run import to_config
+    >>> written = write_synthetic_tiles(tempfile.mkdtemp(), n_tiles=2, size=16, dates=4)
+    >>> config = to_config(tiles=written["tiles"], reference={"polygons": written["reference"], "n_runs": 1})
+    >>> rerun_after_failure(config, failed="map/T01/rf/run-0")
+    'c'
+    """
+    from ...run import plan_run
+
+    plan = plan_run(config)
+    blocked = {failed}
+    for key, task in plan.tasks.items():  # in order: each task after those it reads from
+        if blocked.intersection(task.deps):
+            blocked.add(key)
+    keys = {stage: {t.key for t in plan.by_stage(stage)} for stage in ("map", "validation", "mosaic", "report")}
+    after_maps = keys["mosaic"] | keys["report"]
+    choices = {"a": set(plan.tasks), "b": {failed}, "c": {failed} | after_maps,
+               "d": {failed} | keys["validation"] | after_maps, "e": keys["map"] | after_maps}
+    return next(choice for choice, tasks in choices.items() if tasks == blocked)
 
 
 def compare_stage_sets(answer, expected: Mapping) -> str | None:
@@ -107,5 +141,35 @@ EXERCISES: dict[str, Exercise] = {
             "Check with {plan.tasks[k].stage for k in plan_run(config).todo} for each config of `configs`.",
         ),
         compare=compare_stage_sets,
+    ),
+    "09.tasks_for_all_tiles": Exercise(
+        reference=n_tasks,
+        title="the number of tasks of the run over three tiles",
+        hint="Which of the six stages work tile by tile, and which once for the whole run?",
+        hints=("The samples and the maps are made tile by tile; the model is trained once from the samples of every "
+               "tile, and one validation, one mosaic and one report cover all the tiles.",),
+        compare=within(abs=1),
+        explanation="Only the stages that work tile by tile grow with the tiles: a samples task and a map per tile. "
+                    "The model is trained once, on the samples of every tile, and one validation, one mosaic and one "
+                    "report cover them all. The run does not multiply by the tiles; its maps do (and, later, by the "
+                    "models and runs).",
+    ),
+    "09.rerun_after_failure": Exercise(
+        reference=rerun_after_failure,
+        title="the tasks a rerun does after a failure",
+        hint="Which tasks could not run because the map of T01 was missing? Follow what reads a map, and what reads "
+             "that.",
+        hints=("A failed task blocks only the tasks that read from it, directly or not; the others finish and are "
+               "recorded. The validation reads the model and the test samples, not the maps.",),
+        choices={"a": "every task of the run, from the samples on",
+                 "b": "only the map of T01",
+                 "c": "the map of T01, the mosaic and the report",
+                 "d": "the map of T01, the validation, the mosaic and the report",
+                 "e": "the three maps, the mosaic and the report"},
+        explanation="Every task that finished was recorded, and a rerun skips it: the samples, the model, the maps "
+                    "of T00 and T02 and the validation (which reads the model and the test samples, not the maps). "
+                    "Left to do are the failed map and the tasks it blocked: the mosaic, which reads every map, and "
+                    "the report, which reads the mosaic. A run over a country fails somewhere; this is why a rerun "
+                    "costs minutes, not days.",
     ),
 }
