@@ -65,6 +65,18 @@ data = load_slovenia()
 print(data.description)
 
 # %% [markdown]
+# Where are the course's data? The Slovenian patch of this notebook and most others, the Alpine scene near Bolzano
+# of notebooks 01 and 03, and the MODIS cube of Sinop (Mato Grosso, Brazil) that section 8 fetches and notebook 10
+# maps. Zoom and pan on the map (its base maps need a connection; without one, a static picture of the same places
+# shows instead).
+
+# %%
+from labkit.datasets import load_bolzano
+from labkit.maps import locator_map
+
+locator_map({"Slovenia": data, "Bolzano": load_bolzano(), "Sinop": (-55.50, -11.65)})
+
+# %% [markdown]
 # ## 2. The cube
 #
 # Let us look at the cube. In Jupyter, an xarray object shows its dimensions, coordinates and attributes; click
@@ -296,6 +308,15 @@ print(f"The pixel was seen clear on {int(n_clear)} of {mask.sizes['time']} dates
 # %% [markdown]
 # Over the whole patch, the number of clear observations varies little from pixel to pixel (clouds cover all
 # or nothing); on larger areas it varies a lot, and it is one of the first maps to look at.
+#
+# Other pixels tell other stories. Move the sliders to choose a pixel on the image (the median NDVI of its clear
+# dates): its series is drawn below it, with its cloudy dates marked. Try a forest, a field, the river. (Without a
+# widget front end, a static figure of the first pixel shows instead.)
+
+# %%
+from labkit.explore import series_explorer
+
+series_explorer(cube, mask, band="NDVI", pixel=(iy, ix))
 #
 # ## 6. Browse the dates
 #
