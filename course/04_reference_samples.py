@@ -38,6 +38,7 @@
 
 # %%
 import matplotlib.pyplot as plt
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedShuffleSplit
@@ -47,6 +48,7 @@ from labkit.course import check, hint, progress, solution
 from labkit.datamodel import class_names
 from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps
+from labkit.maps import WebMap, add_shapes, reference_map
 from labkit.models import make_model
 from labkit.samples import PolygonSplit, balance_classes, extract_samples, split_by_group
 
@@ -70,6 +72,13 @@ print(f"{filled.sizes['time']} dates every 10 days, from {pd.Timestamp(filled.ti
 polygons = data.polygons[data.polygons["class_id"] > 0]
 print(f"{len(polygons)} labelled polygons")
 print(polygons.groupby("class_name").size().to_string())
+
+# %% [markdown]
+# On a web map (zoom in, hover over a polygon for its class, switch to the aerial imagery at the top right): some
+# polygons reach beyond the 1 km² of the cube, whose pixels are all we sample.
+
+# %%
+reference_map(polygons)
 
 # %% [markdown]
 # `extract_samples` burns the polygons into the cube's grid and takes every pixel whose centre lies inside one.
@@ -183,6 +192,20 @@ leaked = float(np.isin(groups[validation_index], training_polygons).mean())
 leaked = check("04.leaked_share", leaked, groups=groups, train_index=train_index,
                validation_index=validation_index)
 print(f"{leaked:.1%} of the validation pixels have pixels of their own polygon in training.")
+
+# %% [markdown]
+# On the map, 500 pixels of this split drawn at random: training and validation pixels lie side by side in every
+# polygon (hover over a dot for its polygon).
+
+# %%
+shown = np.random.default_rng(0).choice(len(labels), 500, replace=False)
+pixels = gpd.GeoDataFrame({"side": np.where(np.isin(shown, train_index), "training", "validation"),
+                           "polygon_id": groups[shown]},
+                          geometry=gpd.points_from_xy(samples.x.values[shown], samples.y.values[shown]),
+                          crs=filled.rio.crs)
+split_map = add_shapes(WebMap("A random pixel split: 500 of its pixels"), polygons.clip(filled.rio.bounds()),
+                       color="#999999", name="reference polygons")
+add_shapes(split_map, pixels, column="side", name="pixels")
 
 # %% [markdown]
 # Nearly all of them. Such a validation does not ask "can the model recognise a forest it has never seen?", but

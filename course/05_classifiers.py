@@ -50,6 +50,7 @@ from labkit.datasets import load_slovenia
 from labkit.errors import ConfigError
 from labkit.gapfill import fill_gaps
 from labkit.inference import predict_map
+from labkit.maps import add_class_map, reference_map
 from labkit.models import cross_validate, make_folds, make_model, search_hyperparameters
 from labkit.report import plot_class_map
 from labkit.samples import extract_samples, split_by_group
@@ -392,6 +393,15 @@ axes[0].set_title("The forest's map")
 plot_class_map(data.reference, names, ax=axes[1])
 axes[1].set_title("The reference polygons (white: no label)")
 plt.show()
+
+# %% [markdown]
+# The same map on a web map, over aerial imagery (base maps and layers at the top right; untick the class map to
+# see the reference polygons beneath it):
+
+# %%
+labelled = data.polygons[data.polygons["class_id"] > 0]
+add_class_map(reference_map(labelled, title="The forest's map over the reference polygons"), products["class_map"],
+              names)
 
 # %% [markdown]
 # ### Question 3 (interpret): where is the map wrong?

@@ -54,21 +54,17 @@
 # on with the right value either way.
 
 # %%
-import base64
-import io
 import math
 import tempfile
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import rasterio
 import xarray as xr
-from IPython.display import display
-from pyproj import Transformer
-from rasterio.warp import transform_bounds
 from scipy import ndimage
 
 from labkit.course import check, hint, progress, solution
@@ -77,16 +73,12 @@ from labkit.datasets import load_slovenia
 from labkit.gapfill import fill_gaps
 from labkit.inference import predict_map, write_map
 from labkit.io import tagged_class_names
+from labkit.maps import WebMap, add_class_map, add_layer, add_shapes
 from labkit.models import fit_model, make_model
 from labkit.postprocess import bayesian_smoothing, label_probabilities, majority_filter, sieve, vectorize
 from labkit.report import class_colors, plot_class_map
 from labkit.samples import extract_samples, split_by_group
 from labkit.tiling import DEFAULT_MEMORY, WORKING_FACTOR, block_shape, parse_memory
-
-try:
-    import folium  # interactive web maps; without it, the maps below are static pictures
-except ImportError:
-    folium = None
 
 # %% [markdown]
 # ## 1. A model, and its map
@@ -283,67 +275,18 @@ print(f"correlation of entropy and margin over the pixels: "
 #
 # ### On a web map
 #
-# A map layer means more over a base map: is the uncertain strip a road, a hedge, a river? The function below puts
+# A map layer means more over a base map: is the uncertain strip a road, a hedge, a river? `labkit.maps` puts
 # layers on an interactive `folium` map (zoom, pan, switch layers and base maps with the control at the top right:
-# OpenStreetMap, or aerial imagery). The web map needs a browser with JavaScript and an internet connection for its
-# base maps; so the output also holds a static picture of the same layers, which a viewer shows when it cannot run
-# the map (a PDF, a plain-text viewer), and which is all you get when folium is not installed.
+# OpenStreetMap, or aerial imagery): `add_class_map` for a class map in the colours of the figures, `add_layer` for
+# a continuous layer through a colormap. Layers added with `show=False` (here the class map and the confidence)
+# stay off until you tick them in the control. The web map needs a browser with JavaScript and an internet
+# connection for its base maps; so the output also holds a static picture of the layers shown, which a viewer
+# shows when it cannot run the map (offline, a PDF), and which is all you get when folium is not installed.
 
 # %%
-def colour_layer(values, cmap: str) -> np.ndarray:
-    """An RGBA image (height, width, 4) of values in [0, 1] through a matplotlib colormap; transparent where NaN."""
-    values = np.asarray(values, dtype=float)
-    image = plt.get_cmap(cmap)(np.clip(values, 0, 1))
-    image[~np.isfinite(values)] = 0
-    return image
-
-
-def colour_classes(codes: xr.DataArray, class_names: dict) -> np.ndarray:
-    """An RGBA image of a class map, in the class colours of labkit's figures; transparent where not classified."""
-    image = np.zeros((*codes.shape, 4))
-    for code, rgb in class_colors(sorted(class_names), class_names).items():
-        image[codes.values == code] = (*(np.array(rgb) / 255), 1.0)
-    return image
-
-
-AERIAL = "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}"
-
-
-def show_on_web_map(layers: dict, grid: xr.DataArray, sites: pd.DataFrame | None = None, zoom: int = 15) -> None:
-    """Show RGBA ``layers`` {name: image} of the grid of ``grid`` on an interactive web map (the first layer shown,
-    the others in the layer control) and ``sites`` (rows, cols) as markers, bundled with a static picture."""
-    fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 4), squeeze=False)
-    for ax, (name, image) in zip(axes[0], layers.items()):
-        ax.imshow(image, interpolation="nearest")
-        if sites is not None:
-            ax.scatter(sites["col"], sites["row"], s=40, facecolor="none", edgecolor="cyan", linewidth=1.5)
-        ax.set_title(name)
-        ax.set_axis_off()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
-    plt.close(fig)
-    bundle = {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}
-    if folium is not None:
-        west, south, east, north = transform_bounds(grid.rio.crs, "EPSG:4326", *grid.rio.bounds())
-        web = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=zoom, tiles=None)
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(web)
-        folium.TileLayer(AERIAL, attr="Esri, Maxar, Earthstar Geographics", name="aerial imagery (Esri)").add_to(web)
-        for k, (name, image) in enumerate(layers.items()):
-            folium.raster_layers.ImageOverlay(image, bounds=[[south, west], [north, east]], opacity=0.75, name=name,
-                                              show=k == 0).add_to(web)
-        if sites is not None:
-            to_degrees = Transformer.from_crs(grid.rio.crs, "EPSG:4326", always_xy=True)
-            lon, lat = to_degrees.transform(grid["x"].values[sites["col"]], grid["y"].values[sites["row"]])
-            for number, (y, x) in enumerate(zip(lat, lon), start=1):
-                folium.CircleMarker([y, x], radius=7, color="cyan", weight=2, tooltip=f"site {number}").add_to(web)
-        folium.LayerControl(collapsed=False).add_to(web)
-        bundle["text/html"] = web._repr_html_()
-    display(bundle, raw=True)
-
-
-show_on_web_map({"uncertainty (entropy)": colour_layer(entropy, "magma"),
-                 "confidence": colour_layer(products["confidence"], "viridis"),
-                 "class map": colour_classes(class_map, names)}, class_map)
+web_map = add_class_map(WebMap("Uncertainty (entropy)"), class_map, names, show=False)
+add_layer(web_map, products["confidence"], cmap="viridis", vmin=0, vmax=1, name="confidence", show=False)
+add_layer(web_map, entropy, cmap="magma", vmin=0, vmax=1, name="uncertainty (entropy)")
 
 # %% [markdown]
 # ### Does the uncertainty point at the errors?
@@ -684,12 +627,16 @@ sites.index = sites.index + 1
 sites.head(10)
 
 # %% [markdown]
-# The sites on the web map, over the area's entropy: switch to the aerial imagery to see what a photo-interpreter
-# would see there.
+# The sites on the web map, over the area's entropy, each dot in the colour of the class it is mapped as: switch to
+# the aerial imagery to see what a photo-interpreter would see there.
 
 # %%
-show_on_web_map({"entropy over 5 x 5 pixels": colour_layer(area_entropy, "magma"),
-                 "class map": colour_classes(class_map, names)}, class_map, sites=sites)
+site_points = gpd.GeoDataFrame(sites[["mapped as"]], crs=class_map.rio.crs,
+                               geometry=gpd.points_from_xy(class_map.x.values[sites["col"]],
+                                                           class_map.y.values[sites["row"]]))
+web_map = add_class_map(WebMap("30 sites where a new sample would help most"), class_map, names, show=False)
+add_layer(web_map, entropy.copy(data=area_entropy), cmap="magma", vmin=0, vmax=1, name="entropy over 5 x 5 pixels")
+add_shapes(web_map, site_points, column="mapped as", class_names=names, name="sites")
 
 # %% [markdown]
 # In a real project each site goes to an interpreter, who labels it without looking at the map; the new samples

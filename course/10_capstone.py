@@ -77,6 +77,7 @@ from labkit.datasets import fetch_dataset
 from labkit.gapfill import fill_gaps
 from labkit.inference import predict_map
 from labkit.io import read_samples, read_zarr, write_vector
+from labkit.maps import locator_map
 from labkit.models import cross_validate, fit_model, make_model
 from labkit.postprocess import majority_filter
 
@@ -163,6 +164,14 @@ ax_where.legend(fontsize=8, markerscale=2)
 ax_series.set_xticks(np.arange(12), pd.DatetimeIndex(cube.time.values).strftime("%b"))
 ax_series.set(title="NDVI of each class: mean and quartiles", ylabel="NDVI")
 plt.show()
+
+# %% [markdown]
+# Where all this lies on Earth (zoom out on the web map, or switch to the aerial imagery): the cube, with the field
+# points in it, and the box that holds the training samples.
+
+# %%
+locator_map({"the cube and the field points": cube, "the training samples": samples},
+            title="Where the capstone's data lie")
 
 # %% [markdown]
 # The four classes differ mostly in *when* they are green: the forest all year, the fields in the wet season

@@ -108,6 +108,8 @@ class MapLayer:
     opacity: float = 0.7
     labels: bool = False
     """Write each shape's first tooltip column beside it on the static picture (locator maps)."""
+    show: bool = True
+    """Shown when the map opens; False: off until ticked in the layer control, and left out of the static picture."""
 
 
 class WebMap:
@@ -223,13 +225,14 @@ class WebMap:
         left, bottom, right, top = _to_mercator_bounds((west, south, east, north))
         if self.world:
             _draw_world(ax)
-        for layer in self.layers:
+        shown = [layer for layer in self.layers if layer.show]
+        for layer in shown:
             _draw_layer(ax, layer)
         ax.set_xlim(left, right)
         ax.set_ylim(bottom, top)
         ax.set_aspect("equal", adjustable="box")
         ax.set(xticks=[], yticks=[], xlabel="", ylabel="")
-        legend = {label: colour for layer in self.layers for label, colour in layer.legend.items()}
+        legend = {label: colour for layer in shown for label, colour in layer.legend.items()}
         if legend:
             ax.legend(handles=[Patch(color=c, label=label) for label, c in legend.items()], loc="best", fontsize=8,
                       framealpha=0.85)
@@ -387,10 +390,11 @@ def add_shapes(m: WebMap, shapes: gpd.GeoDataFrame, *, column: str | None = None
 
 
 def add_class_map(m: WebMap, class_map: xr.DataArray, class_names: dict[int, str], *, name: str = "class map",
-                  opacity: float = 0.75) -> WebMap:
+                  opacity: float = 0.75, show: bool = True) -> WebMap:
     """Add a class map ``(y, x)`` with a CRS as an image layer, in the colours of ``plot_class_map``; return the map.
 
-    Pixels whose code is not in ``class_names`` (``NO_CLASS``...) are transparent.
+    Pixels whose code is not in ``class_names`` (``NO_CLASS``...) are transparent. ``show=False`` leaves the layer
+    off until ticked in the layer control, and out of the static picture (where image layers would cover each other).
 
     Example
     -------
@@ -411,15 +415,17 @@ def add_class_map(m: WebMap, class_map: xr.DataArray, class_names: dict[int, str
     for code in codes:
         image[values == code] = (*(np.array(colours[code]) / 255), 1.0)
     legend = {class_names[c]: _hex(colours[c]) for c in codes if (values == c).any()}
-    m.layers.append(MapLayer(name, image=image, bounds=grid.rio.bounds(), legend=legend, opacity=opacity))
+    m.layers.append(MapLayer(name, image=image, bounds=grid.rio.bounds(), legend=legend, opacity=opacity, show=show))
     return m
 
 
 def add_layer(m: WebMap, layer: xr.DataArray, *, cmap: str = "viridis", vmin: float | None = None,
-              vmax: float | None = None, name: str | None = None, opacity: float = 0.75) -> WebMap:
+              vmax: float | None = None, name: str | None = None, opacity: float = 0.75,
+              show: bool = True) -> WebMap:
     """Add a continuous layer ``(y, x)`` with a CRS (confidence, uncertainty, NDVI...) through a colormap.
 
-    NaN pixels are transparent; ``vmin`` and ``vmax`` default to the layer's range. Returns the map.
+    NaN pixels are transparent; ``vmin`` and ``vmax`` default to the layer's range; ``show`` as in
+    :func:`add_class_map`. Returns the map.
 
     Example
     -------
@@ -438,7 +444,7 @@ def add_layer(m: WebMap, layer: xr.DataArray, *, cmap: str = "viridis", vmin: fl
     image = plt.get_cmap(cmap)(np.clip((values - low) / ((high - low) or 1.0), 0, 1))
     image[~np.isfinite(values)] = 0
     name = name or str(layer.name)
-    m.layers.append(MapLayer(name, image=image, bounds=grid.rio.bounds(), opacity=opacity,
+    m.layers.append(MapLayer(name, image=image, bounds=grid.rio.bounds(), opacity=opacity, show=show,
                              legend={f"{name}: {low:.3g} to {high:.3g} ({cmap})": "#888888"}))
     return m
 
@@ -604,8 +610,9 @@ def _folium_layer(layer: MapLayer):
     if layer.image is not None:
         west, south, east, north = _to_degrees_bounds(layer.bounds)
         return folium.raster_layers.ImageOverlay(layer.image, bounds=[[south, west], [north, east]],
-                                                 opacity=layer.opacity, name=layer.name, mercator_project=False)
-    group = folium.FeatureGroup(name=layer.name)
+                                                 opacity=layer.opacity, name=layer.name, mercator_project=False,
+                                                 show=layer.show)
+    group = folium.FeatureGroup(name=layer.name, show=layer.show)
 
     def style(feature):
         colour = feature["properties"]["color"]

@@ -105,3 +105,15 @@ def test_continuous_layer_and_bad_input(tmp_path):
         footprint("Slovenia")
     page = WebMap("saved").save(tmp_path / "map.html")
     assert "data:image/png;base64," in page.read_text()
+
+
+def test_hidden_layer_is_off_on_the_web_map_and_out_of_the_picture():
+    below = add_class_map(WebMap(), _grid([[1, 2], [2, 1]]), {1: "forest", 2: "water"}, show=False)
+    m = add_layer(below, _grid([[0.0, 0.5], [0.5, 1.0]]), cmap="magma", name="uncertainty")
+    assert [layer.show for layer in m.layers] == [False, True]
+    overlays = [child for child in m.to_folium()._children.values()
+                if isinstance(child, folium.raster_layers.ImageOverlay)]
+    assert [overlay.show for overlay in overlays] == [False, True]
+    legend = m.figure().axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["uncertainty: 0 to 1 (magma)"]
+    assert len(m.figure().axes[0].images) == 1  # the hidden class map does not cover the layer on the picture

@@ -148,14 +148,14 @@ EXERCISES: dict[str, Exercise] = {
     ),
     "06.why_early_stopping": Exercise(
         reference=why_early_stopping,
-        title="why early stopping keeps the epoch with the lowest validation loss",
+        title="why early stopping keeps the epoch with the best validation score",
         hint="The validation loss is measured on polygons the network does not train on. What does it mean when it "
              "rises while the training loss still falls?",
         choices=EARLY_STOPPING_CHOICES,
         explanation="The training loss keeps falling as long as the network can fit its own training pixels better, "
-                    "down to their noise; the validation loss, on polygons it does not train on, falls only while "
-                    "what it learns carries over. From the epoch where it stops falling, the network learns its "
-                    "training pixels by heart: it overfits. Early stopping keeps that epoch's weights and stops after "
+                    "down to their noise; the validation score, on polygons it does not train on, improves only "
+                    "while what it learns carries over. From the epoch where it stops improving, the network learns "
+                    "its training pixels by heart: it overfits. Early stopping keeps that epoch's weights and stops after "
                     "`patience` epochs without progress.",
     ),
     "06.ltae_against_forest": Exercise(

@@ -299,7 +299,9 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         Share of each class's polygons (``group`` in ``fit``, else samples) held out to watch ``monitor``; 0 trains
         on everything, without early stopping.
     monitor : {"loss", "oa", "kappa", "macro_f1"}, default "loss"
-        What early stopping watches on the validation set.
+        What early stopping watches on the validation set. On a validation set of a few polygons, the loss
+        (cross-entropy) can be lowest at the first epoch, before the network tells the classes apart, since one
+        polygon's confident errors outweigh the rest: watch ``"macro_f1"`` there.
     patience : int or None, default 10
         Epochs without improvement before stopping; None never stops early.
     class_weight : {"balanced"} or None, default None
