@@ -186,6 +186,8 @@ def test_a_tile_without_reference_polygons_gets_an_empty_sample_set(synthetic, t
 ALLOCATE = """
 import resource, sys
 import numpy as np
+from numpy._core.multiarray import _set_madvise_hugepage
+_set_madvise_hugepage(False)  # 4 KiB pages whatever the machine's free huge pages: faults that do not vary by run
 if sys.argv[1] == "settled":
     from labkit.run.execute import settle_allocator
     assert settle_allocator()
