@@ -31,9 +31,8 @@ demo: venv
 	$(BIN)/labkit demo --out outputs/demo
 
 # The book executes every solution notebook (an error fails its build), so the suite runs nbval on the student
-# variant only; `make nbtest` runs both variants.
-# One after the other: notebook 06 run by two kernels at once (nbval's and the book's, with make -j2) hung twice, its
-# kernel's socket gone (ZMQError: Socket operation on non-socket); run alone it never did.
+# variant only (`make nbtest` runs both), and the two one after the other: notebook 06 run by two kernels at once
+# (with make -j2) hung twice, its kernel's socket gone (ZMQError: Socket operation on non-socket).
 test: unit nbtest-student book book-check
 
 unit: venv

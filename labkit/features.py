@@ -84,6 +84,7 @@ __all__ = [
     "date_of_max",
     "evaluate",
     "expression_bands",
+    "feature_bands",
     "index_bands",
     "index_table",
     "temporal_features",
@@ -387,6 +388,51 @@ def _check_expression(expression: str, bands: list[str]) -> dict[str, str]:
     return found
 
 
+def feature_bands(cube, indices=(), expressions=None) -> dict[str, dict[str, str]]:
+    """The cube's bands that each index and expression reads, checked before any computing.
+
+    Parameters
+    ----------
+    cube : cube (time, band, y, x), or band names
+    indices : list of str
+        Names of :data:`INDICES`.
+    expressions : dict of str to str, optional
+        ``{new band: expression}`` (:func:`evaluate`).
+
+    Returns
+    -------
+    dict
+        ``{new band: {band name it uses: band of the cube}}``, indices first: the cube's band is the same name, or
+        the band of the same common name (:func:`labkit.bands.resolve`).
+
+    Raises
+    ------
+    labkit.errors.ConfigError
+        An unknown index, an expression that cannot be parsed, uses no band or a forbidden construct, or a new band
+        named twice.
+    labkit.errors.BandError
+        The cube lacks a band that an index or expression needs; the message names the index or expression.
+
+    Example
+    -------
+    >>> feature_bands(["sur_refl_b01", "sur_refl_b02"], ["NDVI"], {"ratio": "B08 / B04"})
+    {'NDVI': {'B04': 'sur_refl_b01', 'B08': 'sur_refl_b02'}, 'ratio': {'B04': 'sur_refl_b01', 'B08': 'sur_refl_b02'}}
+    """
+    bands = _band_names(cube)
+    index_names = _names(indices, "indices")
+    expressions = _mapping(expressions, "expressions", "{name: expression}")
+    unknown = [n for n in index_names if n not in INDICES]
+    if unknown:
+        raise _unknown_index(unknown)
+    found = {name: _aliases(INDICES[name].bands, bands, f"The index {name!r}", allows=True) for name in index_names}
+    for name, expression in expressions.items():
+        if name in found:
+            raise ConfigError(f"compute_features: the new band {name!r} would have the name of another new band "
+                              "(choose another name).")
+        found[name] = _check_expression(expression, bands)
+    return found
+
+
 def _expression_entry(name: str, text: str, found: dict[str, str]) -> tuple:
     """A new band of the plan: ``(name, "expression", (text, ((name used, band of the cube), ...)))``."""
     return name, "expression", (text, tuple((used, band) for used, band in found.items() if used != band))
@@ -669,15 +715,9 @@ def _plan(cube: xr.DataArray, indices, expressions, functions, stats,
     expressions = _mapping(expressions, "expressions", "{name: expression}")
     functions = _mapping(functions, "functions", "{name: function}")
 
-    unknown = [n for n in index_names if n not in INDICES]
-    if unknown:
-        raise _unknown_index(unknown)
-    series: list[tuple] = []
-    for name in index_names:
-        found = _aliases(INDICES[name].bands, bands, f"The index {name!r}", allows=True)
-        series.append(_expression_entry(name, INDICES[name].formula, found))
-    for name, expression in expressions.items():
-        series.append(_expression_entry(name, expression, _check_expression(expression, bands)))
+    formulas = {**{name: INDICES[name].formula for name in index_names if name in INDICES}, **expressions}
+    series = [_expression_entry(name, formulas[name], found)
+              for name, found in feature_bands(bands, index_names, expressions).items()]
 
     taken = {b: "a band of the cube (choose another name, or pass keep_bands=False)" for b in bands} \
         if keep_bands else {}

@@ -29,6 +29,7 @@ from labkit.features import (
     date_of_max,
     evaluate,
     expression_bands,
+    feature_bands,
     index_bands,
     index_table,
     temporal_features,
@@ -89,6 +90,29 @@ def test_every_named_index_matches_its_formula_by_hand(s2):
         np.testing.assert_allclose(out.sel(band=name).values, values, rtol=2e-5, err_msg=name)
     xr.testing.assert_identical(out.isel(band=slice(0, len(S2))).drop_vars("spatial_ref"),
                                 s2.drop_vars("spatial_ref"))
+
+
+def test_feature_bands_says_which_band_of_the_cube_each_new_band_reads(s2):
+    modis = ["sur_refl_b01", "sur_refl_b02", "sur_refl_b03"]
+    found = feature_bands(modis, ["NDVI"], {"ratio": "B08 / B04", "blue": "sur_refl_b03 * 2"})
+    assert found == {"NDVI": {"B04": "sur_refl_b01", "B08": "sur_refl_b02"},
+                     "ratio": {"B04": "sur_refl_b01", "B08": "sur_refl_b02"},
+                     "blue": {"sur_refl_b03": "sur_refl_b03"}}
+    assert list(feature_bands(s2, ["EVI"])["EVI"].values()) == index_bands("EVI", s2)  # a cube as well as names
+    assert feature_bands(S2) == {}
+
+
+@pytest.mark.parametrize("indices, expressions, error, message", [
+    (["NDVI", "NDWI2"], None, ConfigError, r"NDWI2"),
+    (["NDMI"], None, BandError, r"The index 'NDMI' needs band\(s\) \['B11'\]"),
+    ([], {"ratio": "B12 / B04"}, BandError, r"The expression 'B12 / B04' needs band\(s\) \['B12'\]"),
+    ([], {"bad": "B04 +"}, ConfigError, r"Cannot parse the expression 'B04 \+'"),
+    ([], {"flat": "2 * 3"}, ConfigError, r"uses no band"),
+    (["NDVI"], {"NDVI": "B08 - B04"}, ConfigError, r"the new band 'NDVI' would have the name of another new band"),
+])
+def test_feature_bands_refuses_what_the_cube_cannot_give(indices, expressions, error, message):
+    with pytest.raises(error, match=message):
+        feature_bands(["B04", "B08"], indices, expressions)
 
 
 def test_index_bands_and_the_registry_table():

@@ -184,18 +184,18 @@ def check_features(config, tiles: dict[str, TileFacts]) -> None:
     labkit.errors.ConfigError: features.indices: tile 'T1' (bands B04, B08) cannot give 'NDMI': ...
     """
     from ..errors import BandError
-    from ..features import _check_expression, index_bands
+    from ..features import feature_bands
 
     for tile, facts in tiles.items():
         where = f"tile {tile!r} (bands {', '.join(facts.bands)})"
         for name in config.features.indices or ():
             try:
-                index_bands(name, list(facts.bands))
+                feature_bands(facts.bands, indices=[name])
             except (BandError, ConfigError) as error:
                 raise ConfigError(f"features.indices: {where} cannot give {name!r}: {error}") from None
         for name, expression in (config.features.expressions or {}).items():
             try:
-                _check_expression(expression, list(facts.bands))
+                feature_bands(facts.bands, expressions={name: expression})
             except (BandError, ConfigError) as error:
                 raise ConfigError(f"features.expressions.{name}: {where}: {error}") from None
 
