@@ -4,11 +4,16 @@ The chain (:func:`labkit.run.run_config`: samples -> train -> map -> validation 
 tiles (:func:`labkit.datasets.synthetic.write_synthetic_tiles`: ``--size`` px a side, ``--dates`` dates, 4 classes,
 gap-filled every 30 days, a random forest of ``--trees`` trees trained on at most ``--max-per-class`` samples per
 class (``reference.max_per_class``, as iota2's sample selection caps them), 1 run) on a local Dask cluster made by
-the runner's own :func:`labkit.run.execute.open_client`: processes of one thread each. The synthetic reference outlines almost
-every field (about 90% of the pixels); ``--reference-share`` keeps that share of its polygons (a sparse reference,
-as in a real run, where the samples cover a small part of the tiles). Writing the tiles, starting the cluster and
-importing labkit in its workers are not timed; every configuration writes into a fresh outputs folder.
+the runner's own :func:`labkit.run.execute.open_client`: processes of one thread each. The synthetic reference
+outlines almost every field (about 90% of the pixels); ``--reference-share`` keeps that share of its polygons (a
+sparse reference, as in a real run, where the samples cover a small part of the tiles). Writing the tiles, starting
+the cluster and importing labkit in its workers are not timed; every configuration writes into a fresh outputs
+folder.
 
+0. **The machine**: the same numpy work (:func:`kernel`) on arrays that stay in a core's cache and on arrays that go
+   through main memory, alone and two copies side by side in two processes: what the second core costs the first on
+   this machine whatever the code (the cores of a virtual machine share the host's memory bandwidth). Every stage of a
+   run streams tiles through memory: its tasks' slowdown with 2 workers is to be read against the memory kernel's.
 1. **Throughput**: tiles per second of the whole run of ``--tiles`` tiles, with 1 worker (the baseline) and with 2
    workers; ratio = 2 workers / 1 worker (target >= 1.8); the fastest of ``--repeat`` interleaved runs each. The
    training of a run is one task that waits for the samples of every tile (serial), so the ratio is bounded by the
@@ -16,9 +21,10 @@ importing labkit in its workers are not timed; every configuration writes into a
    task durations gives that bound ("ideal"); how much longer the same tasks took with 2 workers says what the
    machine lost to sharing its cores. Then the same outputs again with ``force=["map"]`` (``labkit run --force map``:
    the maps, the mosaic and the report redone; samples, models and validation kept): the per-tile stage alone.
-2. **Peak memory per worker**: the largest peak resident memory (RSS of the worker process, sampled by the runner
-   while a task runs: Python and the libraries included, the "idle worker" figure) of the ``samples`` and ``map``
-   tasks, for ``--memory-tiles`` tiles (2 workers) and the throughput runs: it should not grow with the number of
+2. **Peak memory per worker**: the median and the largest peak resident memory (RSS of the worker process, sampled
+   by the runner while a task runs: Python and the libraries included, the "idle worker" figure) of the ``samples``
+   and ``map`` tasks, for ``--memory-tiles`` and ``--tiles`` tiles, each run on 2 new workers (a worker keeps some
+   of what a run before imported and cached, which is not the run's own): it should not grow with the number of
    tiles. The training's peak grows with the number of samples (every tile's samples in one process), shown for
    reference. A tile of ``--size`` px is one dask chunk (``inputs.chunks: auto``), so one tile of each of
    ``--tile-sides`` px, read in ``--side-chunks`` px chunks, shows the peak against the tile's size.
@@ -236,6 +242,56 @@ def mosaic_calibration(folder: Path, side: int, n_tiles: int) -> dict:
             "size": n_tiles * side * side, "deps": []}
 
 
+# ------------------------------------------------------------------------------------------------ 0. the machine
+
+
+KERNELS = {"compute": 256 * 2**10, "memory": 64 * 2**20}
+"""The arrays of the calibration's two kernels, bytes: one that stays in a core's cache, one that does not."""
+
+
+def kernel(kind: str) -> float:
+    """Seconds of the same numpy work (fill, multiply-add, sum: 200 million float32 in all) on arrays of
+    :data:`KERNELS` ``[kind]`` bytes: in the core's cache (``compute``), or through main memory with fresh pages
+    each time (``memory``, as a task's blocks are)."""
+    n = KERNELS[kind] // 4
+    start = time.perf_counter()
+    for _ in range(200_000_000 // n):
+        values = np.full(n, 0.5, np.float32)
+        float((values * 2 + 1).sum())
+    return time.perf_counter() - start
+
+
+def machine_calibration(repeat: int = 3) -> list[dict]:
+    """Each kernel alone, then two copies side by side in two processes (the fastest of ``repeat``): how much this
+    machine slows down two processes that share it, whatever the code. Cores of a virtual machine share the host's
+    memory bandwidth (and caches): code that streams through memory, as every stage of a run does, loses more."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    rows = []
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(time.sleep, [0.2, 0.2]))  # both processes started
+        for kind in KERNELS:
+            alone = min(pool.submit(kernel, kind).result() for _ in range(repeat))
+            both = min(max(f.result() for f in [pool.submit(kernel, kind) for _ in range(2)]) for _ in range(repeat))
+            rows.append({"section": "machine", "kernel": kind, "array_bytes": KERNELS[kind], "alone_s": round(alone, 3),
+                         "side_by_side_s": round(both, 3), "slowdown": round(both / alone, 3)})
+            log(f"{kind} kernel: {alone:.2f} s alone, {both:.2f} s two side by side ({both / alone:.2f}x)")
+    return rows
+
+
+def print_machine(rows: list[dict]) -> None:
+    print("\n### 0. The machine: two processes side by side, whatever the code (baseline: one alone)\n")
+    print("| kernel (fill, multiply-add, sum) | arrays | alone, s | two side by side, s | slowdown |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['kernel']} | {r['array_bytes'] / 2**10:,.0f} KiB | {r['alone_s']:.2f} | "
+              f"{r['side_by_side_s']:.2f} | {r['slowdown']:.2f}x |")
+    print("\nThe same numpy work, in cache and through memory: what the second core costs the first here, before "
+          "labkit. Section 1's tasks stream tiles through memory, so their slowdown with 2 workers is to be compared "
+          "with the memory kernel's.")
+
+
 # ------------------------------------------------------------------------------------------------ the simulator
 
 
@@ -306,7 +362,7 @@ def _seconds_by_stage(run: dict) -> dict[str, float]:
     return by_stage
 
 
-def throughput_row(what: str, timed: dict[int, list[dict]]) -> dict:
+def throughput_row(what: str, timed: dict[int, list[dict]], machine: list[dict]) -> dict:
     """The ratio of the fastest runs with 2 workers and with 1, what bounds it (the serial stages: the best schedule
     of the 1-worker run's tasks on 2 workers) and what lowers it (the same tasks taking longer)."""
     one, two = (min(timed[w], key=lambda r: r["wall_s"]) for w in (1, 2))
@@ -317,6 +373,7 @@ def throughput_row(what: str, timed: dict[int, list[dict]]) -> dict:
     work, work_two = sum(by_stage.values()), sum(by_stage_two.values())
     serial = sum(v for k, v in by_stage.items() if k not in ("samples", "map"))
     ratio = two["tiles_per_s"] / one["tiles_per_s"]
+    memory_slowdown = next(r["slowdown"] for r in machine if r["kernel"] == "memory")
     return {"section": "throughput", "what": what, "baseline": "1 worker", "tiles": one["tiles"],
             "size": one["size"], "samples": one["samples"], "wall_1_worker_s": one["wall_s"],
             "wall_2_workers_s": two["wall_s"], "tiles_per_s_1_worker": one["tiles_per_s"],
@@ -330,7 +387,8 @@ def throughput_row(what: str, timed: dict[int, list[dict]]) -> dict:
             "task_seconds_by_stage_2_workers": {k: round(v, 2) for k, v in by_stage_two.items()},
             "task_slowdown_2_workers": round(work_two / work, 3), "serial_share": round(serial / work, 3),
             "outside_tasks_1_worker_s": round(one["wall_s"] - work, 2),
-            "simulated_2_workers_s": round(ideal, 2), "ideal_ratio": round(work / ideal, 3)}
+            "simulated_2_workers_s": round(ideal, 2), "ideal_ratio": round(work / ideal, 3),
+            "machine_slowdown": memory_slowdown, "ceiling_ratio": round(work / ideal / memory_slowdown, 3)}
 
 
 def print_throughput(row: dict) -> None:
@@ -354,7 +412,9 @@ def print_throughput(row: dict) -> None:
           f"{row['simulated_2_workers_s']:.1f} s: ideal ratio {row['ideal_ratio']:.2f}")
     print(f"- loss: the same tasks took {row['task_slowdown_2_workers']:.2f}x as long in the 2-worker run (2 "
           "processes on 2 cores beside the scheduler, this process and the other programs: their CPU seconds during "
-          "each run in the table)")
+          "each run in the table); a numpy loop through memory lost "
+          f"{row['machine_slowdown']:.2f}x on this machine (section 0): ideal / that = "
+          f"{row['ceiling_ratio']:.2f}, what this machine allows a chain as memory-bound as that loop")
 
 
 # -------------------------------------------------------------------------------------------------- 2. memory
@@ -363,39 +423,50 @@ def print_throughput(row: dict) -> None:
 def memory_rows(runs: list[dict]) -> list[dict]:
     rows = []
     for run in runs:
-        peaks = {stage: max((t["peak_memory"] for t in run["tasks"] if t["stage"] == stage), default=0)
+        peaks = {stage: [t["peak_memory"] for t in run["tasks"] if t["stage"] == stage] or [0]
                  for stage in ("samples", "map", "train")}
         rows.append({"section": "memory", "run": run["name"], "workers": run["workers"], "tiles": run["tiles"],
                      "size": run["size"], "samples": run["samples"], "idle_worker_rss": run["idle_worker_rss"],
-                     **{f"peak_{stage}": peak for stage, peak in peaks.items()}})
+                     **{f"peak_{stage}": max(got) for stage, got in peaks.items()},
+                     **{f"median_{stage}": int(np.median(got)) for stage, got in peaks.items()}})
     return rows
 
 
 def print_memory(rows: list[dict]) -> None:
-    print("\n### 2. Peak memory per worker (RSS of the worker process during its tasks; max over the tasks)\n")
+    print("\n### 2. Peak memory per worker (RSS of the worker process during each task; median / max over the "
+          "tasks)\n")
     print("| run | workers | tiles | tile px | samples | idle worker | samples tasks | map tasks | train task |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['run']} | {r['workers']} | {r['tiles']} | {r['size']} | {r['samples']:,} | "
-              f"{fmt_bytes(r['idle_worker_rss'])} | {fmt_bytes(r['peak_samples'])} | {fmt_bytes(r['peak_map'])} | "
+              f"{fmt_bytes(r['idle_worker_rss'])} | {_median_max(r, 'samples')} | {_median_max(r, 'map')} | "
               f"{fmt_bytes(r['peak_train'])} |")
     print("\nThe idle worker's memory (Python, labkit and its libraries) is part of every peak. A tile of up to 512 px "
           "is one dask chunk (inputs.chunks: auto, 512 px chunks on these stores): its tasks hold the whole tile, so "
           "their peak grows with the tile's side until the tile spans several chunks (--tile-sides).")
+    print("The largest of more tasks is the largest of more draws: the median says whether a task needs more.")
     for row in memory_growth(rows):
-        peaks = " / ".join(fmt_bytes(p) for p in row["peaks"])
         tiles = " / ".join(str(n) for n in row["tiles"])
-        print(f"- {row['stage']} tasks (2 workers, {row['size']} px tiles): {peaks} for {tiles} tiles: "
-              f"{row['ratio']:.2f}x from the fewest tiles to the most")
+        for what in ("median", "peak"):
+            values = " / ".join(fmt_bytes(p) for p in row[f"{what}s"])
+            print(f"- {row['stage']} tasks (2 workers, {row['size']} px tiles), {'max' if what == 'peak' else what}: "
+                  f"{values} for {tiles} tiles: {row[f'{what}_ratio']:.2f}x from the fewest tiles to the most")
+
+
+def _median_max(row: dict, stage: str) -> str:
+    return f"{fmt_bytes(row[f'median_{stage}'])} / {fmt_bytes(row[f'peak_{stage}'])}"
 
 
 def memory_growth(rows: list[dict]) -> list[dict]:
-    """The peaks of each stage against the number of tiles (2 workers, tiles of the base size)."""
+    """The median and largest peaks of each stage's tasks against the number of tiles (2 workers, tiles of the base
+    size)."""
     size = min(r["size"] for r in rows)
-    same = sorted((r for r in rows if r["size"] == size and r["workers"] == 2), key=lambda r: r["tiles"])
+    same = sorted((r for r in rows if r["size"] == size and r["run"].startswith("2-new-workers")),
+                  key=lambda r: r["tiles"])
     return [{"section": "memory_growth", "stage": stage, "size": size, "tiles": [r["tiles"] for r in same],
-             "peaks": [r[f"peak_{stage}"] for r in same],
-             "ratio": round(same[-1][f"peak_{stage}"] / same[0][f"peak_{stage}"], 3)} for stage in ("samples", "map")]
+             **{f"{what}s": [r[f"{what}_{stage}"] for r in same] for what in ("median", "peak")},
+             **{f"{what}_ratio": round(same[-1][f"{what}_{stage}"] / same[0][f"{what}_{stage}"], 3)
+                for what in ("median", "peak")}} for stage in ("samples", "map")]
 
 
 # ---------------------------------------------------------------------------------------------- 3. simulation
@@ -525,15 +596,18 @@ def main(argv=None) -> int:
     logging.getLogger("distributed").setLevel(logging.ERROR)
 
     started = time.perf_counter()
+    machine_rows = machine_calibration()
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as clusters:
         folder = Path(tmp) / "tiles"
         start = time.perf_counter()
         tiles = write_tiles(folder, max([args.tiles, *args.memory_tiles]), args.size, args)
         sides = {side: write_tiles(Path(tmp) / f"side-{side}", 1, side, args) for side in args.tile_sides}
         log(f"tiles written in {time.perf_counter() - start:.1f} s (not timed)")
+        runs = []
+        for n in sorted({*args.memory_tiles, args.tiles}):  # each on new workers: none holds what a run before left
+            with open_cluster(2, folder, tiles, args) as fresh:
+                runs.append(measured_run(f"2-new-workers-{n}-tiles", fresh, folder, tiles[:n], args))
         one, two = (clusters.enter_context(open_cluster(workers, folder, tiles, args)) for workers in (1, 2))
-        runs = [measured_run(f"2-workers-{n}-tiles", two, folder, tiles[:n], args)
-                for n in sorted(args.memory_tiles) if n != args.tiles]
         timed, remapped = {1: [], 2: []}, {1: [], 2: []}
         for repeat in range(args.repeat):  # interleaved: a load that comes and goes hits both
             for workers, cluster in ((1, one), (2, two)):
@@ -542,11 +616,12 @@ def main(argv=None) -> int:
                 remapped[workers].append(measured_run(f"{name}-force-map", cluster, folder, tiles[:args.tiles], args,
                                                       force=("map",), again=name))
         for side, one_tile in sides.items():
-            runs.append(measured_run(f"2-workers-1-tile-{side}px-chunks-{args.side_chunks}", two,
-                                     Path(tmp) / f"side-{side}", one_tile, args, chunks=args.side_chunks))
-        throughput = [throughput_row("whole chain", timed), throughput_row("maps again (--force map)", remapped)]
-        fastest = [min(got, key=lambda r: r["wall_s"]) for got in timed.values()]
-        memory = memory_rows(sorted([*runs, *fastest], key=lambda r: (r["size"], r["workers"], r["tiles"])))
+            with open_cluster(2, folder, tiles, args) as fresh:
+                runs.append(measured_run(f"2-new-workers-1-tile-{side}px-chunks-{args.side_chunks}", fresh,
+                                         Path(tmp) / f"side-{side}", one_tile, args, chunks=args.side_chunks))
+        throughput = [throughput_row("whole chain", timed, machine_rows),
+                      throughput_row("maps again (--force map)", remapped, machine_rows)]
+        memory = memory_rows(sorted(runs, key=lambda r: (r["size"], r["workers"], r["tiles"])))
         runs += [run for got in (*timed.values(), *remapped.values()) for run in got]
         calibration = mosaic_calibration(Path(tmp), args.mosaic_side, 4)
         simulation, summary = simulation_rows([t for run in runs for t in run["tasks"]] + [calibration], args,
@@ -561,6 +636,7 @@ def main(argv=None) -> int:
     print(f"## labkit run at scale (bench/scale.py{' --quick' if args.quick else ''})\n")
     print(f"machine: {machine}; {datetime.date.today().isoformat()}; workers: processes of 1 thread; "
           f"{args.dates} dates, RF {args.trees} trees, {args.reference_share:.0%} of the reference polygons")
+    print_machine(machine_rows)
     print(f"\n### 1. Throughput on {args.tiles} tiles of {args.size} px (baseline: 1 worker; ratio = 2 workers / 1 "
           f"worker; target >= {TARGETS['throughput_ratio']})")
     for row in throughput:
@@ -577,7 +653,7 @@ def main(argv=None) -> int:
                 "runs": [{k: v for k, v in run.items() if k != "tasks"}
                          | {"tasks": [{k: v for k, v in t.items() if k != "deps"} for t in run["tasks"]]}
                          for run in runs]}
-        write_results(args.json, throughput + memory + memory_growth(memory) + simulation, meta)
+        write_results(args.json, machine_rows + throughput + memory + memory_growth(memory) + simulation, meta)
     return 0
 
 
