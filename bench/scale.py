@@ -46,7 +46,7 @@ folder.
 Every run also records the CPU seconds that other programs used (and, on a virtual machine, the hypervisor took)
 while it ran: on a shared machine they slow the runs down, the 1-worker runs less than the 2-worker ones.
 
-Usage: ``python bench/scale.py [--json PATH] [--quick]``; about 4 minutes on 2 cores with the defaults, under one
+Usage: ``python bench/scale.py [--json PATH] [--quick]``; about 5 minutes on 2 cores with the defaults, under one
 with ``--quick``. The 2-worker runs share the 2 cores with the Dask scheduler and this process (planning,
 collecting results).
 """
@@ -577,8 +577,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", default="10,50,100", help="simulated numbers of jobs (default 10,50,100)")
     parser.add_argument("--job-cores", default="1,16",
                         help="simulated cores per job, each a one-core worker (default 1,16)")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="throughput runs per configuration, interleaved, the fastest kept (default 2)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="throughput runs per configuration, interleaved, the fastest kept (default 3)")
     parser.add_argument("--mosaic-side", type=int, default=2048,
                         help="side of the 4 class maps of the mosaic's calibration, px (default 2048)")
     parser.add_argument("--random-state", type=int, default=0)
