@@ -483,7 +483,7 @@ def _reduce_time(values: np.ndarray, stats: Iterable[str], doy: np.ndarray | Non
     of each position along axis 0.
     """
     nan = ~np.isfinite(values)
-    if values.dtype.kind == "f" and nan.any() and not np.isnan(values[nan]).all():
+    if values.dtype.kind == "f" and np.isinf(values).any():  # a pass, not a copy of the missing values
         values = np.where(nan, np.nan, values)  # ±inf: not an observation
     empty = nan.all(axis=0)
     cache: dict[str, np.ndarray] = {}
