@@ -174,6 +174,23 @@ def test_a_rerun_redoes_only_what_is_forced_or_changed(reference, client):
     assert plan_run(load_config(path)).todo == set()
 
 
+def test_looking_at_a_map_in_a_gis_redoes_nothing_and_a_changed_map_is_redone(reference):
+    path, _ = reference
+    folder = path.parent
+    shutil.copytree(folder / "out-a", folder / "out-gis")
+    path = write_config(folder, "out-gis")
+    maps = folder / "out-gis" / "tiles" / "T00" / "rf" / "run-0"
+    side_car = maps / "class_map.tif.aux.xml"
+    assert side_car.is_file()  # the class names, which a GIS shows as the legend
+    side_car.write_text(side_car.read_text() + "<!-- statistics a GIS added -->")
+    (maps / "class_map.tif.ovr").write_bytes(b"overviews a GIS built")
+    assert plan_run(load_config(path)).todo == set()
+
+    (maps / "confidence.tif").write_bytes(b"not the map any more")
+    plan = plan_run(load_config(path))
+    assert "map/T00/rf/run-0" in plan.todo and "map/T01/rf/run-0" not in plan.todo
+
+
 def test_replaced_inputs_are_redone_and_the_speed_settings_are_not(reference):
     path, _ = reference
     config = load_config(path)

@@ -83,8 +83,15 @@ def staged(target: Path) -> Iterator[Path]:
         raise
 
 
+GIS_SIDE_CARS = (".aux.xml", ".ovr", ".msk")
+"""Files that a GIS writes beside a raster it opens (GDAL's statistics and histograms in ``map.tif.aux.xml``, external
+overviews, masks): not part of an output's checksums, so that looking at a map does not make the next run redo it."""
+
+
 def _files(output: Path) -> list[Path]:
-    return sorted(p for p in output.rglob("*") if p.is_file()) if output.is_dir() else [output]
+    if not output.is_dir():
+        return [output]
+    return sorted(p for p in output.rglob("*") if p.is_file() and not p.name.endswith(GIS_SIDE_CARS))
 
 
 class RunState:
