@@ -26,7 +26,7 @@ from labkit.outputs import is_temporary
 from labkit.run import load_config, plan_run, run_config
 from labkit.errors import ConfigError
 from labkit.run.config import ExecutionSection
-from labkit.run.execute import cluster_options
+from labkit.run.execute import cluster_options, open_client
 from labkit.run.state import STATE
 
 N_TILES, SIZE, DATES = 3, 64, 8
@@ -322,6 +322,30 @@ def test_batch_clusters_get_the_execution_section_in_their_job_script(scheduler,
         assert line in script.splitlines(), f"{line!r} not in\n{script}"
     assert "--nthreads 4 " in script and "--memory-limit 7.45GiB" in script
     assert "--resources labkit-task=1" in script  # one labkit task at a time, on all 4 threads
+
+
+@pytest.mark.parametrize("scheduler, command", [("slurm", "sbatch"), ("pbs", "qsub")])
+def test_a_batch_scheduler_without_its_submit_command_is_refused_before_any_job(scheduler, command, tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine that is not a login node: no sbatch, no qsub
+    with pytest.raises(ConfigError, match=rf"execution.scheduler: {scheduler} submits its workers with "
+                                          rf"'{command}', which is not on this machine's PATH: run labkit run on "
+                                          "a login node"):
+        with open_client(ExecutionSection(scheduler=scheduler, cores=1, memory="1GB")):
+            pass
+
+
+def test_an_address_where_no_scheduler_answers_names_the_key(monkeypatch):
+    import socket
+
+    monkeypatch.setattr("labkit.run.execute.CONNECT_TIMEOUT", "1s")
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    with pytest.raises(ConfigError, match=rf"execution.address: no Dask scheduler answers at "
+                                          rf"'tcp://127.0.0.1:{port}' .*Check that the scheduler is running"):
+        with open_client(ExecutionSection(address=f"tcp://127.0.0.1:{port}")):
+            pass
 
 
 def test_a_config_error_is_reported_by_key_path_before_any_work(tiles, capsys):

@@ -25,6 +25,7 @@ import functools
 import itertools
 import logging
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..errors import ConfigError
 from ..outputs import format_bytes
 from .plan import Plan, Task, model_names, output_path, plan_run
 from .stages import (STAGES, run_map, run_mosaic, run_report, run_samples, run_train, run_validation)
@@ -90,6 +92,12 @@ def cluster_options(execution, n_parallel: int | None = None) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
+CONNECT_TIMEOUT = "20s"
+"""How long ``execution.address`` may take to answer."""
+JOB_SUBMIT = {"slurm": "sbatch", "pbs": "qsub"}
+"""The command that submits a job of each batch scheduler (dask-jobqueue calls it to start each worker)."""
+
+
 @contextlib.contextmanager
 def open_client(execution, n_parallel: int | None = None):
     """A Dask client of the ``execution`` section (a cluster started for the run and closed after it, or the
@@ -105,7 +113,13 @@ def open_client(execution, n_parallel: int | None = None):
     from distributed import Client, LocalCluster
 
     if execution.address:
-        with Client(execution.address) as client:
+        try:
+            client = Client(execution.address, timeout=CONNECT_TIMEOUT)
+        except OSError as error:  # refused, timed out, unknown host
+            raise ConfigError(f"execution.address: no Dask scheduler answers at {execution.address!r} ({error}). "
+                              "Check that the scheduler is running and the address is right (the dashboard shows "
+                              "it), or remove execution.address to start a cluster for this run.") from None
+        with client:
             yield client
         return
     options = cluster_options(execution, n_parallel)
@@ -113,6 +127,12 @@ def open_client(execution, n_parallel: int | None = None):
         cluster = LocalCluster(**options)
     else:
         from dask_jobqueue import PBSCluster, SLURMCluster
+
+        submit = JOB_SUBMIT[execution.scheduler]
+        if shutil.which(submit) is None:
+            raise ConfigError(f"execution.scheduler: {execution.scheduler} submits its workers with '{submit}', "
+                              "which is not on this machine's PATH: run labkit run on a login node of the cluster "
+                              "(or with scheduler: local here).")
 
         cluster = (SLURMCluster if execution.scheduler == "slurm" else PBSCluster)(**options)
         cluster.scale(jobs=execution.workers or 1)
