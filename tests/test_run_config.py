@@ -168,6 +168,18 @@ def test_a_bad_file_is_named(tmp_path):
         load_config(tmp_path / "list.yaml")
 
 
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    (tmp_path / "twice.yaml").write_text("outputs: {folder: out}\ntiles: {glob: 'tiles/*.zarr'}\n"
+                                         "outputs: {folder: elsewhere}\n")
+    with pytest.raises(ConfigError, match=r"twice\.yaml, line 3: the key 'outputs' is given twice in one section "
+                                          r"\(first on line 1\); the first would be dropped"):
+        load_config(tmp_path / "twice.yaml")
+    (tmp_path / "inner.yaml").write_text("models:\n  - model: rf\n    params:\n      n_estimators: 10\n"
+                                         "      n_estimators: 50\n")
+    with pytest.raises(ConfigError, match=r"inner\.yaml, line 5: the key 'n_estimators' is given twice"):
+        load_config(tmp_path / "inner.yaml")
+
+
 def test_config_check_prints_the_errors_with_the_file_name_and_exits_2(folder, capsys):
     path = folder / "run.yaml"
     path.write_text(yaml.safe_dump({"tiles": {"glob": "tiles/*.zarr"}, "reference": {"polygons": "reference.gpkg"},

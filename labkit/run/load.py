@@ -14,6 +14,7 @@ labkit.errors.ConfigError: the run config has 2 errors:
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -159,6 +160,33 @@ def _registry_message(text: str) -> tuple[str | None, str]:
     return (found.group(1), found.group(2)) if found else (None, text)
 
 
+class _RepeatedKey(ValueError):
+    """A key that a YAML mapping holds twice (PyYAML keeps the last one silently)."""
+
+
+@functools.cache
+def _loader():
+    """PyYAML's safe loader that refuses a key given twice in one mapping: pasting a section under a config that
+    already has it would otherwise drop the first one without a word."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            lines = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key == "<<" or not isinstance(key, (str, int, float, bool)):
+                    continue  # merge keys, and keys the config model refuses by name anyway
+                if key in lines:
+                    raise _RepeatedKey(f"line {key_node.start_mark.line + 1}: the key {key!r} is given twice in "
+                                       f"one section (first on line {lines[key]}); the first would be dropped. "
+                                       "Merge the two.")
+                lines[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
+
+
 def _read_yaml(path: Path) -> object:
     import yaml
 
@@ -169,7 +197,9 @@ def _read_yaml(path: Path) -> object:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the run config: {error}.") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_loader())  # noqa: S506  (a safe loader)
+    except _RepeatedKey as error:
+        raise ConfigError(f"{path}, {error}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(error).split())}.") from None
 
