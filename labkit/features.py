@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import operator
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -202,8 +203,12 @@ INDICES: dict[str, SpectralIndex] = _registry(
 
 
 def _unknown_index(names: list[str]) -> ConfigError:
-    return ConfigError(f"Unknown index name(s) {names}; known: {list(INDICES)}. For your own formula, pass "
-                       "expressions={name: expression}.")
+    by_upper = {name.upper(): name for name in INDICES}
+    close = {name: by_upper.get(str(name).upper()) or next(iter(difflib.get_close_matches(str(name), INDICES, 1)), None)
+             for name in names}
+    hints = [f"{name!r}: did you mean {known!r}?" for name, known in close.items() if known]
+    return ConfigError(f"Unknown index name(s) {names}{' (' + '; '.join(hints) + ')' if hints else ''}; known: "
+                       f"{list(INDICES)}. For your own formula, give expressions (name: band arithmetic).")
 
 
 def _stand_in_hint(missing: list[str]) -> str:

@@ -458,11 +458,14 @@ def test_compute_features_with_nothing_to_do(s2):
 
 
 def test_unknown_index_name_is_refused_with_the_known_list(s2):
-    with pytest.raises(ConfigError, match=r"Unknown index name\(s\) \['NDXI'\]; known: \['NDVI', 'NDWI', .*'S2REP'\]. "
-                                          r"For your own formula, pass expressions=\{name: expression\}"):
+    with pytest.raises(ConfigError, match=r"Unknown index name\(s\) \['NDXI'\] \('NDXI': did you mean 'ND[VW]I'\?\); "
+                                          r"known: \['NDVI', 'NDWI', .*'S2REP'\]. For your own formula, give "
+                                          r"expressions \(name: band arithmetic\)"):
         compute_features(s2, indices=["NDVI", "NDXI"])
-    with pytest.raises(ConfigError, match=r"Unknown index name\(s\) \['ndvi'\]"):
+    with pytest.raises(ConfigError, match=r"Unknown index name\(s\) \['ndvi'\] \('ndvi': did you mean 'NDVI'\?\)"):
         index_bands("ndvi")
+    with pytest.raises(ConfigError, match=r"Unknown index name\(s\) \['WXYZ'\]; known"):  # nothing close
+        index_bands("WXYZ")
 
 
 def test_missing_band_is_named(make_cube):

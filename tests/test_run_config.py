@@ -143,6 +143,23 @@ def test_every_error_is_reported_at_once_by_key_path(folder):
                                "parameter(s) ['n_estimatorz'] (did you mean 'n_estimators'?)") for line in lines)
 
 
+def test_feature_names_and_expressions_are_checked_with_the_file(folder):
+    data = example_values()
+    data["features"] = {"indices": ["NDVI", "ndmi", "NDMI2"],
+                        "expressions": {"ratio": "B08 / B04", "bad": "B08 +", "flat": "2 * 3", "call": "open(B04)"}}
+    lines = _errors(data, folder)
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("  features.indices: Unknown index name(s) ['ndmi', 'NDMI2'] ('ndmi': did you mean "
+                               "'NDMI'?; 'NDMI2': did you mean 'NDMI'?); known: ['NDVI'"), lines[0]
+    assert lines[1].startswith("  features.expressions: bad: Cannot parse the expression 'B08 +'"), lines[1]
+    data["features"]["expressions"] = {"flat": "2 * 3"}
+    assert "flat: The expression '2 * 3' uses no band" in _errors(data, folder)[-1]
+    data["features"] = {"indices": ["NDMI"], "expressions": {"call": "open(B04)"}}
+    assert _errors(data, folder) == ["  features.expressions: call: The expression 'open(B04)' uses 'open(B04)', "
+                                     "which is not allowed: use numbers, band names, + - * / ** and ['abs', 'exp', "
+                                     "'log', 'sqrt']."]
+
+
 def test_wrong_types_missing_keys_and_kinds(folder):
     lines = _errors({"inputs": {"kind": "zar"}, "reference": {"n_runs": "two"}, "models": [{"params": {}}],
                      "gapfill": {"step": 0}, "outputs": {"format": "tif"}}, folder)

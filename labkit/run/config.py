@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, PrivateAttr,
-                      ValidationInfo, model_validator)
+                      ValidationInfo, field_validator, model_validator)
 
 __all__ = ["INPUT_KINDS", "RunConfig", "Section", "input_models"]
 
@@ -306,6 +306,29 @@ class FeaturesSection(Section):
     indices: list[str] | None = _field(["NDVI"], "spectral indices added as bands (see labkit.features.INDICES)")
     expressions: dict[str, str] | None = _field(None, "{name: band arithmetic}, e.g. {NDWI: (B03 - B08) / (B03 + B08)}")
     keep_bands: bool = _field(True, "keep the cube's bands next to the new ones")
+
+    @field_validator("indices")
+    @classmethod
+    def _known_indices(cls, indices):
+        from ..features import INDICES, feature_bands
+
+        # the names only, with a "did you mean"; the tiles' bands are checked at plan time
+        every_band = sorted({band for name in indices or [] if name in INDICES for band in INDICES[name].bands})
+        feature_bands(every_band, indices=indices or [])
+        return indices
+
+    @field_validator("expressions")
+    @classmethod
+    def _valid_expressions(cls, expressions):
+        from ..errors import ConfigError
+        from ..features import expression_bands, feature_bands
+
+        for name, expression in (expressions or {}).items():  # the syntax; the bands are the tiles' (at plan time)
+            try:
+                feature_bands(expression_bands(expression), expressions={name: expression})
+            except ConfigError as error:
+                raise ValueError(f"{name}: {error}") from None
+        return expressions
 
 
 class ReferenceSection(Section):
