@@ -258,6 +258,9 @@ def test_unknown_model_is_refused_with_the_choices():
         make_model("xgb")
     with pytest.raises(ConfigError, match=r"unknown model 'ltea' \(did you mean 'ltae'\?\)"):
         make_model("ltea")
+    for other, ours in (("randomforest", "rf"), ("Random_Forest", "rf"), ("LightGBM", "lgbm"), ("SVC", "svm")):
+        with pytest.raises(ConfigError, match=rf"unknown model '{other}' \(did you mean '{ours}'\?\)"):
+            make_model(other)
 
 
 def test_unknown_hyperparameter_is_refused():

@@ -348,6 +348,23 @@ def test_an_address_where_no_scheduler_answers_names_the_key(monkeypatch):
             pass
 
 
+def test_progress_is_plain_lines_in_a_batch_job_log(monkeypatch):
+    from types import SimpleNamespace
+
+    from labkit.run import execute
+
+    tasks = {f"map/T{i:02d}": SimpleNamespace(key=f"map/T{i:02d}", stage="map") for i in range(20)}
+    plan = SimpleNamespace(by_stage=lambda stage: list(tasks.values()) if stage == "map" else [],
+                           todo=set(list(tasks)[5:]))  # 5 done by an earlier run
+    monkeypatch.setattr(execute, "_interactive", lambda: False)
+    said = []
+    bars = execute._bars(plan, True, said.append)
+    for _ in range(15):
+        bars["map"].update()
+    assert said == [f"labkit run: map {n}/20 tasks" for n in (6, 8, 10, 12, 14, 16, 18, 20)]
+    assert execute._bars(plan, False, said.append)["map"].disable  # --no-progress: nothing at all
+
+
 def test_a_config_error_is_reported_by_key_path_before_any_work(tiles, capsys):
     path = write_config(tiles, "out-bad", models=[{"model": "rf", "params": {"n_estimators": "many"}}],
                         gapfill={"step": 30, "methd": "linear"})

@@ -185,6 +185,12 @@ def test_a_bad_file_is_named(tmp_path):
         load_config(tmp_path / "list.yaml")
 
 
+def test_a_tile_pattern_that_matches_nothing_names_the_key(folder):
+    data = example_values()
+    data["tiles"] = {"glob": "tile/*.zarr"}
+    assert _errors(data, folder) == [f"  tiles: glob: the pattern 'tile/*.zarr' matches nothing in '{folder}'"]
+
+
 def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     (tmp_path / "twice.yaml").write_text("outputs: {folder: out}\ntiles: {glob: 'tiles/*.zarr'}\n"
                                          "outputs: {folder: elsewhere}\n")

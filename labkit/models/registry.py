@@ -157,8 +157,14 @@ _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 DOTTED_EXAMPLE = "sklearn.ensemble.ExtraTreesClassifier"
 
 
+_OTHER_NAMES = {"randomforest": "rf", "randomforestclassifier": "rf", "lightgbm": "lgbm", "lgbmclassifier": "lgbm",
+                "svc": "svm", "multilayerperceptron": "mlp", "lighttae": "ltae"}
+"""Names other tools give labkit's models (lower case, without ``-``, ``_`` or spaces): a "did you mean"."""
+
+
 def _unknown_name_message(name: str) -> str:
-    close = difflib.get_close_matches(name, model_names(), n=1)
+    other = _OTHER_NAMES.get(re.sub(r"[-_ ]", "", name.lower()))
+    close = [other] if other in model_names() else difflib.get_close_matches(name, model_names(), n=1)
     return (f"unknown model {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
             + f"; choose a registered model ({', '.join(model_names())}) or the dotted import path of a scikit-learn "
             f"estimator, such as {DOTTED_EXAMPLE!r}")

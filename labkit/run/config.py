@@ -263,7 +263,7 @@ class TilesSection(Section):
         if self.glob is not None:
             paths = sorted(Path(p).absolute() for p in globbing.glob(str(_base(info) / self.glob)))
             if not paths:
-                raise ValueError(f"the pattern {self.glob!r} matches nothing in {str(_base(info).absolute())!r}")
+                raise ValueError(f"glob: the pattern {self.glob!r} matches nothing in {str(_base(info).absolute())!r}")
         if paths is not None:
             names = [_tile_name(p) for p in paths]
             twice = sorted({n for n in names if names.count(n) > 1})

@@ -26,6 +26,7 @@ import itertools
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 import traceback
@@ -408,15 +409,41 @@ class _Log:
         self._file.close()
 
 
-def _bars(plan: Plan, progress: bool) -> dict:
+class _StageLines:
+    """A stage's progress as plain lines (``labkit run: map 60/600 tasks``, at each tenth and at the end): what a
+    batch job's log file shows better than bars redrawn with terminal codes."""
+
+    def __init__(self, stage: str, total: int, initial: int, echo):
+        self.stage, self.total, self.n, self.echo = stage, total, initial, echo
+        self.step = max(1, total // 10)
+
+    def update(self) -> None:
+        self.n += 1
+        if self.n == self.total or self.n % self.step == 0:
+            self.echo(f"labkit run: {self.stage} {self.n}/{self.total} tasks")
+
+    def close(self) -> None:
+        pass
+
+
+def _interactive() -> bool:
+    """Whether progress bars can be redrawn: a terminal, or a notebook (widgets)."""
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+
+def _bars(plan: Plan, progress: bool, echo=print) -> dict:
     from tqdm.auto import tqdm
 
     bars = {}
     for position, stage in enumerate(STAGES):
         tasks = plan.by_stage(stage)
         if tasks:
+            initial = sum(t.key not in plan.todo for t in tasks)
+            if progress and not _interactive():
+                bars[stage] = _StageLines(stage, len(tasks), initial, echo)
+                continue
             bars[stage] = tqdm(total=len(tasks), desc=f"{stage:<10}", position=position, disable=not progress,
-                               leave=True, unit="task", initial=sum(t.key not in plan.todo for t in tasks))
+                               leave=True, unit="task", initial=initial)
     return bars
 
 
@@ -497,7 +524,7 @@ def run_config(config, *, force=(), dry_run: bool = False, progress: bool = True
             echo(f"labkit run: {len(plan.todo)} of {len(plan.tasks)} tasks to do on "
                  f"{len(client.scheduler_info().get('workers', {}))} Dask worker(s); dashboard: {dashboard}")
             log.write(f"cluster: {client}; dashboard: {dashboard}")
-            bars = _bars(plan, progress)
+            bars = _bars(plan, progress, echo)
             futures = {}
             # keys of this run only: a scheduler shared with another run would give it that run's results
             run_id = uuid.uuid4().hex
