@@ -141,6 +141,25 @@ def test_a_run_writes_every_output(reference):
     assert "rf" in (out / "report" / "report.md").read_text()
     assert len(json.loads((out / "report" / "metrics.json").read_text())["rf"]["runs"]) == len(RUNS)
     assert "16 done" in (result.log.read_text()) and result.log.parent == out / "logs"
+    counts = re.findall(r" done samples/(T\d\d) \(stage samples, tile T\d\d\) in [\d.]+ s, peak memory \S+ \S+, "
+                        r"([\d,]+) samples$", result.log.read_text(), re.M)
+    assert sorted(tile for tile, _ in counts) == TILES
+    for tile, n in counts:
+        from labkit.io import read_samples
+
+        assert int(n.replace(",", "")) == read_samples(out / "samples" / f"{tile}.nc").sizes["sample"] > 0
+
+
+def test_the_log_says_when_a_tile_has_no_reference(tmp_path):
+    from labkit.run.execute import _Log
+
+    log = _Log(tmp_path)
+    log.task({"key": "samples/T09", "stage": "samples", "tile": "T09", "status": "done", "duration_s": 1.0,
+              "peak_memory": 2**20, "samples": 0})
+    log.close()
+    assert log.path.read_text().rstrip().endswith(
+        "done samples/T09 (stage samples, tile T09) in 1.00 s, peak memory 1.0 MiB, 0 samples (no reference polygon "
+        "over this tile)")
 
 
 def test_a_rerun_redoes_only_what_is_forced_or_changed(reference, client):

@@ -177,14 +177,14 @@ def _threads() -> int:
         return os.cpu_count() or 1
 
 
-def _work(config, plan_grid, task: Task, tmp: Path) -> None:
-    """Run ``task`` writing its output at ``tmp``."""
+def _work(config, plan_grid, task: Task, tmp: Path) -> dict:
+    """Run ``task`` writing its output at ``tmp``; what the log says of it besides its time and memory."""
     folder = Path(config.outputs.folder)
     samples = {tile: folder / "samples" / f"{tile}.nc" for tile in config.tile_inputs()}
     model_path = folder / "models" / str(task.model) / f"run-{task.run}.labkit"
     if task.stage == "samples":
-        run_samples(config, task.tile, plan_grid, tmp)
-    elif task.stage == "train":
+        return {"samples": run_samples(config, task.tile, plan_grid, tmp)}
+    if task.stage == "train":
         run_train(config, model_names(config).index(task.model), task.run, samples, tmp)
     elif task.stage == "map":
         run_map(config, task.tile, plan_grid, model_path, tmp)
@@ -198,6 +198,7 @@ def _work(config, plan_grid, task: Task, tmp: Path) -> None:
         mosaics = ({m: [folder / "mosaic" / m / f"run-{k}" for k in runs] for m in names}
                    if config.postprocess.mosaic is not None else {})
         run_report(config, validations, mosaics, tmp)
+    return {}
 
 
 ALLOCATOR_THRESHOLD = 64 * 2**20
@@ -309,10 +310,10 @@ def execute_task(config, grid, task: Task, part: dict, *deps: dict) -> dict:
                 joblib.parallel_config(backend="threading", n_jobs=threads):
             output = output_path(config, task)
             with staged(output) as tmp:
-                _work(config, grid, task, tmp)
+                said = _work(config, grid, task, tmp)
             state = RunState(config.outputs.folder)
             facts = {"duration_s": round(time.perf_counter() - start, 3), "peak_memory": memory.peak,
-                     "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+                     "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), **said}
             state.record(task.key, task.stage, fingerprint(task.stage, part, [state.digest(d) for d in task.deps]),
                          output, facts)
         return {**base, "status": "done", **facts}
@@ -400,8 +401,11 @@ class _Log:
         elif status == "blocked":
             self.write(f"blocked {key}: reads from {', '.join(result['by'])}, which did not finish")
         else:
+            samples = "" if "samples" not in result else f", {result['samples']:,} samples" + (
+                " (no reference polygon over this tile)" if result["samples"] == 0 else "")
             self.write(f"{status} {_where(result)} in {result['duration_s']:.2f} s, peak memory "
-                       f"{format_bytes(result['peak_memory'])}" + (f": {result['error']}" if status == "failed" else ""))
+                       f"{format_bytes(result['peak_memory'])}{samples}"
+                       + (f": {result['error']}" if status == "failed" else ""))
             if status == "failed":
                 self.write(result["traceback"])
 

@@ -199,9 +199,9 @@ def _polygons(config):
         raise ReadError(f"{path}: cannot read the reference polygons: {error}") from None
 
 
-def run_samples(config, tile: str, dates, out: Path) -> None:
+def run_samples(config, tile: str, dates, out: Path) -> int:
     """The ``samples`` stage: the tile's samples in every reference polygon over it, written to ``out`` (an empty
-    sample set for a tile that no polygon touches)."""
+    sample set for a tile that no polygon touches); returns how many."""
     from ..datamodel import make_samples
     from ..io import write_samples
     from ..samples import extract_samples
@@ -216,6 +216,7 @@ def run_samples(config, tile: str, dates, out: Path) -> None:
                                times=features.time.values)
     samples.attrs["tile"] = tile
     write_samples(samples, out)
+    return int(samples.sizes["sample"])
 
 
 def _overlapping(polygons, cube) -> bool:
