@@ -141,6 +141,8 @@ def test_a_run_writes_every_output(reference):
     assert "rf" in (out / "report" / "report.md").read_text()
     assert len(json.loads((out / "report" / "metrics.json").read_text())["rf"]["runs"]) == len(RUNS)
     assert "16 done" in (result.log.read_text()) and result.log.parent == out / "logs"
+    oa = json.loads((out / "report" / "metrics.json").read_text())["rf"]["summary"]["overall_accuracy"]
+    assert f"  rf: overall accuracy {oa['mean']:.3f} ± {oa['std']:.3f} over 2 runs (test samples; " in result.summary()
     counts = re.findall(r" done samples/(T\d\d) \(stage samples, tile T\d\d\) in [\d.]+ s, peak memory \S+ \S+, "
                         r"([\d,]+) samples$", result.log.read_text(), re.M)
     assert sorted(tile for tile, _ in counts) == TILES
@@ -309,6 +311,7 @@ def test_a_failed_tile_stops_only_what_reads_it(reference, client, tmp_path, cap
     summary = result.summary()
     assert "FAILED samples/T01 (stage samples, tile T01): ReadError: " in summary and "T01.zarr" in summary
     assert f"retry (finished tasks are skipped): labkit run {config}" in summary
+    assert "overall accuracy" not in summary
     log = result.log.read_text()
     assert "failed samples/T01 (stage samples, tile T01)" in log and "blocked train/rf/run-0" in log
 

@@ -23,6 +23,7 @@ import contextlib
 import datetime
 import functools
 import itertools
+import json
 import logging
 import os
 import shutil
@@ -366,7 +367,26 @@ class RunResult:
                          + ", ".join(r["key"] for r in blocked[:6]) + (", ..." if len(blocked) > 6 else ""))
         if not self.ok:
             lines.append(f"Fix the cause, then retry (finished tasks are skipped): {self.retry}")
+        lines += self._accuracy()
         return "\n".join(lines)
+
+    def _accuracy(self) -> list[str]:
+        """Each model's overall accuracy over its runs, from the report (when it is there)."""
+        if self.plan is None or not self.ok:  # a report left by an earlier run is not this run's
+            return []
+        report = Path(self.plan.config.outputs.folder) / "report"
+        try:
+            metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        lines = []
+        for model, found in metrics.items():
+            summary = found.get("summary", {})
+            oa, n = summary.get("overall_accuracy", {}), summary.get("n_runs")
+            if "mean" in oa:
+                lines.append(f"  {model}: overall accuracy {oa['mean']:.3f} ± {oa.get('std', 0):.3f} over {n} "
+                             f"run{'s' if n != 1 else ''} (test samples; {report / 'report.md'})")
+        return lines
 
 
 def _where(result: dict) -> str:
