@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,10 @@ def test_the_models_command_offers_the_registry_s_tasks():
     from labkit.models.registry import TASKS
 
     assert models.TASKS == TASKS
+
+
+def test_the_readme_lists_every_command():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Command line", 1)[1].split("```")[1]
+    listed = [line.split()[1] for line in block.splitlines() if line.startswith("labkit ")]
+    assert sorted(listed) == sorted(COMMANDS)
