@@ -398,7 +398,8 @@ def feature_bands(cube, indices=(), expressions=None) -> dict[str, dict[str, str
 
     Parameters
     ----------
-    cube : cube (time, band, y, x), or band names
+    cube : cube (time, band, y, x), or band names, or None
+        None: check the names and the expressions alone (each reads its own band names), as before any cube is open.
     indices : list of str
         Names of :data:`INDICES`.
     expressions : dict of str to str, optional
@@ -422,19 +423,22 @@ def feature_bands(cube, indices=(), expressions=None) -> dict[str, dict[str, str
     -------
     >>> feature_bands(["sur_refl_b01", "sur_refl_b02"], ["NDVI"], {"ratio": "B08 / B04"})
     {'NDVI': {'B04': 'sur_refl_b01', 'B08': 'sur_refl_b02'}, 'ratio': {'B04': 'sur_refl_b01', 'B08': 'sur_refl_b02'}}
+    >>> feature_bands(None, ["NDVI"])
+    {'NDVI': {'B04': 'B04', 'B08': 'B08'}}
     """
-    bands = _band_names(cube)
+    bands = None if cube is None else _band_names(cube)
     index_names = _names(indices, "indices")
     expressions = _mapping(expressions, "expressions", "{name: expression}")
     unknown = [n for n in index_names if n not in INDICES]
     if unknown:
         raise _unknown_index(unknown)
-    found = {name: _aliases(INDICES[name].bands, bands, f"The index {name!r}", allows=True) for name in index_names}
+    found = {name: _aliases(INDICES[name].bands, INDICES[name].bands if bands is None else bands,
+                            f"The index {name!r}", allows=True) for name in index_names}
     for name, expression in expressions.items():
         if name in found:
             raise ConfigError(f"compute_features: the new band {name!r} would have the name of another new band "
                               "(choose another name).")
-        found[name] = _check_expression(expression, bands)
+        found[name] = _check_expression(expression, expression_bands(expression) if bands is None else bands)
     return found
 
 

@@ -52,8 +52,8 @@ def summary(config, path) -> str:
     where = config.execution.address or config.execution.scheduler
     return (f"{path} is valid: {len(tiles)} tile{'s' if len(tiles) != 1 else ''} of {config.inputs.kind} inputs "
             f"({_names(tiles)}), {len(models)} model{'s' if len(models) != 1 else ''} ({_names(models)}) x "
-            f"{config.reference.n_runs} run{'s' if config.reference.n_runs != 1 else ''}, outputs in {config.outputs.folder} ({config.outputs.format}), "
-            f"scheduler {where}")
+            f"{config.reference.n_runs} run{'s' if config.reference.n_runs != 1 else ''}, outputs in "
+            f"{config.outputs.folder} ({config.outputs.format}), scheduler {where}")
 
 
 def run(args: argparse.Namespace) -> int:

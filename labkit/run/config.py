@@ -310,22 +310,20 @@ class FeaturesSection(Section):
     @field_validator("indices")
     @classmethod
     def _known_indices(cls, indices):
-        from ..features import INDICES, feature_bands
+        from ..features import feature_bands
 
-        # the names only, with a "did you mean"; the tiles' bands are checked at plan time
-        every_band = sorted({band for name in indices or [] if name in INDICES for band in INDICES[name].bands})
-        feature_bands(every_band, indices=indices or [])
+        feature_bands(None, indices=indices or [])  # the names, with a "did you mean"; the tiles' bands at plan time
         return indices
 
     @field_validator("expressions")
     @classmethod
     def _valid_expressions(cls, expressions):
         from ..errors import ConfigError
-        from ..features import expression_bands, feature_bands
+        from ..features import feature_bands
 
         for name, expression in (expressions or {}).items():  # the syntax; the bands are the tiles' (at plan time)
             try:
-                feature_bands(expression_bands(expression), expressions={name: expression})
+                feature_bands(None, expressions={name: expression})
             except ConfigError as error:
                 raise ValueError(f"{name}: {error}") from None
         return expressions
